@@ -364,3 +364,88 @@ class Decision:
 def unique(items: Iterable[str]) -> tuple[str, ...]:
     """Items in first-seen order without repeats."""
     return tuple(dict.fromkeys(items))
+
+
+# --- records read back from the store ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttachmentRecord:
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    message_id: str
+    direction: Direction
+    visibility: Visibility
+    sender: str
+    recipients: tuple[str, ...]
+    subject: str
+    body: str
+    attachments: tuple[AttachmentRecord, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    at: datetime
+    actor: str
+    kind: str
+    data: dict[str, object]
+
+
+@dataclass(frozen=True)
+class TicketRecord:
+    ref: TicketRef
+    subject: str
+    status: TicketStatus
+    priority: Priority
+    category: str
+    environment: str
+    queue: str | None
+    requester: str
+    requester_name: str
+    organization: str | None
+    assignee: str | None
+    tags: tuple[str, ...]
+    followers: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+
+
+# --- mail on its way out -----------------------------------------------------------
+
+
+class MailKind(StrEnum):
+    ACKNOWLEDGEMENT = "acknowledgement"
+    REJECTION = "rejection"
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    """A fully composed mail, queued in the same transaction as its cause."""
+
+    kind: MailKind
+    message_id: str
+    mail_from: str
+    recipients: tuple[str, ...]
+    content: bytes = field(repr=False)
+    ticket: TicketRef | None = None
+
+
+@dataclass(frozen=True)
+class ClaimedMail:
+    """An outbox entry one worker has claimed and now hands to the relay."""
+
+    outbox_id: int
+    message_id: str
+    mail_from: str
+    recipients: tuple[str, ...]
+    content: bytes = field(repr=False)
+    attempts: int = 0

@@ -1,0 +1,189 @@
+"""The composition root: builds every part from Settings and runs `serve`.
+
+Nothing else wires things together. Engines, stores, the token codec, the
+clock and the templates are made here and handed to the edges, so no module
+builds global state at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from gateway.business_time import BusinessCalendar, SlaTargets, national_holidays
+from gateway.clock import SystemClock
+from gateway.config import Settings, load_directory
+from gateway.domain import Clock, Directory, Envelope
+from gateway.intake import Intake, IntakePolicy
+from gateway.outbox_store import DatabaseOutboxStore
+from gateway.sourcefile import SourceFileError
+from gateway.tokens import ReplyTokens
+from inbound.smtp import SupportHandler, start_listener
+from outbound.compose import Templates
+from outbound.relay import PickupFolder, SmtpRelay, Transport
+from outbound.worker import OutboxWorker
+from storage.blobs import BlobStore
+from storage.db import Database
+
+log = logging.getLogger("ticketgate")
+
+
+class DirectoryFile:
+    """`directory.yaml`, reloaded when it changes; a broken edit keeps the last good one."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._current = load_directory(path)
+        self._mtime = self._stat()
+
+    def _stat(self) -> float:
+        try:
+            return self.path.stat().st_mtime
+        except FileNotFoundError:
+            return -1.0
+
+    def __call__(self) -> Directory:
+        mtime = self._stat()
+        if mtime != self._mtime:
+            self._mtime = mtime
+            try:
+                self._current = load_directory(self.path)
+                log.info("directory reloaded from %s", self.path)
+            except SourceFileError as exc:
+                log.error("directory edit refused, keeping the previous one:\n%s", exc)
+        return self._current
+
+
+@dataclass
+class Gateway:
+    """Every long-lived part of one gateway process."""
+
+    settings: Settings
+    db: Database
+    intake: Intake
+    outbox: OutboxWorker
+    outbox_store: DatabaseOutboxStore
+    clock: Clock
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def build(
+    settings: Settings, clock: Clock | None = None, on_commit: Callable[[], None] | None = None
+) -> Gateway:
+    clock = clock or SystemClock()
+    db = Database.open(settings.storage_url)
+    gateway_cfg = settings.gateway
+    zone = ZoneInfo(gateway_cfg.timezone)
+    tokens = ReplyTokens(settings.secret())
+    intake = Intake(
+        db=db,
+        blobs=BlobStore(settings.data_dir / "blobs"),
+        policy=IntakePolicy(
+            support_addresses=tuple(gateway_cfg.support_addresses),
+            trusted_authserv_ids=tuple(gateway_cfg.trusted_authserv_ids),
+            max_message_bytes=settings.file.smtp.max_message_bytes,
+            locale=gateway_cfg.locale,
+            zone=zone,
+        ),
+        directory=DirectoryFile(settings.directory_path),
+        tokens=tokens,
+        templates=Templates(),
+        calendar=BusinessCalendar(zone=zone, is_holiday=national_holidays("BR")),
+        sla=SlaTargets.seeds_default(),
+        clock=clock,
+        on_commit=on_commit or (lambda: None),
+    )
+    store = DatabaseOutboxStore(db)
+    return Gateway(
+        settings=settings,
+        db=db,
+        intake=intake,
+        outbox=OutboxWorker(store, make_transport(settings), clock),
+        outbox_store=store,
+        clock=clock,
+    )
+
+
+def make_transport(settings: Settings) -> Transport:
+    if settings.relay_pickup_dir is not None:
+        return PickupFolder(settings.relay_pickup_dir)
+    relay = settings.file.relay
+    password = os.environ.get(relay.password_env) if relay.password_env else None
+    return SmtpRelay(
+        host=relay.host,
+        port=relay.port,
+        starttls=relay.starttls,
+        username=relay.username,
+        password=password,
+    )
+
+
+def _hold_sqlite_lock(settings: Settings) -> int | None:
+    """One `serve` per SQLite file: the outbox's crash recovery relies on it."""
+    if not settings.storage_url.startswith("sqlite"):
+        return None
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(settings.data_dir / "serve.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise SystemExit(
+            f"another `ticketgate serve` is using {settings.data_dir}; stop it first "
+            "(SQLite serves one process; use PostgreSQL to run several)"
+        ) from None
+    return fd
+
+
+async def serve(settings: Settings, ready: Callable[[str, int], None] | None = None) -> None:
+    """Run the SMTP listener and the outbox worker until SIGTERM or SIGINT."""
+    lock = _hold_sqlite_lock(settings)
+    wake = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    gateway = build(settings, on_commit=lambda: loop.call_soon_threadsafe(wake.set))
+    if lock is not None:
+        released = gateway.outbox_store.release_own_claims()
+        if released:
+            log.info("re-queued %d outbox mail(s) a previous run left mid-send", released)
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    async def deliver(raw: bytes, envelope: Envelope) -> str:
+        receipt = await asyncio.to_thread(gateway.intake.receive, raw, envelope, "smtp")
+        return receipt.outcome.value + (f" {receipt.ticket}" if receipt.ticket else "")
+
+    smtp_cfg = settings.file.smtp
+    server = await start_listener(
+        SupportHandler(settings.gateway.support_addresses, deliver),
+        smtp_cfg.host,
+        smtp_cfg.port,
+        smtp_cfg.max_message_bytes,
+    )
+    host, port = server.sockets[0].getsockname()[:2]
+    log.info(
+        "SMTP listener on %s:%d for %s", host, port, ", ".join(settings.gateway.support_addresses)
+    )
+    if ready:
+        ready(host, port)
+    worker = asyncio.create_task(gateway.outbox.run(stop, wake))
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping: closing the SMTP listener and finishing the current send")
+        server.close()
+        await server.wait_closed()
+        await worker
+        gateway.close()
+        if lock is not None:
+            os.close(lock)
+        log.info("stopped")

@@ -1,0 +1,313 @@
+"""The `ticketgate` command line: the external contract of DESIGN.md.
+
+Each command loads the configuration (`--config`, `TICKETGATE_CONFIG`, or
+the demo written under ./var/), builds the parts it needs through the
+composition root and reports in plain words or, with `--json`, in the
+documented JSON shapes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import shutil
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+from gateway.app import Gateway, build
+from gateway.app import serve as serve_forever
+from gateway.config import Settings, ensure_secret_file, load_settings
+from gateway.domain import Envelope, TicketRecord, TicketRef, TicketStatus
+from gateway.sourcefile import SourceFileError
+from gateway.sources import MessageSource, open_sources
+from storage.repository import Outbox, TicketRepository
+
+DEMO_DIR = Path("var")
+
+
+@dataclass
+class Context:
+    config_path: Path | None
+    is_demo: bool = False
+    _settings: Settings | None = None
+
+    def settings(self) -> Settings:
+        if self._settings is None:
+            path = self.config_path
+            if path is None:
+                path = write_demo_config(DEMO_DIR)
+                self.is_demo = True
+            try:
+                self._settings = load_settings(path)
+            except SourceFileError as exc:
+                raise click.ClickException(
+                    f"invalid configuration:\n{exc}\nFix the file(s) above and run again."
+                ) from exc
+        return self._settings
+
+    def gateway(self) -> Gateway:
+        try:
+            return build(self.settings())
+        except SourceFileError as exc:
+            raise click.ClickException(f"{exc}\nFix the file(s) above and run again.") from exc
+
+
+def write_demo_config(folder: Path) -> Path:
+    """Write the demo config and directory once; later runs reuse (and keep edits to) them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    demo = resources.files("gateway") / "demo"
+    for name in ("ticketgate.toml", "directory.yaml"):
+        target = folder / name
+        if not target.exists():
+            with resources.as_file(demo / name) as source:
+                shutil.copyfile(source, target)
+    ensure_secret_file(folder)
+    return folder / "ticketgate.toml"
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="TICKETGATE_CONFIG",
+    help="ticketgate.toml to use (default: $TICKETGATE_CONFIG, else the demo under ./var/).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
+    """ticketgate: an email-first ticketing gateway."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("mail-parser").setLevel(logging.ERROR)
+    logging.getLogger("mailparser").setLevel(logging.ERROR)
+    ctx.obj = Context(config_path)
+
+
+@main.command()
+@click.pass_obj
+def serve(obj: Context) -> None:
+    """Run the SMTP listener and the outbox worker until SIGTERM/SIGINT."""
+    settings = obj.settings()
+
+    def ready(host: str, port: int) -> None:
+        address = settings.support_address
+        click.echo(f"ticketgate is receiving mail for {address} on {host}:{port} (SMTP)", err=True)
+        if obj.is_demo:
+            sent = settings.relay_pickup_dir
+            click.echo(
+                "Demo: outgoing mail is written to "
+                f"{sent}\nSend a test mail from an authorized contact:\n\n"
+                f'  python3 -c \'import smtplib; smtplib.SMTP("{host}", {port}).sendmail('
+                f'"maria@alfa.edu.br", ["{address}"], '
+                'b"From: Maria Souza <maria@alfa.edu.br>\\r\\n'
+                f"To: {address}\\r\\nSubject: Sistema fora do ar\\r\\n\\r\\n"
+                "O sistema caiu hoje cedo.\\r\\n\")'\n\n"
+                "then: .venv/bin/ticketgate tickets list",
+                err=True,
+            )
+
+    try:
+        asyncio.run(serve_forever(settings, ready))
+    except SourceFileError as exc:
+        raise click.ClickException(f"{exc}\nFix the file(s) above and run again.") from exc
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {settings.file.smtp.host}:{settings.file.smtp.port}: {exc}. "
+            "Is another server using that port? Change [smtp] port in the config."
+        ) from exc
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per message.")
+@click.option("--recipient", multiple=True, help="Envelope recipient (as an MTA pipe passes).")
+@click.option("--sender", default=None, help="Envelope sender (as an MTA pipe passes).")
+@click.pass_obj
+def ingest(
+    obj: Context,
+    paths: tuple[Path, ...],
+    as_json: bool,
+    recipient: tuple[str, ...],
+    sender: str | None,
+) -> None:
+    """Run .eml files, Maildirs or mbox files (or - for stdin) through the pipeline."""
+    gateway = obj.gateway()
+    envelope = Envelope(mail_from=sender, rcpt_tos=recipient) if recipient or sender else None
+    sources = open_sources(paths or (Path("-"),))
+    total = sum(source.count for source in sources)
+    counts: dict[str, int] = {}
+    with tqdm(total=total, unit="msg", desc="ingest", disable=None, file=sys.stderr) as bar:
+        for source, raw in _each_message(sources):
+            receipt = gateway.intake.receive(raw, envelope, "ingest")
+            counts[receipt.outcome.value] = counts.get(receipt.outcome.value, 0) + 1
+            if as_json:
+                click.echo(
+                    json.dumps(
+                        {
+                            "message_id": receipt.message_id,
+                            "outcome": receipt.outcome.value,
+                            "ticket": str(receipt.ticket) if receipt.ticket else None,
+                        }
+                    )
+                )
+            else:
+                bar.write(
+                    f"{source.label}: {receipt.outcome.value}"
+                    + (f" {receipt.ticket}" if receipt.ticket else "")
+                )
+            bar.update(1)
+    summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+    click.echo(f"ingested {sum(counts.values())} message(s): {summary or 'none'}", err=True)
+    gateway.close()
+
+
+def _each_message(sources: list[MessageSource]) -> Iterator[tuple[MessageSource, bytes]]:
+    for source in sources:
+        for raw in source.messages():
+            yield source, raw
+
+
+@main.group()
+def tickets() -> None:
+    """Look at tickets."""
+
+
+@tickets.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--status", type=click.Choice([s.value for s in TicketStatus]), default=None)
+@click.pass_obj
+def tickets_list(obj: Context, as_json: bool, status: str | None) -> None:
+    """Tickets in work order: earliest first-response due first."""
+    gateway = obj.gateway()
+    with gateway.db.transaction() as session:
+        found = TicketRepository(session).list(status=TicketStatus(status) if status else None)
+    if as_json:
+        click.echo(json.dumps([ticket_json(t) for t in found], ensure_ascii=False, indent=2))
+    else:
+        for t in found:
+            due = (
+                t.first_response_due.isoformat(timespec="minutes") if t.first_response_due else "-"
+            )
+            click.echo(
+                f"{t.ref}  {t.status.value:<19} P{int(t.priority)}  due {due}  "
+                f"{t.requester:<28} {t.subject}"
+            )
+        if not found:
+            click.echo("no tickets yet")
+    gateway.close()
+
+
+@tickets.command("show")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def tickets_show(obj: Context, ref: str, as_json: bool) -> None:
+    """One ticket with its messages and event log."""
+    parsed = TicketRef.parse(ref)
+    if parsed is None:
+        raise click.ClickException(f"'{ref}' is not a ticket ref (they look like TG-00042)")
+    gateway = obj.gateway()
+    with gateway.db.transaction() as session:
+        repo = TicketRepository(session)
+        ticket = repo.get(parsed)
+        if ticket is None:
+            raise click.ClickException(f"no ticket {parsed}; `ticketgate tickets list` shows them")
+        messages = repo.messages(parsed)
+        events = repo.events(parsed)
+    data = ticket_json(ticket)
+    data["messages"] = [
+        {
+            "message_id": m.message_id,
+            "direction": m.direction.value,
+            "visibility": m.visibility.value,
+            "sender": m.sender,
+            "recipients": list(m.recipients),
+            "subject": m.subject,
+            "body": m.body,
+            "attachments": [
+                {
+                    "filename": a.filename,
+                    "content_type": a.content_type,
+                    "size": a.size,
+                    "sha256": a.sha256,
+                }
+                for a in m.attachments
+            ],
+            "created_at": m.created_at.isoformat(),
+        }
+        for m in messages
+    ]
+    data["events"] = [
+        {"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "data": e.data} for e in events
+    ]
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        click.echo(
+            f"{data['ref']}  {data['subject']}\n  status {data['status']}, priority "
+            f"{data['priority']}, {data['category']}, queue {data['queue']}, "
+            f"requester {data['requester']}"
+        )
+        for m in data["messages"]:
+            click.echo(
+                f"\n--- {m['direction']} {m['visibility']} from {m['sender']} "
+                f"at {m['created_at']}\n{m['body']}"
+            )
+    gateway.close()
+
+
+def ticket_json(t: TicketRecord) -> dict[str, Any]:
+    def iso(value: Any) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "ref": str(t.ref),
+        "subject": t.subject,
+        "status": t.status.value,
+        "priority": int(t.priority),
+        "category": t.category,
+        "environment": t.environment,
+        "queue": t.queue,
+        "requester": t.requester,
+        "organization": t.organization,
+        "assignee": t.assignee,
+        "tags": list(t.tags),
+        "created_at": iso(t.created_at),
+        "updated_at": iso(t.updated_at),
+        "first_response_due": iso(t.first_response_due),
+        "resolution_due": iso(t.resolution_due),
+    }
+
+
+@main.group()
+def outbox() -> None:
+    """Look at and send queued mail."""
+
+
+@outbox.command("flush")
+@click.pass_obj
+def outbox_flush(obj: Context) -> None:
+    """Send every queued mail that is due now, then exit."""
+    gateway = obj.gateway()
+    result = asyncio.run(gateway.outbox.flush())
+    with gateway.db.transaction() as session:
+        counts = Outbox(session).counts()
+    click.echo(
+        f"sent {result.sent}, retrying later {result.retrying}, failed {result.failed}; "
+        f"outbox now: {json.dumps(counts, sort_keys=True)}"
+    )
+    gateway.close()
+    if result.retrying or result.failed:
+        sys.exit(1)

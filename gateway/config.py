@@ -1,0 +1,268 @@
+"""The TOML configuration and the directory, validated on load.
+
+Start-up reads the one TOML file DESIGN.md describes and the YAML files it
+names; anything unknown or invalid stops start-up with `file:line: message`.
+Relative paths are resolved against the config file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gateway.domain import Agent, Contact, Directory, Organization, Queue
+from gateway.sourcefile import Located, Problem, SourceFileError, load_toml, load_yaml, validate
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _is_address(value: str) -> str:
+    local, at, domain = value.strip().rpartition("@")
+    if not at or not local or "." not in domain or " " in value.strip():
+        raise ValueError(f"'{value}' is not an email address")
+    return value.strip().lower()
+
+
+Address = Annotated[str, AfterValidator(_is_address)]
+
+
+class GatewaySection(_Strict):
+    support_addresses: list[Address] = Field(min_length=1)
+    locale: Literal["pt_BR", "en"] = "pt_BR"
+    timezone: str = "America/Sao_Paulo"
+    secret_env: str = "TICKETGATE_SECRET"
+    data_dir: str = "var"
+    trusted_authserv_ids: list[str] = []
+    admins: list[Address] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone '{value}' (use an IANA name)") from exc
+        return value
+
+
+class StorageSection(_Strict):
+    url: str | None = None
+
+
+class SmtpSection(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(2525, ge=0, le=65535)
+    max_message_bytes: int = Field(26214400, ge=1024)
+
+
+class ImapSection(_Strict):
+    host: str
+    port: int = Field(993, ge=1, le=65535)
+    tls: bool = True
+    starttls: bool = False
+    username: str
+    password_env: str = "IMAP_PASSWORD"
+    folder: str = "INBOX"
+    done_folder: str = "Processed"
+
+
+class RelaySection(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(25, ge=1, le=65535)
+    starttls: bool = False
+    username: str | None = None
+    password_env: str | None = None
+    # Not in DESIGN.md: the demo writes outbound mail to a folder instead of a relay.
+    pickup_dir: str | None = None
+
+
+class HttpSection(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8025, ge=0, le=65535)
+    public_url: str = "https://support.example.com"
+
+
+class PathsSection(_Strict):
+    directory: str = "directory.yaml"
+    rules: str = "rules"
+    policy: str = "policy.yaml"
+
+
+class ConfigFile(_Strict):
+    gateway: GatewaySection
+    storage: StorageSection = StorageSection()
+    smtp: SmtpSection = SmtpSection()
+    imap: list[ImapSection] = []
+    relay: RelaySection = RelaySection()
+    http: HttpSection = HttpSection()
+    paths: PathsSection = PathsSection()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The loaded configuration with every path made absolute."""
+
+    source: Path
+    file: ConfigFile
+    data_dir: Path
+    storage_url: str
+    directory_path: Path
+    rules_path: Path
+    policy_path: Path
+    relay_pickup_dir: Path | None
+
+    @property
+    def gateway(self) -> GatewaySection:
+        return self.file.gateway
+
+    @property
+    def support_address(self) -> str:
+        """The address gateway mail comes from: the first official channel."""
+        return self.file.gateway.support_addresses[0]
+
+    def secret(self) -> bytes:
+        """The key that signs reply tokens; from the environment or `data_dir/secret`."""
+        value = os.environ.get(self.gateway.secret_env)
+        if value:
+            return value.encode()
+        stored = self.data_dir / "secret"
+        if stored.exists():
+            return stored.read_bytes().strip()
+        raise SourceFileError(
+            [
+                Problem(
+                    self.source,
+                    1,
+                    1,
+                    f"no signing secret: set the environment variable {self.gateway.secret_env} "
+                    f"or write one to {stored}",
+                )
+            ]
+        )
+
+
+def load_settings(path: Path) -> Settings:
+    located = load_toml(path)
+    parsed = validate(ConfigFile, located)
+    base = path.parent.resolve()
+    data_dir = (base / parsed.gateway.data_dir).resolve()
+    url = parsed.storage.url or f"sqlite:///{data_dir / 'ticketgate.db'}"
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        url = f"sqlite:///{(base / url.removeprefix('sqlite:///')).resolve()}"
+    pickup = parsed.relay.pickup_dir
+    return Settings(
+        source=path,
+        file=parsed,
+        data_dir=data_dir,
+        storage_url=url,
+        directory_path=(base / parsed.paths.directory).resolve(),
+        rules_path=(base / parsed.paths.rules).resolve(),
+        policy_path=(base / parsed.paths.policy).resolve(),
+        relay_pickup_dir=(base / pickup).resolve() if pickup else None,
+    )
+
+
+def ensure_secret_file(data_dir: Path) -> None:
+    """Create a random signing secret for the demo, readable by its owner only."""
+    stored = data_dir / "secret"
+    if stored.exists():
+        return
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(stored, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(32))
+
+
+# --- directory.yaml ---------------------------------------------------------------
+
+
+class QueueEntry(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9_\-]+$")
+    name: str
+    escalates_to: str | None = None
+
+
+class AgentEntry(_Strict):
+    email: Address
+    name: str
+    queues: list[str] = []
+
+
+class ContactEntry(_Strict):
+    email: Address
+    name: str = ""
+    can_open_tickets: bool = False
+
+
+class OrganizationEntry(_Strict):
+    id: str
+    name: str
+    domains: list[str] = []
+    contacts: list[ContactEntry] = []
+
+
+class DirectoryFile(_Strict):
+    queues: list[QueueEntry] = Field(min_length=1)
+    agents: list[AgentEntry] = []
+    organizations: list[OrganizationEntry] = []
+
+    @model_validator(mode="after")
+    def _references(self) -> DirectoryFile:
+        queue_ids = [q.id for q in self.queues]
+        if len(set(queue_ids)) != len(queue_ids):
+            raise ValueError("queue ids must be unique")
+        for queue in self.queues:
+            if queue.escalates_to and queue.escalates_to not in queue_ids:
+                raise ValueError(f"queue '{queue.id}' escalates to unknown queue")
+        for agent in self.agents:
+            unknown = [q for q in agent.queues if q not in queue_ids]
+            if unknown:
+                raise ValueError(f"agent {agent.email} names unknown queue(s) {unknown}")
+        return self
+
+
+def load_directory(path: Path) -> Directory:
+    """Load and check `directory.yaml`; errors name the file and line."""
+    located = load_yaml(path)
+    parsed = validate(DirectoryFile, located)
+    problems = _directory_reference_problems(parsed, located)
+    if problems:
+        raise SourceFileError(problems)
+    return Directory(
+        queues=tuple(Queue(q.id, q.name, q.escalates_to) for q in parsed.queues),
+        agents=tuple(Agent(a.email, a.name, tuple(a.queues)) for a in parsed.agents),
+        organizations=tuple(
+            Organization(
+                id=o.id,
+                name=o.name,
+                domains=tuple(d.lower() for d in o.domains),
+                contacts=tuple(Contact(c.email, c.name, c.can_open_tickets) for c in o.contacts),
+            )
+            for o in parsed.organizations
+        ),
+    )
+
+
+def _directory_reference_problems(parsed: DirectoryFile, located: Located) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for oi, org in enumerate(parsed.organizations):
+        for ci, contact in enumerate(org.contacts):
+            if contact.email in seen:
+                problems.append(
+                    located.problem(
+                        ("organizations", oi, "contacts", ci, "email"),
+                        f"contact {contact.email} is already listed in organization "
+                        f"'{seen[contact.email]}'; a contact belongs to one organization",
+                    )
+                )
+            seen[contact.email] = org.id
+    return problems

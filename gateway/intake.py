@@ -1,0 +1,431 @@
+"""The intake use case: raw bytes in, one decision committed with its outbox rows.
+
+Every inbound path (SMTP, IMAP, `ingest`) calls `Intake.receive`. It stores
+the raw bytes and attachments durably first, parses once, runs the pipeline
+inside one transaction (the pipeline reads the world through `StoreFacts`),
+applies the decision, queues the mail it causes and commits. Only then does
+the caller answer 250, move the IMAP message or print the outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gateway import pipeline
+from gateway.business_time import BusinessCalendar, SlaTargets
+from gateway.domain import (
+    AuthorRole,
+    Clock,
+    Decision,
+    DecisionKind,
+    Direction,
+    Directory,
+    Envelope,
+    MailKind,
+    Outcome,
+    ParsedMessage,
+    TicketRef,
+    TicketSnapshot,
+    TicketStatus,
+    Visibility,
+)
+from gateway.tokens import ReplyTokens
+from inbound.addressing import parse_support_recipient
+from inbound.html_sanitizer import sanitize_html
+from inbound.mime import UnparseableMessage, parse_message
+from outbound.compose import Addressing, Rendered, Templates, compose
+from storage.blobs import BlobStore
+from storage.db import Database
+from storage.repository import NewMessage, Outbox, ReceiptLedger, TicketRepository
+
+log = logging.getLogger(__name__)
+
+REJECTION_WINDOW = timedelta(hours=24)
+
+PRIORITY_LABELS = {
+    "pt_BR": {0: "crítica", 1: "alta", 2: "média", 3: "normal"},
+    "en": {0: "critical", 1: "high", 2: "medium", 3: "normal"},
+}
+CATEGORY_LABELS = {
+    "pt_BR": {
+        "question": "dúvida",
+        "problem": "problema / manutenção",
+        "service_request": "requisição de serviço",
+        "suggestion": "sugestão",
+    },
+    "en": {
+        "question": "question",
+        "problem": "problem / maintenance",
+        "service_request": "service request",
+        "suggestion": "suggestion",
+    },
+}
+SUPPORT_NAMES = {"pt_BR": "Suporte", "en": "Support"}
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What became of one inbound message; the `ingest --json` line."""
+
+    message_id: str | None
+    outcome: Outcome
+    ticket: TicketRef | None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class IntakePolicy:
+    support_addresses: tuple[str, ...]
+    trusted_authserv_ids: tuple[str, ...]
+    max_message_bytes: int
+    locale: str
+    zone: ZoneInfo
+
+
+class StoreFacts:
+    """The pipeline's `Facts`, answered from the open transaction."""
+
+    def __init__(
+        self,
+        session: Session,
+        policy: IntakePolicy,
+        directory: Directory,
+        tokens: ReplyTokens,
+        clock: Clock,
+    ) -> None:
+        self._tickets = TicketRepository(session)
+        self._ledger = ReceiptLedger(session)
+        self._outbox = Outbox(session)
+        self._clock = clock
+        self.directory = directory
+        self.tokens = tokens
+        self.support_addresses: Sequence[str] = policy.support_addresses
+        self.trusted_authserv_ids: Sequence[str] = policy.trusted_authserv_ids
+        self.max_message_bytes = policy.max_message_bytes
+
+    def already_received(self, dedup_key: str) -> bool:
+        return self._ledger.seen(dedup_key)
+
+    def ticket(self, ref: TicketRef) -> TicketSnapshot | None:
+        return self._tickets.snapshot(ref)
+
+    def ticket_exists(self, ref: TicketRef) -> bool:
+        return self._tickets.snapshot(ref) is not None
+
+    def ref_for_message_ids(self, message_ids: Sequence[str]) -> TicketRef | None:
+        return self._tickets.ref_for_message_ids(message_ids)
+
+    def rejections_recently_sent_to(self, address: str) -> int:
+        since = self._clock.now() - REJECTION_WINDOW
+        return self._outbox.count_sent_to(MailKind.REJECTION.value, address, since)
+
+
+class Intake:
+    """Receives one message at a time from any channel; safe to call from threads."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        blobs: BlobStore,
+        policy: IntakePolicy,
+        directory: Callable[[], Directory],
+        tokens: ReplyTokens,
+        templates: Templates,
+        calendar: BusinessCalendar,
+        sla: SlaTargets,
+        clock: Clock,
+        on_commit: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.policy = policy
+        self.directory = directory
+        self.tokens = tokens
+        self.templates = templates
+        self.calendar = calendar
+        self.sla = sla
+        self.clock = clock
+        self.on_commit = on_commit
+
+    def receive(
+        self, raw: bytes, envelope: Envelope | None = None, channel: str = "smtp"
+    ) -> Receipt:
+        raw_sha = self.blobs.put(raw)
+        try:
+            msg = parse_message(raw, envelope)
+        except UnparseableMessage as exc:
+            return self._quarantine_unparseable(raw, raw_sha, channel, str(exc))
+        for part in msg.attachments:
+            self.blobs.put(part.content)
+        try:
+            receipt = self._decide_and_commit(msg, channel)
+        except IntegrityError:
+            # Another worker committed the same Message-ID between our check and insert.
+            log.info("concurrent redelivery of %s: duplicate", msg.message_id)
+            return Receipt(msg.message_id, Outcome.DUPLICATE, None, "concurrent redelivery")
+        log.info(
+            "%s %s from %s: %s%s (%s)",
+            channel,
+            msg.message_id or f"sha256:{raw_sha[:12]}",
+            msg.sender.address if msg.sender else "?",
+            receipt.outcome.value,
+            f" {receipt.ticket}" if receipt.ticket else "",
+            receipt.reason,
+        )
+        if receipt.outcome is not Outcome.DUPLICATE:
+            self.on_commit()
+        return receipt
+
+    def _decide_and_commit(self, msg: ParsedMessage, channel: str) -> Receipt:
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            facts = StoreFacts(session, self.policy, self.directory(), self.tokens, self.clock)
+            decision = pipeline.run(msg, facts)
+            ledger = ReceiptLedger(session)
+            if decision.kind is DecisionKind.DUPLICATE:
+                earlier = ledger.outcome_of(pipeline.dedup_key(msg))
+                ticket = earlier[1] if earlier else None
+                return Receipt(msg.message_id, Outcome.DUPLICATE, ticket, decision.reason)
+            ticket = self._apply(session, msg, decision)
+            ledger.record(
+                dedup_key=pipeline.dedup_key(msg),
+                message_id=msg.message_id,
+                raw_sha256=msg.raw_sha256,
+                size=msg.size,
+                sender=msg.sender.address if msg.sender else "",
+                channel=channel,
+                outcome=decision.outcome,
+                reason=decision.reason,
+                ticket=ticket,
+                now=now,
+            )
+        return Receipt(msg.message_id, decision.outcome, ticket, decision.reason)
+
+    def _apply(self, session: Session, msg: ParsedMessage, decision: Decision) -> TicketRef | None:
+        match decision.kind:
+            case DecisionKind.CREATE_TICKET:
+                return self._create_ticket(session, msg, decision)
+            case DecisionKind.THREAD_UPDATE:
+                return self._thread_update(session, msg, decision)
+            case DecisionKind.REJECT_UNAUTHORIZED:
+                if decision.notify_sender and msg.sender is not None:
+                    self._queue_rejection(session, msg)
+                return None
+            case _:
+                return None
+
+    def _inbound_message(self, msg: ParsedMessage, decision: Decision) -> NewMessage:
+        return NewMessage(
+            message_id=msg.message_id or f"<sha256.{msg.raw_sha256}@ticketgate.invalid>",
+            direction=Direction.INBOUND,
+            visibility=Visibility.PUBLIC,
+            sender=msg.sender.address if msg.sender else "",
+            recipients=tuple(a.address for a in (*msg.to, *msg.cc)),
+            subject=msg.subject,
+            body=decision.new_text,
+            body_html=sanitize_html(msg.html_body) if msg.html_body else "",
+            raw_sha256=msg.raw_sha256,
+            attachments=tuple(p for p in msg.attachments if not p.inline or p.filename),
+        )
+
+    def _create_ticket(self, session: Session, msg: ParsedMessage, decision: Decision) -> TicketRef:
+        assert msg.sender is not None and decision.triage is not None
+        now = self.clock.now()
+        tickets = TicketRepository(session)
+        triage = decision.triage
+        first_due, resolution_due = self.sla.due_times(self.calendar, now, triage.priority)
+        subject = msg.subject or (
+            "(sem assunto)" if self.policy.locale == "pt_BR" else "(no subject)"
+        )
+        ref = tickets.create(
+            subject=subject,
+            requester=msg.sender.address,
+            requester_name=msg.sender.name,
+            organization_id=decision.organization_id,
+            triage=triage,
+            now=now,
+            first_response_due=first_due,
+            resolution_due=resolution_due,
+        )
+        tickets.add_message(ref, self._inbound_message(msg, decision), now)
+        tickets.record_event(
+            ref,
+            "created",
+            msg.sender.address,
+            now,
+            reason=decision.reason,
+            channel_message_id=msg.message_id,
+            triage={
+                "queue": triage.queue,
+                "priority": int(triage.priority),
+                "category": triage.category,
+                "environment": triage.environment,
+            },
+        )
+        locale = self.policy.locale
+        rendered = self.templates.render(
+            "acknowledgement",
+            locale,
+            {
+                "ticket": {"ref": str(ref), "subject": subject, "priority": int(triage.priority)},
+                "requester_name": msg.sender.name,
+                "priority_label": PRIORITY_LABELS[locale][int(triage.priority)],
+                "category_label": CATEGORY_LABELS[locale].get(triage.category, triage.category),
+                "first_response_due": self._local_time(first_due),
+            },
+        )
+        self._queue(
+            session,
+            ref,
+            MailKind.ACKNOWLEDGEMENT,
+            rendered,
+            to=[(msg.sender.name, msg.sender.address)],
+            reply_to=self.tokens.reply_address(self._support_address(msg), ref),
+            msg=msg,
+        )
+        return ref
+
+    def _thread_update(self, session: Session, msg: ParsedMessage, decision: Decision) -> TicketRef:
+        assert decision.ticket is not None and msg.sender is not None
+        now = self.clock.now()
+        tickets = TicketRepository(session)
+        ref = decision.ticket
+        tickets.add_message(ref, self._inbound_message(msg, decision), now)
+        tickets.record_event(
+            ref,
+            "message_added",
+            msg.sender.address,
+            now,
+            role=decision.author_role.value,
+            reason=decision.reason,
+            channel_message_id=msg.message_id,
+        )
+        snapshot = tickets.snapshot(ref)
+        customer = decision.author_role in (AuthorRole.REQUESTER, AuthorRole.CONTACT)
+        if (
+            customer
+            and snapshot is not None
+            and snapshot.status
+            in (TicketStatus.WAITING_CUSTOMER, TicketStatus.RESOLVED, TicketStatus.CLOSED)
+        ):
+            previous = tickets.set_status(ref, TicketStatus.OPEN, now)
+            tickets.record_event(
+                ref,
+                "status_changed",
+                msg.sender.address,
+                now,
+                old=previous.value,
+                new=TicketStatus.OPEN.value,
+                cause="customer replied",
+            )
+        return ref
+
+    def _queue_rejection(self, session: Session, msg: ParsedMessage) -> None:
+        assert msg.sender is not None
+        rendered = self.templates.render(
+            "rejection", self.policy.locale, {"support_address": self._support_address(msg)}
+        )
+        self._queue(
+            session,
+            None,
+            MailKind.REJECTION,
+            rendered,
+            to=[("", msg.sender.address)],
+            reply_to=None,
+            msg=msg,
+        )
+
+    def _queue(
+        self,
+        session: Session,
+        ref: TicketRef | None,
+        kind: MailKind,
+        rendered: Rendered,
+        *,
+        to: list[tuple[str, str]],
+        reply_to: str | None,
+        msg: ParsedMessage,
+    ) -> None:
+        now = self.clock.now()
+        support = self._support_address(msg)
+        mail = compose(
+            kind,
+            rendered,
+            Addressing(
+                from_address=support,
+                from_name=SUPPORT_NAMES[self.policy.locale],
+                to=to,
+                reply_to=reply_to,
+                in_reply_to=msg.message_id,
+                references=msg.references,
+                ticket=ref,
+            ),
+            now,
+        )
+        Outbox(session).enqueue(mail, now)
+        if ref is not None:
+            TicketRepository(session).add_message(
+                ref,
+                NewMessage(
+                    message_id=mail.message_id,
+                    direction=Direction.OUTBOUND,
+                    visibility=Visibility.PUBLIC,
+                    sender=support,
+                    recipients=mail.recipients,
+                    subject=rendered.subject,
+                    body=rendered.text,
+                ),
+                now,
+            )
+            TicketRepository(session).record_event(
+                ref, "mail_queued", "ticketgate", now, kind=kind.value, message_id=mail.message_id
+            )
+
+    def _support_address(self, msg: ParsedMessage) -> str:
+        """Answer from the official address the customer wrote to, if it is one of ours."""
+        for recipient in msg.recipients:
+            found = parse_support_recipient(recipient, self.policy.support_addresses)
+            if found:
+                return found.address
+        return self.policy.support_addresses[0]
+
+    def _local_time(self, instant: datetime) -> str:
+        local = instant.astimezone(self.policy.zone)
+        if self.policy.locale == "pt_BR":
+            return local.strftime("%d/%m/%Y %H:%M")
+        return local.strftime("%Y-%m-%d %H:%M")
+
+    def _quarantine_unparseable(
+        self, raw: bytes, raw_sha: str, channel: str, reason: str
+    ) -> Receipt:
+        now = self.clock.now()
+        key = f"sha256:{raw_sha}"
+        try:
+            with self.db.transaction() as session:
+                ledger = ReceiptLedger(session)
+                if ledger.seen(key):
+                    return Receipt(None, Outcome.DUPLICATE, None, "already received")
+                ledger.record(
+                    dedup_key=key,
+                    message_id=None,
+                    raw_sha256=raw_sha,
+                    size=len(raw),
+                    sender="",
+                    channel=channel,
+                    outcome=Outcome.QUARANTINED,
+                    reason=reason,
+                    ticket=None,
+                    now=now,
+                )
+        except IntegrityError:
+            return Receipt(None, Outcome.DUPLICATE, None, "already received")
+        log.warning("%s message sha256:%s quarantined: %s", channel, raw_sha[:12], reason)
+        return Receipt(None, Outcome.QUARANTINED, None, reason)

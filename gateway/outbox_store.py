@@ -1,0 +1,42 @@
+"""The outbox worker's port, backed by the database: short claim transactions.
+
+A claim marks rows `sending` in its own transaction (row-locked with SKIP
+LOCKED on PostgreSQL, so several gateway processes never claim the same
+row); the send happens outside any transaction; the result is a second short
+transaction. Claims older than `stale_after` belong to a crashed worker.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from gateway.domain import ClaimedMail
+from storage.db import Database
+from storage.repository import Outbox
+
+STALE_CLAIM = timedelta(seconds=45)
+
+
+class DatabaseOutboxStore:
+    def __init__(self, db: Database, stale_after: timedelta = STALE_CLAIM) -> None:
+        self.db = db
+        self.stale_after = stale_after
+
+    def claim_due(self, now: datetime, limit: int) -> list[ClaimedMail]:
+        with self.db.transaction() as session:
+            return Outbox(session).claim_due(
+                now, limit=limit, stale_after=self.stale_after, skip_locked=self.db.is_postgres
+            )
+
+    def mark_sent(self, outbox_id: int, now: datetime) -> None:
+        with self.db.transaction() as session:
+            Outbox(session).mark_sent(outbox_id, now)
+
+    def mark_failed(self, outbox_id: int, error: str, retry_at: datetime | None) -> None:
+        with self.db.transaction() as session:
+            Outbox(session).mark_failed(outbox_id, error, retry_at=retry_at)
+
+    def release_own_claims(self) -> int:
+        """Return `sending` rows to the queue; only safe when no other process sends."""
+        with self.db.transaction() as session:
+            return Outbox(session).release_claims()

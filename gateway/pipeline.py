@@ -1,0 +1,223 @@
+"""The inbound pipeline: small named steps from a parsed message to one Decision.
+
+Each step answers one question about an immutable `Assessment` and returns
+either a new Assessment for the next step or the final `Decision`. Steps do
+no I/O: what they must know about the world (tickets, the directory, tokens,
+recent rejections) comes through the read-only `Facts` port, which the use
+case backs with its open transaction. The order is data: `STEPS` below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from inbound.reply_text import new_text
+
+from gateway.domain import (
+    AuthorRole,
+    AutomatedKind,
+    AutomatedVerdict,
+    Decision,
+    DecisionKind,
+    Directory,
+    Organization,
+    ParsedMessage,
+    SenderAuth,
+    ThreadMatch,
+    TicketRef,
+    TicketSnapshot,
+    Triage,
+)
+from inbound.automated import classify_automated
+from inbound.sender_auth import sender_authentication
+from inbound.thread_match import MessageIndex, TokenVerifier, match_thread
+
+
+class Facts(MessageIndex, Protocol):
+    """What the pipeline may ask about the world; answered inside the transaction."""
+
+    directory: Directory
+    tokens: TokenVerifier
+    support_addresses: Sequence[str]
+    trusted_authserv_ids: Sequence[str]
+    max_message_bytes: int
+
+    def already_received(self, dedup_key: str) -> bool: ...
+
+    def ticket(self, ref: TicketRef) -> TicketSnapshot | None: ...
+
+    def rejections_recently_sent_to(self, address: str) -> int: ...
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What the steps have learned so far about one message."""
+
+    message: ParsedMessage
+    dedup_key: str
+    automated: AutomatedVerdict | None = None
+    auth: SenderAuth = SenderAuth.UNKNOWN
+    thread: ThreadMatch | None = None
+    ticket: TicketSnapshot | None = None
+    role: AuthorRole = AuthorRole.STRANGER
+    organization: Organization | None = None
+    may_open_tickets: bool = False
+    new_text: str = ""
+
+
+Step = Callable[[Assessment, Facts], "Assessment | Decision"]
+
+
+def dedup_key(msg: ParsedMessage) -> str:
+    """Message-ID identifies a mail across redelivery; without one, its bytes do."""
+    return f"mid:{msg.message_id}" if msg.message_id else f"sha256:{msg.raw_sha256}"
+
+
+# --- steps -------------------------------------------------------------------------
+
+
+def skip_duplicate(a: Assessment, facts: Facts) -> Assessment | Decision:
+    if facts.already_received(a.dedup_key):
+        return Decision(DecisionKind.DUPLICATE, "already received: nothing new is made")
+    return a
+
+
+def refuse_oversized(a: Assessment, facts: Facts) -> Assessment | Decision:
+    if a.message.size > facts.max_message_bytes:
+        return Decision(
+            DecisionKind.QUARANTINE,
+            f"{a.message.size} bytes is over max_message_bytes ({facts.max_message_bytes})",
+        )
+    return a
+
+
+def require_sender(a: Assessment, facts: Facts) -> Assessment | Decision:
+    sender = a.message.sender
+    if sender is None:
+        return Decision(DecisionKind.QUARANTINE, "no usable From address")
+    if any(sender.address == s for s in facts.support_addresses):
+        return Decision(DecisionKind.IGNORE_AUTOMATED, "mail from our own address (loop)")
+    return a
+
+
+def ignore_automated(a: Assessment, facts: Facts) -> Assessment | Decision:
+    verdict = classify_automated(a.message)
+    if verdict is None:
+        return a
+    kind = (
+        DecisionKind.RECORD_BOUNCE
+        if verdict.kind is AutomatedKind.BOUNCE
+        else DecisionKind.IGNORE_AUTOMATED
+    )
+    return Decision(kind, verdict.reason)
+
+
+def authenticate_sender(a: Assessment, facts: Facts) -> Assessment | Decision:
+    return replace(a, auth=sender_authentication(a.message, facts.trusted_authserv_ids))
+
+
+def find_thread(a: Assessment, facts: Facts) -> Assessment | Decision:
+    match = match_thread(a.message, facts.support_addresses, facts.tokens, facts)
+    ticket = facts.ticket(match.ref) if match else None
+    return replace(a, thread=match if ticket else None, ticket=ticket)
+
+
+def identify_author(a: Assessment, facts: Facts) -> Assessment | Decision:
+    """Who the sender is to support, and to the matched ticket if there is one."""
+    assert a.message.sender is not None
+    address = a.message.sender.address
+    directory = facts.directory
+    found = directory.contact(address)
+    organization, contact = found if found else (None, None)
+    may_open = bool(contact and contact.can_open_tickets)
+    role = AuthorRole.STRANGER
+    if directory.agent(address):
+        role = AuthorRole.AGENT
+    elif a.ticket is not None:
+        if address == a.ticket.requester.lower():
+            role = AuthorRole.REQUESTER
+        else:
+            same_org = organization is not None and organization.id == a.ticket.organization_id
+            follower = address in (f.lower() for f in a.ticket.followers)
+            if same_org or follower:
+                role = AuthorRole.CONTACT
+    return replace(a, role=role, organization=organization, may_open_tickets=may_open)
+
+
+def refuse_forged_sender(a: Assessment, facts: Facts) -> Assessment | Decision:
+    """A failed sender check means the From is not who wrote it: never act on it."""
+    if a.auth is SenderAuth.FAIL:
+        return Decision(
+            DecisionKind.QUARANTINE,
+            "sender failed authentication (Authentication-Results); not answered",
+        )
+    return a
+
+
+def extract_new_text(a: Assessment, facts: Facts) -> Assessment | Decision:
+    return replace(a, new_text=new_text(a.message.text_body, a.message.html_body))
+
+
+def decide(a: Assessment, facts: Facts) -> Assessment | Decision:
+    """Thread an update, open a ticket, or reject: the official-channel policy (seed 001)."""
+    org_id = a.organization.id if a.organization else None
+    if a.ticket is not None and a.role is not AuthorRole.STRANGER:
+        return Decision(
+            DecisionKind.THREAD_UPDATE,
+            f"{a.role.value} replied; matched by {a.thread.source.value if a.thread else '?'}",
+            ticket=a.ticket.ref,
+            author_role=a.role,
+            organization_id=org_id,
+            new_text=a.new_text,
+        )
+    if a.may_open_tickets:
+        reason = "authorized contact opened a ticket"
+        if a.ticket is not None:
+            reason += " (not a participant of the ticket its mail named)"
+        return Decision(
+            DecisionKind.CREATE_TICKET,
+            reason,
+            author_role=AuthorRole.REQUESTER,
+            organization_id=org_id,
+            new_text=a.new_text,
+            triage=Triage(
+                queue=facts.directory.front_desk.id if facts.directory.front_desk else None
+            ),
+        )
+    sender = a.message.sender.address if a.message.sender else ""
+    recently = facts.rejections_recently_sent_to(sender)
+    return Decision(
+        DecisionKind.REJECT_UNAUTHORIZED,
+        "sender is not an authorized contact"
+        + ("" if a.ticket is None else " of the ticket named")
+        + ("; rejection already sent recently" if recently else ""),
+        organization_id=org_id,
+        notify_sender=recently == 0,
+    )
+
+
+# The decision process, one question per line, in order.
+STEPS: tuple[Step, ...] = (
+    skip_duplicate,  # redelivery of a message already decided makes nothing new
+    refuse_oversized,  # mail over the size limit is kept, not processed
+    require_sender,  # no From, or our own address: nothing to answer
+    ignore_automated,  # auto-replies, bulk and bounces are never answered (RFC 3834)
+    authenticate_sender,  # what trusted Authentication-Results say (RFC 8601)
+    refuse_forged_sender,  # a failed check is quarantined and never answered
+    find_thread,  # reply token, then In-Reply-To/References, then [#REF]
+    identify_author,  # requester, contact, agent or stranger
+    extract_new_text,  # only what the sender newly wrote
+    decide,  # create, thread or reject
+)
+
+
+def run(msg: ParsedMessage, facts: Facts, steps: Sequence[Step] = STEPS) -> Decision:
+    assessment = Assessment(message=msg, dedup_key=dedup_key(msg))
+    for step in steps:
+        result = step(assessment, facts)
+        if isinstance(result, Decision):
+            return result
+        assessment = result
+    raise RuntimeError("the pipeline ended without a decision")

@@ -1,0 +1,130 @@
+"""The outbox worker: drains queued mail to the relay, retrying with backoff.
+
+Mail is queued by use cases in their own transactions; this worker claims due
+entries (row locks on PostgreSQL, so several processes never share one),
+hands each to the transport, and records the result. A claim left behind by
+a crash is taken again after `stale_after`, so nothing queued is lost; the
+resent mail keeps its Message-ID, which lets receivers drop the rare
+duplicate of a send that crashed between the relay's 250 and our commit.
+After `max_attempts` an entry is parked as failed instead of retried forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from gateway.domain import ClaimedMail, Clock
+from outbound.relay import PermanentSendError, TransientSendError, Transport
+
+log = logging.getLogger(__name__)
+
+
+class OutboxStore(Protocol):
+    def claim_due(self, now: datetime, limit: int) -> list[ClaimedMail]: ...
+
+    def mark_sent(self, outbox_id: int, now: datetime) -> None: ...
+
+    def mark_failed(self, outbox_id: int, error: str, retry_at: datetime | None) -> None: ...
+
+
+@dataclass
+class FlushResult:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 10
+    first_delay: timedelta = timedelta(seconds=30)
+    max_delay: timedelta = timedelta(hours=1)
+
+    def next_try(self, attempts: int, now: datetime) -> datetime | None:
+        """When to try again after `attempts` failures, or None to give up."""
+        if attempts >= self.max_attempts:
+            return None
+        delay = min(self.first_delay * (2 ** (attempts - 1)), self.max_delay)
+        return now + delay
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        store: OutboxStore,
+        transport: Transport,
+        clock: Clock,
+        retry: RetryPolicy = RetryPolicy(),
+        batch: int = 50,
+    ) -> None:
+        self.store = store
+        self.transport = transport
+        self.clock = clock
+        self.retry = retry
+        self.batch = batch
+
+    async def flush(self) -> FlushResult:
+        """Send everything due now, batch by batch, until nothing is due."""
+        result = FlushResult()
+        while True:
+            claimed = await asyncio.to_thread(self.store.claim_due, self.clock.now(), self.batch)
+            if not claimed:
+                return result
+            for mail in claimed:
+                await self._send_one(mail, result)
+
+    async def _send_one(self, mail: ClaimedMail, result: FlushResult) -> None:
+        try:
+            await self.transport.send(mail)
+        except PermanentSendError as exc:
+            log.error("outbox %s %s refused for good: %s", mail.outbox_id, mail.message_id, exc)
+            await asyncio.to_thread(self.store.mark_failed, mail.outbox_id, str(exc), None)
+            result.failed += 1
+            return
+        except TransientSendError as exc:
+            retry_at = self.retry.next_try(mail.attempts, self.clock.now())
+            if retry_at is None:
+                log.error(
+                    "outbox %s %s failed %d times, parked as failed: %s",
+                    mail.outbox_id,
+                    mail.message_id,
+                    mail.attempts,
+                    exc,
+                )
+                result.failed += 1
+            else:
+                log.warning(
+                    "outbox %s %s not sent (try %d), retrying at %s: %s",
+                    mail.outbox_id,
+                    mail.message_id,
+                    mail.attempts,
+                    retry_at.isoformat(),
+                    exc,
+                )
+                result.retrying += 1
+            await asyncio.to_thread(self.store.mark_failed, mail.outbox_id, str(exc), retry_at)
+            return
+        await asyncio.to_thread(self.store.mark_sent, mail.outbox_id, self.clock.now())
+        log.info(
+            "outbox %s sent %s to %s", mail.outbox_id, mail.message_id, ",".join(mail.recipients)
+        )
+        result.sent += 1
+
+    async def run(self, stop: asyncio.Event, wake: asyncio.Event, interval: float = 2.0) -> None:
+        """Flush whenever woken by a commit, and every `interval` seconds regardless."""
+        while not stop.is_set():
+            wake.clear()
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("outbox flush failed; will try again")
+            waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())}
+            _, pending = await asyncio.wait(
+                waiters, timeout=interval, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in pending:
+                task.cancel()

@@ -1,0 +1,58 @@
+"""Content-addressed files on disk: raw inbound mail and attachments.
+
+Every accepted message's original bytes stay recoverable by sha256 under
+`data_dir`. A blob is written to a temporary file, fsynced and renamed into
+place before the transaction that names it commits, so the database never
+points at bytes that a crash could have lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+
+class BlobStore:
+    """Immutable files named by the sha256 of their content."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path_for(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def put(self, content: bytes) -> str:
+        """Store `content` durably (idempotent) and return its sha256."""
+        digest = hashlib.sha256(content).hexdigest()
+        target = self.path_for(digest)
+        if target.exists():
+            return digest
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        _fsync_dir(target.parent)
+        return digest
+
+    def get(self, sha256: str) -> bytes:
+        return self.path_for(sha256).read_bytes()
+
+    def exists(self, sha256: str) -> bool:
+        return self.path_for(sha256).exists()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,402 @@
+"""Repositories: the store's small surface, speaking domain values.
+
+Each repository takes a session owned by the caller's use case and never
+commits; the use case decides when its one transaction ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from gateway.domain import (
+    AttachmentPart,
+    AttachmentRecord,
+    ClaimedMail,
+    Direction,
+    EventRecord,
+    MessageRecord,
+    Outcome,
+    OutgoingMail,
+    Priority,
+    TicketRecord,
+    TicketRef,
+    TicketSnapshot,
+    TicketStatus,
+    Triage,
+    Visibility,
+)
+from storage.models import (
+    AttachmentRow,
+    EventRow,
+    MessageRow,
+    OutboxRow,
+    ReceiptRow,
+    TicketRow,
+)
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to append to a ticket's thread."""
+
+    message_id: str
+    direction: Direction
+    visibility: Visibility
+    sender: str
+    recipients: tuple[str, ...]
+    subject: str
+    body: str
+    body_html: str = ""
+    raw_sha256: str | None = None
+    attachments: tuple[AttachmentPart, ...] = ()
+
+
+class TicketRepository:
+    """Tickets, their threads and their event log."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _row(self, ref: TicketRef) -> TicketRow | None:
+        return self.session.get(TicketRow, ref.number)
+
+    def snapshot(self, ref: TicketRef) -> TicketSnapshot | None:
+        row = self._row(ref)
+        if row is None:
+            return None
+        return TicketSnapshot(
+            ref=ref,
+            subject=row.subject,
+            status=TicketStatus(row.status),
+            requester=row.requester,
+            organization_id=row.organization_id,
+            followers=tuple(row.followers or ()),
+        )
+
+    def ref_for_message_ids(self, message_ids: Sequence[str]) -> TicketRef | None:
+        """The ticket a thread of Message-IDs belongs to, nearest ID first."""
+        if not message_ids:
+            return None
+        rows = self.session.execute(
+            select(MessageRow.message_id, MessageRow.ticket_id).where(
+                MessageRow.message_id.in_(list(message_ids))
+            )
+        ).all()
+        by_id = {mid: ticket_id for mid, ticket_id in rows}
+        for mid in message_ids:
+            if mid in by_id:
+                return TicketRef(by_id[mid])
+        return None
+
+    def create(
+        self,
+        *,
+        subject: str,
+        requester: str,
+        requester_name: str,
+        organization_id: str | None,
+        triage: Triage,
+        now: datetime,
+        first_response_due: datetime | None,
+        resolution_due: datetime | None,
+    ) -> TicketRef:
+        row = TicketRow(
+            subject=subject,
+            status=TicketStatus.NEW.value,
+            priority=int(triage.priority),
+            category=triage.category,
+            environment=triage.environment,
+            queue=triage.queue,
+            requester=requester,
+            requester_name=requester_name,
+            organization_id=organization_id,
+            tags=list(triage.tags),
+            followers=[],
+            created_at=now,
+            updated_at=now,
+            first_response_due=first_response_due,
+            resolution_due=resolution_due,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return TicketRef(row.id)
+
+    def add_message(self, ref: TicketRef, message: NewMessage, now: datetime) -> None:
+        row = MessageRow(
+            ticket_id=ref.number,
+            message_id=message.message_id,
+            direction=message.direction.value,
+            visibility=message.visibility.value,
+            sender=message.sender,
+            recipients=list(message.recipients),
+            subject=message.subject,
+            body=message.body,
+            body_html=message.body_html,
+            raw_sha256=message.raw_sha256,
+            created_at=now,
+        )
+        row.attachments = [
+            AttachmentRow(
+                filename=part.filename,
+                content_type=part.content_type,
+                size=part.size,
+                sha256=part.sha256,
+            )
+            for part in message.attachments
+        ]
+        self.session.add(row)
+        ticket = self._row(ref)
+        if ticket is not None:
+            ticket.updated_at = now
+
+    def set_status(self, ref: TicketRef, status: TicketStatus, now: datetime) -> TicketStatus:
+        """Change the status and return the previous one."""
+        row = self._require(ref)
+        previous = TicketStatus(row.status)
+        row.status = status.value
+        row.updated_at = now
+        return previous
+
+    def record_event(
+        self, ref: TicketRef | None, kind: str, actor: str, now: datetime, **data: Any
+    ) -> None:
+        self.session.add(
+            EventRow(
+                ticket_id=ref.number if ref else None, at=now, actor=actor, kind=kind, data=data
+            )
+        )
+
+    def _require(self, ref: TicketRef) -> TicketRow:
+        row = self._row(ref)
+        if row is None:
+            raise LookupError(f"no ticket {ref}")
+        return row
+
+    def get(self, ref: TicketRef) -> TicketRecord | None:
+        row = self._row(ref)
+        return _ticket_record(row) if row else None
+
+    def list(self, *, status: TicketStatus | None = None, limit: int = 500) -> list[TicketRecord]:
+        """Open work first: the earliest first-response due, then the oldest."""
+        query = select(TicketRow)
+        if status is not None:
+            query = query.where(TicketRow.status == status.value)
+        query = query.order_by(
+            TicketRow.first_response_due.is_(None),
+            TicketRow.first_response_due,
+            TicketRow.id,
+        ).limit(limit)
+        return [_ticket_record(row) for row in self.session.scalars(query)]
+
+    def messages(self, ref: TicketRef) -> list[MessageRecord]:
+        rows = self.session.scalars(
+            select(MessageRow)
+            .where(MessageRow.ticket_id == ref.number)
+            .order_by(MessageRow.id)
+            .options(selectinload(MessageRow.attachments))
+        )
+        return [
+            MessageRecord(
+                message_id=row.message_id,
+                direction=Direction(row.direction),
+                visibility=Visibility(row.visibility),
+                sender=row.sender,
+                recipients=tuple(row.recipients),
+                subject=row.subject,
+                body=row.body,
+                attachments=tuple(
+                    AttachmentRecord(a.filename, a.content_type, a.size, a.sha256)
+                    for a in row.attachments
+                ),
+                created_at=row.created_at,
+            )
+            for row in rows
+        ]
+
+    def events(self, ref: TicketRef) -> list[EventRecord]:
+        rows = self.session.scalars(
+            select(EventRow).where(EventRow.ticket_id == ref.number).order_by(EventRow.id)
+        )
+        return [EventRecord(row.at, row.actor, row.kind, dict(row.data)) for row in rows]
+
+
+def _ticket_record(row: TicketRow) -> TicketRecord:
+    return TicketRecord(
+        ref=TicketRef(row.id),
+        subject=row.subject,
+        status=TicketStatus(row.status),
+        priority=Priority(row.priority),
+        category=row.category,
+        environment=row.environment,
+        queue=row.queue,
+        requester=row.requester,
+        requester_name=row.requester_name,
+        organization=row.organization_id,
+        assignee=row.assignee,
+        tags=tuple(row.tags or ()),
+        followers=tuple(row.followers or ()),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        first_response_due=row.first_response_due,
+        resolution_due=row.resolution_due,
+    )
+
+
+class ReceiptLedger:
+    """What was received and decided, keyed for idempotent redelivery."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def seen(self, dedup_key: str) -> bool:
+        found = self.session.scalar(select(ReceiptRow.id).where(ReceiptRow.dedup_key == dedup_key))
+        return found is not None
+
+    def outcome_of(self, dedup_key: str) -> tuple[Outcome, TicketRef | None] | None:
+        row = self.session.scalar(select(ReceiptRow).where(ReceiptRow.dedup_key == dedup_key))
+        if row is None:
+            return None
+        return Outcome(row.outcome), (TicketRef(row.ticket_id) if row.ticket_id else None)
+
+    def record(
+        self,
+        *,
+        dedup_key: str,
+        message_id: str | None,
+        raw_sha256: str,
+        size: int,
+        sender: str,
+        channel: str,
+        outcome: Outcome,
+        reason: str,
+        ticket: TicketRef | None,
+        now: datetime,
+    ) -> None:
+        self.session.add(
+            ReceiptRow(
+                dedup_key=dedup_key,
+                message_id=message_id,
+                raw_sha256=raw_sha256,
+                size=size,
+                sender=sender,
+                channel=channel,
+                outcome=outcome.value,
+                reason=reason,
+                ticket_id=ticket.number if ticket else None,
+                received_at=now,
+            )
+        )
+        self.session.flush()
+
+    def recent_raw(self, limit: int) -> list[str]:
+        rows = self.session.scalars(
+            select(ReceiptRow.raw_sha256).order_by(ReceiptRow.id.desc()).limit(limit)
+        )
+        return list(rows)
+
+
+class Outbox:
+    """Mail waiting for the relay; claimed with row locks so workers never share."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def enqueue(self, mail: OutgoingMail, now: datetime) -> None:
+        self.session.add(
+            OutboxRow(
+                kind=mail.kind.value,
+                ticket_id=mail.ticket.number if mail.ticket else None,
+                message_id=mail.message_id,
+                mail_from=mail.mail_from,
+                recipients=list(mail.recipients),
+                primary_recipient=mail.recipients[0].lower() if mail.recipients else "",
+                content=mail.content,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+
+    def count_sent_to(self, kind: str, recipient: str, since: datetime) -> int:
+        """How many mails of `kind` were queued for `recipient` since an instant."""
+        return int(
+            self.session.scalar(
+                select(func.count(OutboxRow.id)).where(
+                    OutboxRow.kind == kind,
+                    OutboxRow.primary_recipient == recipient.lower(),
+                    OutboxRow.created_at >= since,
+                )
+            )
+            or 0
+        )
+
+    def claim_due(
+        self, now: datetime, *, limit: int, stale_after: timedelta, skip_locked: bool
+    ) -> list[ClaimedMail]:
+        """Claim due rows; a claim older than `stale_after` is a crashed worker's."""
+        query = (
+            select(OutboxRow)
+            .where(
+                or_(
+                    (OutboxRow.status == "pending") & (OutboxRow.next_attempt_at <= now),
+                    (OutboxRow.status == "sending") & (OutboxRow.claimed_at <= now - stale_after),
+                )
+            )
+            .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+            .limit(limit)
+        )
+        if skip_locked:
+            query = query.with_for_update(skip_locked=True)
+        claimed: list[ClaimedMail] = []
+        for row in self.session.scalars(query):
+            row.status = "sending"
+            row.claimed_at = now
+            row.attempts += 1
+            claimed.append(
+                ClaimedMail(
+                    outbox_id=row.id,
+                    message_id=row.message_id,
+                    mail_from=row.mail_from,
+                    recipients=tuple(row.recipients),
+                    content=row.content,
+                    attempts=row.attempts,
+                )
+            )
+        return claimed
+
+    def mark_sent(self, outbox_id: int, now: datetime) -> None:
+        self.session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == outbox_id)
+            .values(status="sent", sent_at=now, last_error="")
+        )
+
+    def mark_failed(self, outbox_id: int, error: str, *, retry_at: datetime | None) -> None:
+        """Schedule another try, or park the row as failed when `retry_at` is None."""
+        values: dict[str, Any] = {"last_error": error[:2000], "claimed_at": None}
+        if retry_at is None:
+            values["status"] = "failed"
+        else:
+            values.update(status="pending", next_attempt_at=retry_at)
+        self.session.execute(update(OutboxRow).where(OutboxRow.id == outbox_id).values(**values))
+
+    def release_claims(self) -> int:
+        """Put every `sending` row back in the queue (after a single-process crash)."""
+        rows = list(self.session.scalars(select(OutboxRow).where(OutboxRow.status == "sending")))
+        for row in rows:
+            row.status = "pending"
+            row.claimed_at = None
+        return len(rows)
+
+    def counts(self) -> dict[str, int]:
+        rows = self.session.execute(
+            select(OutboxRow.status, func.count(OutboxRow.id)).group_by(OutboxRow.status)
+        ).all()
+        return {status: int(n) for status, n in rows}

@@ -1,0 +1,94 @@
+"""A real SMTP server on loopback that keeps every mail the gateway relays.
+
+Tests point the gateway's `[relay]` at it and assert on what arrived, the
+way a real relay would see it: envelope plus the raw bytes.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import threading
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+
+from tests.support.waiting import free_port, wait_for
+
+
+@dataclass(frozen=True)
+class SunkMail:
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    raw: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        parsed = email.message_from_bytes(self.raw, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+    def header(self, name: str) -> str:
+        return str(self.message.get(name, ""))
+
+    @property
+    def text(self) -> str:
+        part = self.message.get_body(preferencelist=("plain",))
+        return part.get_content() if part is not None else ""
+
+    @property
+    def html(self) -> str:
+        part = self.message.get_body(preferencelist=("html",))
+        return part.get_content() if part is not None else ""
+
+
+@dataclass
+class _Handler:
+    mails: list[SunkMail] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    refuse_with: str | None = None
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        if self.refuse_with:
+            return self.refuse_with
+        with self.lock:
+            self.mails.append(
+                SunkMail(envelope.mail_from, tuple(envelope.rcpt_tos), envelope.original_content)
+            )
+        return "250 OK"
+
+
+class SmtpSink:
+    def __init__(self) -> None:
+        self.handler = _Handler()
+        self.port = free_port()
+        self.controller = Controller(
+            self.handler, hostname="127.0.0.1", port=self.port, decode_data=False
+        )
+
+    def start(self) -> SmtpSink:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    @property
+    def mails(self) -> list[SunkMail]:
+        with self.handler.lock:
+            return list(self.handler.mails)
+
+    def to(self, address: str) -> list[SunkMail]:
+        return [m for m in self.mails if address.lower() in (r.lower() for r in m.rcpt_tos)]
+
+    def wait_for_count(
+        self, n: int, timeout: float = 20.0, address: str | None = None
+    ) -> list[SunkMail]:
+        def enough() -> list[SunkMail] | None:
+            found = self.to(address) if address else self.mails
+            return found if len(found) >= n else None
+
+        return wait_for(
+            enough, timeout, f"{n} mail(s) at the sink" + (f" for {address}" if address else "")
+        )
