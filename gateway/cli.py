@@ -90,6 +90,7 @@ def main(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("mail-parser").setLevel(logging.ERROR)
     logging.getLogger("mailparser").setLevel(logging.ERROR)
     ctx.obj = Context(config_path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import smtplib
 import socket
@@ -167,4 +168,5 @@ class ServeProcess:
                 code, text = client.rcpt(rcpt)
                 if code != 250:
                     return code, text
-            return client.data(raw)
+            # SMTP carries CRLF lines (RFC 5321 section 2.3.8); fixtures on disk may use LF.
+            return client.data(re.sub(rb"\r?\n", b"\r\n", raw))
