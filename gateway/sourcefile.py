@@ -122,7 +122,9 @@ def load_toml(path: Path) -> Located:
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line, col = (int(match.group(1)), int(match.group(2))) if match else (1, 1)
-        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        if "(at end of document)" in str(exc):
+            line, col = text.count("\n") + 1, 1
+        message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
         raise SourceFileError([Problem(path, line, col, f"TOML syntax error: {message}")]) from exc
     return Located(path, data, dict(_toml_positions(text)))
 

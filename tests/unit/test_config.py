@@ -1,0 +1,144 @@
+"""Config and directory files: valid ones load, every mistake points at its line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.config import load_directory, load_settings
+from gateway.sourcefile import SourceFileError
+
+GOOD = """\
+[gateway]
+support_addresses = ["Suporte@Example.com"]
+data_dir = "data"
+
+[smtp]
+port = 2600
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "ticketgate.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems(exc: pytest.ExceptionInfo[SourceFileError]) -> list[str]:
+    return [str(p) for p in exc.value.problems]
+
+
+def test_defaults_fill_every_section_and_paths_are_relative_to_the_file(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, GOOD))
+    assert settings.gateway.support_addresses == ["suporte@example.com"]
+    assert settings.gateway.locale == "pt_BR"
+    assert settings.file.smtp.port == 2600
+    assert settings.file.smtp.max_message_bytes == 26214400
+    assert settings.data_dir == (tmp_path / "data").resolve()
+    assert settings.storage_url == f"sqlite:///{(tmp_path / 'data' / 'ticketgate.db').resolve()}"
+    assert settings.directory_path == (tmp_path / "directory.yaml").resolve()
+
+
+def test_unknown_key_is_reported_with_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD + "max_conections = 5\n")
+    with pytest.raises(SourceFileError) as exc:
+        load_settings(path)
+    assert problems(exc) == [f"{path}:7:1: unknown key 'max_conections'"]
+
+
+def test_bad_values_name_their_line(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[gateway]\nsupport_addresses = ["not-an-address"]\nlocale = "fr"\n'
+        'timezone = "Mars/Olympus"\n',
+    )
+    with pytest.raises(SourceFileError) as exc:
+        load_settings(path)
+    found = problems(exc)
+    assert found[0].startswith(f"{path}:2:1: gateway.support_addresses")
+    assert "not an email address" in found[0]
+    assert found[1].startswith(f"{path}:3:1: gateway.locale")
+    assert found[2].startswith(f"{path}:4:1: gateway.timezone") and "Mars/Olympus" in found[2]
+
+
+def test_toml_syntax_error_points_at_line_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, '[gateway]\nsupport_addresses = ["a@b.com"\n')
+    with pytest.raises(SourceFileError) as exc:
+        load_settings(path)
+    [problem] = exc.value.problems
+    assert (problem.path, problem.line) == (path, 3)
+    assert "TOML syntax error" in problem.message
+
+
+def test_missing_gateway_section_is_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "[smtp]\nport = 25\n")
+    with pytest.raises(SourceFileError) as exc:
+        load_settings(path)
+    assert "gateway" in problems(exc)[0] and "Field required" in problems(exc)[0]
+
+
+def test_imap_array_of_tables_errors_point_into_the_right_entry(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        GOOD + '\n[[imap]]\nhost = "a"\nusername = "u"\n\n[[imap]]\nhost = "b"\nusernme = "u"\n',
+    )
+    with pytest.raises(SourceFileError) as exc:
+        load_settings(path)
+    assert f"{path}:14:1: unknown key 'usernme'" in problems(exc)
+
+
+DIRECTORY = """\
+queues:
+  - {id: n1, name: "Nível 1"}
+agents:
+  - {email: ana@example.com, name: Ana, queues: [n1]}
+organizations:
+  - id: alfa
+    name: Escola Alfa
+    domains: [Alfa.edu.br]
+    contacts:
+      - {email: Maria@Alfa.edu.br, name: Maria, can_open_tickets: true}
+"""
+
+
+def test_directory_loads_into_domain_values(tmp_path: Path) -> None:
+    directory = load_directory(write(tmp_path, DIRECTORY, "directory.yaml"))
+    assert directory.front_desk is not None and directory.front_desk.id == "n1"
+    found = directory.contact("MARIA@alfa.edu.br")
+    assert found is not None and found[0].id == "alfa" and found[1].can_open_tickets
+    assert directory.agent("ana@example.com") is not None
+    assert directory.organizations[0].domains == ("alfa.edu.br",)
+
+
+@pytest.mark.parametrize(
+    ("edit", "line", "needle"),
+    [
+        (("can_open_tickets: true", "can_open_tickets: maybe"), 10, "valid boolean"),
+        (("queues: [n1]", "queues: [n9]"), 1, "unknown queue"),
+        (("name: Escola Alfa", "nome: Escola Alfa"), 7, "unknown key 'nome'"),
+        (("- {id: n1", "- {id: N 1"), 2, "pattern"),
+        (("domains: [Alfa.edu.br]", "domains: [Alfa.edu.br"), 9, "YAML syntax error"),
+    ],
+)
+def test_directory_mistakes_point_at_their_line(
+    tmp_path: Path, edit: tuple[str, str], line: int, needle: str
+) -> None:
+    path = write(tmp_path, DIRECTORY.replace(*edit), "directory.yaml")
+    with pytest.raises(SourceFileError) as exc:
+        load_directory(path)
+    matching = [p for p in exc.value.problems if needle in p.message]
+    assert matching, exc.value
+    assert matching[0].path == path and matching[0].line == line, str(matching[0])
+
+
+def test_a_contact_in_two_organizations_is_refused(tmp_path: Path) -> None:
+    text = DIRECTORY + (
+        "  - id: beta\n    name: Beta\n    contacts:\n"
+        "      - {email: maria@alfa.edu.br, name: Maria}\n"
+    )
+    path = write(tmp_path, text, "directory.yaml")
+    with pytest.raises(SourceFileError) as exc:
+        load_directory(path)
+    [problem] = exc.value.problems
+    assert problem.line == 14 and "already listed in organization 'alfa'" in problem.message
