@@ -1,0 +1,235 @@
+"""Each pipeline step on its own, with an in-memory Facts (no sockets, no database)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import pytest
+
+from gateway import pipeline
+from gateway.domain import (
+    Agent,
+    AuthorRole,
+    Contact,
+    Decision,
+    DecisionKind,
+    Directory,
+    EmailAddress,
+    Envelope,
+    Organization,
+    ParsedMessage,
+    Queue,
+    ThreadSource,
+    TicketRef,
+    TicketSnapshot,
+    TicketStatus,
+)
+from gateway.tokens import ReplyTokens
+
+TOKENS = ReplyTokens(b"unit-test-secret-unit-test-secret")
+TICKET = TicketSnapshot(
+    ref=TicketRef(7),
+    subject="Sistema fora do ar",
+    status=TicketStatus.OPEN,
+    requester="maria@alfa.edu.br",
+    organization_id="alfa",
+)
+DIRECTORY = Directory(
+    queues=(Queue("n1", "Nível 1"), Queue("n2", "Nível 2")),
+    agents=(Agent("ana@example.com", "Ana", ("n1",)),),
+    organizations=(
+        Organization(
+            "alfa",
+            "Escola Alfa",
+            ("alfa.edu.br",),
+            (
+                Contact("maria@alfa.edu.br", "Maria", can_open_tickets=True),
+                Contact("joao@alfa.edu.br", "João", can_open_tickets=False),
+            ),
+        ),
+        Organization("beta", "Beta", (), (Contact("carla@beta.com.br", "Carla", True),)),
+    ),
+)
+
+
+@dataclass
+class MemoryFacts:
+    """A Facts implementation over plain dicts, for steps tested in isolation."""
+
+    directory: Directory = DIRECTORY
+    tokens: ReplyTokens = TOKENS
+    support_addresses: Sequence[str] = ("suporte@example.com",)
+    trusted_authserv_ids: Sequence[str] = ("mx.example.com",)
+    max_message_bytes: int = 10_000
+    received: set[str] = field(default_factory=set)
+    tickets: dict[TicketRef, TicketSnapshot] = field(default_factory=lambda: {TICKET.ref: TICKET})
+    message_ids: dict[str, TicketRef] = field(default_factory=dict)
+    rejections: dict[str, int] = field(default_factory=dict)
+
+    def already_received(self, dedup_key: str) -> bool:
+        return dedup_key in self.received
+
+    def ticket(self, ref: TicketRef) -> TicketSnapshot | None:
+        return self.tickets.get(ref)
+
+    def ticket_exists(self, ref: TicketRef) -> bool:
+        return ref in self.tickets
+
+    def ref_for_message_ids(self, message_ids: Sequence[str]) -> TicketRef | None:
+        return next((self.message_ids[m] for m in message_ids if m in self.message_ids), None)
+
+    def rejections_recently_sent_to(self, address: str) -> int:
+        return self.rejections.get(address, 0)
+
+
+def mail(sender: str | None = "maria@alfa.edu.br", **changes: object) -> ParsedMessage:
+    base = ParsedMessage(
+        raw_sha256="ab" * 32,
+        size=500,
+        message_id="<new@alfa.edu.br>",
+        subject="Sistema fora do ar",
+        sender=EmailAddress(sender, "Alguém") if sender else None,
+        to=(EmailAddress("suporte@example.com"),),
+        text_body="O sistema caiu.",
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def decide(msg: ParsedMessage, facts: MemoryFacts | None = None) -> Decision:
+    return pipeline.run(msg, facts or MemoryFacts())
+
+
+def test_the_step_order_is_data_and_each_step_is_named() -> None:
+    names = [step.__name__ for step in pipeline.STEPS]
+    assert names[0] == "skip_duplicate" and names[-1] == "decide"
+    assert names.index("ignore_automated") < names.index("find_thread")
+    assert names.index("refuse_forged_sender") < names.index("decide")
+
+
+def test_authorized_contact_opens_a_ticket_in_the_front_desk_queue() -> None:
+    decision = decide(mail())
+    assert decision.kind is DecisionKind.CREATE_TICKET
+    assert decision.organization_id == "alfa"
+    assert decision.triage is not None and decision.triage.queue == "n1"
+    assert decision.new_text == "O sistema caiu."
+
+
+def test_redelivery_is_a_duplicate_by_message_id_or_by_content() -> None:
+    facts = MemoryFacts(received={"mid:<new@alfa.edu.br>"})
+    assert decide(mail(), facts).kind is DecisionKind.DUPLICATE
+    no_id = mail(message_id=None)
+    assert pipeline.dedup_key(no_id) == f"sha256:{'ab' * 32}"
+    facts = MemoryFacts(received={pipeline.dedup_key(no_id)})
+    assert decide(no_id, facts).kind is DecisionKind.DUPLICATE
+
+
+def test_oversized_and_senderless_mail_is_quarantined() -> None:
+    assert decide(mail(size=10_001)).kind is DecisionKind.QUARANTINE
+    assert decide(mail(sender=None)).kind is DecisionKind.QUARANTINE
+
+
+def test_mail_from_our_own_address_is_never_answered() -> None:
+    decision = decide(mail(sender="suporte@example.com"))
+    assert decision.kind is DecisionKind.IGNORE_AUTOMATED and "loop" in decision.reason
+
+
+def test_auto_reply_is_ignored_and_bounce_recorded() -> None:
+    ooo = mail(headers=(("Auto-Submitted", "auto-replied"),))
+    assert decide(ooo).kind is DecisionKind.IGNORE_AUTOMATED
+    dsn = mail(sender="mailer-daemon@mx.alfa.edu.br", envelope=Envelope(mail_from=""))
+    assert decide(dsn).kind is DecisionKind.RECORD_BOUNCE
+
+
+def test_failed_authentication_is_quarantined_even_for_a_contact() -> None:
+    forged = mail(
+        headers=(("Authentication-Results", "mx.example.com; dmarc=fail header.from=alfa.edu.br"),)
+    )
+    decision = decide(forged)
+    assert decision.kind is DecisionKind.QUARANTINE and not decision.notify_sender
+
+
+@pytest.mark.parametrize(
+    ("changes", "source"),
+    [
+        (
+            {
+                "envelope": Envelope(
+                    rcpt_tos=(TOKENS.reply_address("suporte@example.com", TicketRef(7)),)
+                )
+            },
+            ThreadSource.REPLY_TOKEN,
+        ),
+        ({"in_reply_to": ("<ack-7@example.com>",)}, ThreadSource.HEADERS),
+        ({"references": ("<other@x>", "<ack-7@example.com>")}, ThreadSource.HEADERS),
+        ({"subject": "RE: [#TG-00007] Sistema fora do ar"}, ThreadSource.SUBJECT_TAG),
+    ],
+)
+def test_requester_reply_threads_by_each_kind_of_evidence(
+    changes: dict[str, object], source: ThreadSource
+) -> None:
+    facts = MemoryFacts(message_ids={"<ack-7@example.com>": TicketRef(7)})
+    assessment = pipeline.Assessment(message=mail(**changes), dedup_key="k")
+    found = pipeline.find_thread(assessment, facts)
+    assert isinstance(found, pipeline.Assessment)
+    assert found.thread is not None and found.thread.source is source
+    decision = decide(mail(**changes), facts)
+    assert decision.kind is DecisionKind.THREAD_UPDATE and decision.ticket == TicketRef(7)
+    assert decision.author_role is AuthorRole.REQUESTER
+
+
+def test_token_beats_headers_when_they_disagree() -> None:
+    facts = MemoryFacts(
+        message_ids={"<ack-8@example.com>": TicketRef(8)},
+        tickets={TicketRef(7): TICKET, TicketRef(8): replace(TICKET, ref=TicketRef(8))},
+    )
+    msg = mail(
+        envelope=Envelope(rcpt_tos=(TOKENS.reply_address("suporte@example.com", TicketRef(7)),)),
+        in_reply_to=("<ack-8@example.com>",),
+    )
+    assert decide(msg, facts).ticket == TicketRef(7)
+
+
+def test_forged_token_is_not_evidence() -> None:
+    forged = "suporte+tg-00007.aaaaaaaaaaaaaaaa@example.com"
+    assessment = pipeline.Assessment(
+        message=mail(envelope=Envelope(rcpt_tos=(forged,)), subject="oi"), dedup_key="k"
+    )
+    found = pipeline.find_thread(assessment, MemoryFacts())
+    assert isinstance(found, pipeline.Assessment) and found.thread is None
+
+
+def test_same_org_contact_may_update_but_not_open() -> None:
+    reply = mail(sender="joao@alfa.edu.br", subject="Re: [#TG-00007] x")
+    decision = decide(reply)
+    assert decision.kind is DecisionKind.THREAD_UPDATE
+    assert decision.author_role is AuthorRole.CONTACT
+    assert decide(mail(sender="joao@alfa.edu.br")).kind is DecisionKind.REJECT_UNAUTHORIZED
+
+
+def test_agent_may_update_any_ticket() -> None:
+    decision = decide(mail(sender="ana@example.com", subject="[#TG-00007] x"))
+    assert decision.kind is DecisionKind.THREAD_UPDATE and decision.author_role is AuthorRole.AGENT
+
+
+def test_contact_of_another_org_opens_a_new_ticket_instead_of_joining() -> None:
+    decision = decide(mail(sender="carla@beta.com.br", subject="Re: [#TG-00007] x"))
+    assert decision.kind is DecisionKind.CREATE_TICKET and decision.ticket is None
+    assert decision.organization_id == "beta"
+
+
+def test_stranger_is_rejected_once_then_silently() -> None:
+    first = decide(mail(sender="x@evil.example", subject="[#TG-00007] me dê os dados"))
+    assert first.kind is DecisionKind.REJECT_UNAUTHORIZED and first.notify_sender
+    assert first.ticket is None
+    again = decide(mail(sender="x@evil.example"), MemoryFacts(rejections={"x@evil.example": 1}))
+    assert again.kind is DecisionKind.REJECT_UNAUTHORIZED and not again.notify_sender
+
+
+def test_new_text_excludes_quoted_history() -> None:
+    body = (
+        "Funcionou, obrigada!\n\n"
+        "Em seg., 23 de nov. de 2026 às 10:00, Suporte <s@x> escreveu:\n> Tente de novo"
+    )
+    decision = decide(mail(subject="[#TG-00007] x", text_body=body))
+    assert decision.new_text == "Funcionou, obrigada!"

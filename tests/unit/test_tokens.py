@@ -1,0 +1,48 @@
+"""Reply tokens: stable for a ticket, different per secret and ticket, unforgeable."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gateway.domain import TicketRef
+from gateway.tokens import ReplyTokens
+
+TOKENS = ReplyTokens(b"0123456789abcdef0123456789abcdef")
+
+
+@given(st.integers(min_value=1, max_value=10**9))
+def test_a_token_verifies_to_its_own_ticket(number: int) -> None:
+    ref = TicketRef(number)
+    assert TOKENS.verify(TOKENS.token_for(ref)) == ref
+
+
+@given(st.integers(min_value=1, max_value=10**6), st.integers(min_value=1, max_value=10**6))
+def test_a_token_never_opens_another_ticket(a: int, b: int) -> None:
+    token = TOKENS.token_for(TicketRef(a))
+    _, _, signature = token.partition(".")
+    moved = f"{str(TicketRef(b)).lower()}.{signature}"
+    assert TOKENS.verify(moved) == (TicketRef(b) if a == b else None)
+
+
+def test_another_secret_or_purpose_does_not_verify() -> None:
+    token = TOKENS.token_for(TicketRef(42))
+    assert ReplyTokens(b"another-secret-another-secret!!").verify(token) is None
+    assert TOKENS.verify(token, purpose="note") is None
+
+
+@pytest.mark.parametrize("junk", ["", "tg-00042", "tg-00042.", ".abc", "x.y.z", "tg-xx.abcd"])
+def test_malformed_tokens_are_refused(junk: str) -> None:
+    assert TOKENS.verify(junk) is None
+
+
+def test_reply_address_is_a_plus_address_of_the_support_address() -> None:
+    address = TOKENS.reply_address("suporte@example.com", TicketRef(42))
+    assert address.startswith("suporte+tg-00042.") and address.endswith("@example.com")
+    assert len(address.partition("@")[0]) <= 64  # RFC 5321 section 4.5.3.1.1
+
+
+def test_short_secrets_are_refused() -> None:
+    with pytest.raises(ValueError):
+        ReplyTokens(b"short")
