@@ -12,8 +12,10 @@ import base64
 import binascii
 import email.utils
 import hashlib
+import re
 from datetime import datetime
 from email.header import decode_header, make_header
+from email.message import Message
 
 import mailparser
 
@@ -33,7 +35,7 @@ def parse_message(raw: bytes, envelope: Envelope | None = None) -> ParsedMessage
     except Exception as exc:  # mail-parser raises many kinds on garbage
         raise UnparseableMessage(f"cannot parse MIME: {exc}") from exc
     message = parsed.message
-    headers = tuple((str(k), _decode_header(str(v))) for k, v in message.items())
+    headers = tuple((str(k), _decode_header(_unfold(str(v)))) for k, v in message.items())
     if not any(k.lower() in ("from", "sender", "subject", "message-id") for k, _ in headers):
         raise UnparseableMessage("no RFC 5322 header fields (From, Subject, Message-ID)")
     return ParsedMessage(
@@ -50,12 +52,64 @@ def parse_message(raw: bytes, envelope: Envelope | None = None) -> ParsedMessage
         date=_date(message.get("Date")),
         headers=headers,
         content_type=message.get_content_type(),
-        text_body="\n".join(parsed.text_plain).strip("\r\n"),
+        text_body=_text_body(message, parsed.text_plain),
         html_body="\n".join(parsed.text_html),
         attachments=tuple(_attachments(parsed.attachments)),
         envelope=envelope or Envelope(),
         defects=tuple(sorted({type(d).__name__ for d in message.defects})),
     )
+
+
+def _text_body(message: Message, parts: list[str]) -> str:
+    """The text parts joined, with RFC 3676 format=flowed paragraphs re-joined."""
+    declared = [
+        part
+        for part in message.walk()
+        if part.get_content_type() == "text/plain"
+        and part.get_content_disposition() != "attachment"
+    ]
+    texts = [text.replace("\r\n", "\n") for text in parts]
+    if len(declared) == len(texts):
+        texts = [
+            unflow(text, delsp=str(part.get_param("delsp", "no")).lower() == "yes")
+            if str(part.get_param("format", "fixed")).lower() == "flowed"
+            else text
+            for part, text in zip(declared, texts, strict=True)
+        ]
+    return "\n".join(texts).strip("\n")
+
+
+def unflow(text: str, *, delsp: bool = False) -> str:
+    """Undo format=flowed (RFC 3676 section 4): join soft-broken lines per quote depth."""
+    out: list[str] = []
+    pending: str | None = None
+    pending_depth = 0
+    for line in text.split("\n"):
+        depth = len(line) - len(line.lstrip(">"))
+        content = line[depth:]
+        if content.startswith(" "):  # space-stuffing, section 4.4
+            content = content[1:]
+        flowed = content.endswith(" ") and content != "-- "  # the signature line is fixed
+        if flowed and delsp:
+            content = content[:-1]
+        if pending is not None and depth == pending_depth:
+            pending += content
+        else:
+            if pending is not None:
+                out.append(_quoted(pending, pending_depth))
+            pending, pending_depth = content, depth
+        if not flowed:
+            out.append(_quoted(pending, pending_depth))
+            pending = None
+    if pending is not None:
+        out.append(_quoted(pending, pending_depth))
+    return "\n".join(out)
+
+
+def _quoted(text: str, depth: int) -> str:
+    if not depth:
+        return text
+    return f"{'>' * depth} {text}" if text else ">" * depth
 
 
 def _decode_header(value: str) -> str:
@@ -64,6 +118,11 @@ def _decode_header(value: str) -> str:
         return str(make_header(decode_header(value)))
     except (UnicodeDecodeError, LookupError, binascii.Error, ValueError):
         return value
+
+
+def _unfold(value: str) -> str:
+    """RFC 5322 section 2.2.3: a CRLF followed by WSP is folding, not part of the value."""
+    return re.sub(r"\r?\n(?=[ \t])", "", value)
 
 
 def _clean_subject(subject: str) -> str:
@@ -124,7 +183,7 @@ def _attachments(items: list[dict[str, object]]) -> list[AttachmentPart]:
             try:
                 content = base64.b64decode(str(payload))
             except (binascii.Error, ValueError):
-                content = str(payload).encode("utf-8", "surrogateescape")
+                content = _b64decode_damaged(str(payload))
         else:
             charset = str(item.get("charset") or "utf-8")
             try:
@@ -137,7 +196,18 @@ def _attachments(items: list[dict[str, object]]) -> list[AttachmentPart]:
                 filename=str(item.get("filename") or "attachment"),
                 content_type=str(item.get("mail_content_type") or "application/octet-stream"),
                 content=content,
-                inline=disposition.startswith("inline") or bool(item.get("content-id")),
+                # Gmail gives every attachment a Content-ID; "attachment" still means attached.
+                inline=disposition.startswith("inline")
+                or (bool(item.get("content-id")) and not disposition.startswith("attachment")),
             )
         )
     return parts
+
+
+def _b64decode_damaged(text: str) -> bytes:
+    """What a damaged base64 body still holds: characters outside the alphabet are
+    ignored (RFC 2045 section 6.8) and a last quantum cut off in transit is dropped."""
+    data = re.sub(r"[^A-Za-z0-9+/]", "", text)
+    if len(data) % 4 == 1:
+        data = data[:-1]
+    return base64.b64decode(data + "=" * (-len(data) % 4))

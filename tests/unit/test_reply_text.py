@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gateway.domain import ParsedMessage, TicketRef
-from inbound.mime import parse_message
+from inbound.mime import parse_message, unflow
 from inbound.reply_text import extract_reply, html_to_text, new_text
 
 REPLIES = Path(__file__).resolve().parent.parent / "fixtures" / "mail" / "replies"
@@ -374,3 +374,12 @@ def test_new_text_falls_back_to_html_when_the_text_part_is_blank() -> None:
 
 def test_new_text_of_nothing_is_empty() -> None:
     assert new_text("", "") == ""
+
+
+def test_format_flowed_paragraphs_are_rejoined_before_extraction() -> None:
+    flowed = "Primeira linha que \ncontinua aqui.\n> citado que \n> continua\n-- \nMaria"
+    assert unflow(flowed) == (
+        "Primeira linha que continua aqui.\n> citado que continua\n-- \nMaria"
+    )
+    assert unflow("sem espa\u00e7o \nquebrado", delsp=True) == "sem espa\u00e7oquebrado"
+    assert unflow(" >stuffed line") == ">stuffed line"
