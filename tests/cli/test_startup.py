@@ -1,0 +1,90 @@
+"""Start-up: the demo config on first run, and clear errors for broken files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.gateway_process import GatewayConfig
+
+
+def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("TICKETGATE_CONFIG", "TICKETGATE_SECRET")
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_without_config_the_demo_is_written_under_var_and_used(tmp_path: Path) -> None:
+    result = run(tmp_path, "tickets", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+    var = tmp_path / "var"
+    assert (var / "ticketgate.toml").is_file() and (var / "directory.yaml").is_file()
+    assert (var / "ticketgate.db").is_file()
+    assert oct((var / "secret").stat().st_mode & 0o777) == "0o600"
+    mail = (
+        "From: Maria Souza <maria@alfa.edu.br>\r\nTo: suporte@example.com\r\n"
+        "Subject: Teste\r\nMessage-ID: <demo-1@alfa.edu.br>\r\n\r\nOlá\r\n"
+    )
+    ingest = subprocess.run(
+        [sys.executable, "-m", "gateway", "ingest", "--json", "-"],
+        cwd=tmp_path,
+        input=mail,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "TICKETGATE_CONFIG"},
+    )
+    assert '"outcome": "created"' in ingest.stdout, ingest.stderr
+    flush = run(tmp_path, "outbox", "flush")
+    assert flush.returncode == 0 and "sent 1" in flush.stdout
+    [sent] = list((var / "sent").glob("*.eml"))
+    assert b"[#TG-00001]" in sent.read_bytes()
+
+
+def test_a_broken_config_stops_start_up_with_file_and_line(
+    gateway_config: GatewayConfig,
+) -> None:
+    path = gateway_config.path
+    path.write_text(path.read_text() + "\n[smtp]\nportt = 1\n")
+    result = gateway_config.cli("serve", check=False)
+    assert result.returncode != 0
+    stderr = result.stderr.decode()
+    assert f"{path}:" in stderr and "Fix the file" in stderr
+
+
+def test_a_broken_directory_stops_serve_with_file_and_line(
+    gateway_config: GatewayConfig,
+) -> None:
+    directory = gateway_config.folder / "directory.yaml"
+    directory.write_text(
+        directory.read_text().replace("can_open_tickets: true", "can_open: true", 1)
+    )
+    result = gateway_config.cli("serve", check=False)
+    assert result.returncode != 0
+    assert f"{directory}:11:" in result.stderr.decode()
+    assert "unknown key 'can_open'" in result.stderr.decode()
+
+
+def test_a_missing_secret_says_how_to_provide_one(gateway_config: GatewayConfig) -> None:
+    env = gateway_config.env()
+    env.pop("TICKETGATE_SECRET")
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "--config", str(gateway_config.path), "tickets", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "set the environment variable TICKETGATE_SECRET" in result.stderr
