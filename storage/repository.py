@@ -164,11 +164,11 @@ class TicketRepository:
         return previous
 
     def record_event(
-        self, ref: TicketRef | None, kind: str, actor: str, now: datetime, **data: Any
+        self, ref: TicketRef | None, event: str, actor: str, now: datetime, **data: Any
     ) -> None:
         self.session.add(
             EventRow(
-                ticket_id=ref.number if ref else None, at=now, actor=actor, kind=kind, data=data
+                ticket_id=ref.number if ref else None, at=now, actor=actor, kind=event, data=data
             )
         )
 
