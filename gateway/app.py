@@ -14,51 +14,26 @@ import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from gateway.business_time import BusinessCalendar, SlaTargets, national_holidays
 from gateway.clock import SystemClock
-from gateway.config import Settings, load_directory
+from gateway.config import Settings
 from gateway.domain import Clock, Directory, Envelope
+from gateway.imap_runner import ImapRunner, all_mailboxes, intake_delivery
 from gateway.intake import Intake, IntakePolicy
 from gateway.outbox_store import DatabaseOutboxStore
-from gateway.sourcefile import SourceFileError
+from gateway.reloading import Watched, watch_directory, watch_rules
 from gateway.tokens import ReplyTokens
 from inbound.smtp import SupportHandler, start_listener
 from outbound.compose import Templates
 from outbound.relay import PickupFolder, SmtpRelay, Transport
 from outbound.worker import OutboxWorker
+from rules.engine import RuleSet
 from storage.blobs import BlobStore
 from storage.db import Database
 
 log = logging.getLogger("ticketgate")
-
-
-class DirectoryFile:
-    """`directory.yaml`, reloaded when it changes; a broken edit keeps the last good one."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._current = load_directory(path)
-        self._mtime = self._stat()
-
-    def _stat(self) -> float:
-        try:
-            return self.path.stat().st_mtime
-        except FileNotFoundError:
-            return -1.0
-
-    def __call__(self) -> Directory:
-        mtime = self._stat()
-        if mtime != self._mtime:
-            self._mtime = mtime
-            try:
-                self._current = load_directory(self.path)
-                log.info("directory reloaded from %s", self.path)
-            except SourceFileError as exc:
-                log.error("directory edit refused, keeping the previous one:\n%s", exc)
-        return self._current
 
 
 @dataclass
@@ -71,6 +46,8 @@ class Gateway:
     outbox: OutboxWorker
     outbox_store: DatabaseOutboxStore
     clock: Clock
+    directory: Watched[Directory]
+    rules: Watched[RuleSet]
 
     def close(self) -> None:
         self.db.close()
@@ -84,6 +61,14 @@ def build(
     gateway_cfg = settings.gateway
     zone = ZoneInfo(gateway_cfg.timezone)
     tokens = ReplyTokens(settings.secret())
+    templates = Templates()
+    directory = watch_directory(settings.directory_path)
+    rules = watch_rules(
+        settings.rules_path,
+        settings.directory_path,
+        directory,
+        templates.names(gateway_cfg.locale),
+    )
     intake = Intake(
         db=db,
         blobs=BlobStore(settings.data_dir / "blobs"),
@@ -94,9 +79,10 @@ def build(
             locale=gateway_cfg.locale,
             zone=zone,
         ),
-        directory=DirectoryFile(settings.directory_path),
+        directory=directory,
+        rules=rules,
         tokens=tokens,
-        templates=Templates(),
+        templates=templates,
         calendar=BusinessCalendar(zone=zone, is_holiday=national_holidays("BR")),
         sla=SlaTargets.seeds_default(),
         clock=clock,
@@ -110,6 +96,8 @@ def build(
         outbox=OutboxWorker(store, make_transport(settings), clock),
         outbox_store=store,
         clock=clock,
+        directory=directory,
+        rules=rules,
     )
 
 
@@ -176,11 +164,15 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
     if ready:
         ready(host, port)
     worker = asyncio.create_task(gateway.outbox.run(stop, wake))
+    # IMAP pollers: one thread per [[imap]] mailbox, same Intake.receive (channel "imap").
+    imap = ImapRunner(all_mailboxes(settings), intake_delivery(gateway.intake))
+    imap.start()
     try:
         await stop.wait()
     finally:
         log.info("stopping: closing the SMTP listener and finishing the current send")
         server.close()
+        await asyncio.to_thread(imap.stop)
         await server.wait_closed()
         await worker
         gateway.close()

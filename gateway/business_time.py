@@ -49,6 +49,12 @@ class BusinessCalendar:
         closes = datetime.combine(day, span[1], tzinfo=self.zone)
         return opens, closes
 
+    def is_open(self, instant: datetime) -> bool:
+        """Whether the team is at work at `instant`."""
+        local = instant.astimezone(self.zone)
+        window = self.window(local.date())
+        return window is not None and window[0] <= local < window[1]
+
     def add_hours(self, start: datetime, hours: float) -> datetime:
         """The instant `hours` business hours after `start`."""
         remaining = timedelta(hours=hours)

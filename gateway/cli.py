@@ -26,8 +26,10 @@ from gateway.app import Gateway, build
 from gateway.app import serve as serve_forever
 from gateway.config import Settings, ensure_secret_file, load_settings
 from gateway.domain import Envelope, TicketRecord, TicketRef, TicketStatus
+from gateway.imap_runner import all_mailboxes
 from gateway.sourcefile import SourceFileError
 from gateway.sources import MessageSource, open_sources
+from inbound.imap import check_mailbox
 from storage.repository import Outbox, TicketRepository
 
 DEMO_DIR = Path("var")
@@ -311,4 +313,32 @@ def outbox_flush(obj: Context) -> None:
     )
     gateway.close()
     if result.retrying or result.failed:
+        sys.exit(1)
+
+
+@main.group()
+def imap() -> None:
+    """IMAP mailboxes the gateway polls ([[imap]] in the config)."""
+
+
+@imap.command("check")
+@click.option(
+    "--create-folders", is_flag=True, help="Create a missing done_folder or error_folder."
+)
+@click.pass_obj
+def imap_check(obj: Context, create_folders: bool) -> None:
+    """Connect to every [[imap]] mailbox: TLS, login, folders; exits 1 on any problem."""
+    settings = obj.settings()
+    mailboxes = all_mailboxes(settings)
+    if not mailboxes:
+        raise click.ClickException(
+            f"no [[imap]] mailbox in {settings.source}; add one (see README, IMAP mailboxes)"
+        )
+    failed = False
+    for n, mailbox in enumerate(mailboxes, start=1):
+        click.echo(f"[[imap]] #{n} {mailbox.label} ({mailbox.security()})")
+        for line in check_mailbox(mailbox, create_folders=create_folders):
+            failed |= not line.ok
+            click.echo(f"  {'ok  ' if line.ok else 'FAIL'}  {line.text}")
+    if failed:
         sys.exit(1)

@@ -72,6 +72,28 @@ class ImapSection(_Strict):
     password_env: str = "IMAP_PASSWORD"
     folder: str = "INBOX"
     done_folder: str = "Processed"
+    # Beyond DESIGN.md (see README "IMAP mailboxes"):
+    error_folder: str = "Errors"  # where a message goes after max_attempts failures
+    mark_as: Literal["move", "flag"] = "move"  # move to done_folder, or set done_flag
+    done_flag: str = "$Ticketgate"
+    idle: bool = True  # IDLE (RFC 2177) where offered, else poll
+    poll_seconds: float = Field(60.0, gt=0)
+    batch_size: int = Field(100, ge=1, le=10000)
+    max_attempts: int = Field(3, ge=1)
+    ca_file: str | None = None  # PEM of a private CA; relative to the config file
+    oauth2_token_command: str | None = None  # prints an XOAUTH2 access token
+    oauth2_token_file: str | None = None  # holds one (kept fresh by some other tool)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> ImapSection:
+        if self.tls and self.starttls:
+            raise ValueError(
+                "starttls = true needs tls = false: either TLS from the first byte (port 993, "
+                "tls = true) or STARTTLS on a plain port (143, tls = false, starttls = true)"
+            )
+        if self.oauth2_token_command and self.oauth2_token_file:
+            raise ValueError("set oauth2_token_command or oauth2_token_file, not both")
+        return self
 
 
 class RelaySection(_Strict):

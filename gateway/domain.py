@@ -353,8 +353,14 @@ class Decision:
     author_role: AuthorRole = AuthorRole.STRANGER
     organization_id: str | None = None
     new_text: str = ""
-    triage: Triage | None = None
+    rules: TriageOutcome | None = None
     notify_sender: bool = False
+    reply_template: str | None = None
+
+    @property
+    def triage(self) -> Triage:
+        """The classification rules gave (defaults when no rule set ran)."""
+        return self.rules.triage if self.rules else Triage()
 
     @property
     def outcome(self) -> Outcome:
@@ -449,3 +455,59 @@ class ClaimedMail:
     recipients: tuple[str, ...]
     content: bytes = field(repr=False)
     attempts: int = 0
+
+
+# --- triage: what the rules engine reads and decides ---------------------------------
+
+
+@dataclass(frozen=True)
+class TriageInput:
+    """Everything a triage rule may look at, as plain values (no storage rows)."""
+
+    sender: str
+    sender_name: str
+    organization: str | None
+    contact: Contact | None
+    is_agent: bool
+    recipients: tuple[str, ...]
+    subject: str
+    body: str
+    headers: tuple[tuple[str, str], ...]
+    attachments: tuple[tuple[str, str], ...]  # (filename, content type)
+    is_new: bool
+    local_time: datetime
+    in_business_hours: bool
+
+
+class RuleAction(StrEnum):
+    """What a matched rule may do besides setting fields."""
+
+    REPLY_WITH = "reply_with"
+    REJECT = "reject"
+    IGNORE = "ignore"
+
+
+@dataclass(frozen=True)
+class RuleMatch:
+    """One rule that matched, where it lives and why it matched."""
+
+    file: str
+    line: int
+    name: str
+    version: str
+    why: tuple[str, ...]
+    sets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TriageOutcome:
+    """The result of running a rule set over one message."""
+
+    triage: Triage
+    assignee: str | None = None
+    followers: tuple[str, ...] = ()
+    reply_with: str | None = None
+    reject_with: str | None = None
+    ignore: bool = False
+    matches: tuple[RuleMatch, ...] = ()
+    set_by: tuple[tuple[str, str], ...] = ()  # (field, rule name) for the audit log

@@ -34,6 +34,9 @@ from gateway.domain import (
     TicketRef,
     TicketSnapshot,
     TicketStatus,
+    Triage,
+    TriageInput,
+    TriageOutcome,
     Visibility,
 )
 from gateway.tokens import ReplyTokens
@@ -41,6 +44,7 @@ from inbound.addressing import parse_support_recipient
 from inbound.html_sanitizer import sanitize_html
 from inbound.mime import UnparseableMessage, parse_message
 from outbound.compose import Addressing, Rendered, Templates, compose
+from rules.engine import RuleSet
 from storage.blobs import BlobStore
 from storage.db import Database
 from storage.repository import NewMessage, Outbox, ReceiptLedger, TicketRepository
@@ -99,12 +103,17 @@ class StoreFacts:
         directory: Directory,
         tokens: ReplyTokens,
         clock: Clock,
+        rules: RuleSet,
+        calendar: BusinessCalendar,
     ) -> None:
         self._tickets = TicketRepository(session)
+        self._rules = rules
+        self._calendar = calendar
         self._ledger = ReceiptLedger(session)
         self._outbox = Outbox(session)
         self._clock = clock
         self.directory = directory
+        self.rules = rules
         self.tokens = tokens
         self.support_addresses: Sequence[str] = policy.support_addresses
         self.trusted_authserv_ids: Sequence[str] = policy.trusted_authserv_ids
@@ -126,6 +135,15 @@ class StoreFacts:
         since = self._clock.now() - REJECTION_WINDOW
         return self._outbox.count_sent_to(MailKind.REJECTION.value, address, since)
 
+    def triage(self, subject: TriageInput) -> TriageOutcome:
+        return self._rules.evaluate(subject)
+
+    def local_now(self) -> datetime:
+        return self._clock.now().astimezone(self._calendar.zone)
+
+    def in_business_hours(self) -> bool:
+        return self._calendar.is_open(self._clock.now())
+
 
 class Intake:
     """Receives one message at a time from any channel; safe to call from threads."""
@@ -137,6 +155,7 @@ class Intake:
         blobs: BlobStore,
         policy: IntakePolicy,
         directory: Callable[[], Directory],
+        rules: Callable[[], RuleSet],
         tokens: ReplyTokens,
         templates: Templates,
         calendar: BusinessCalendar,
@@ -148,6 +167,7 @@ class Intake:
         self.blobs = blobs
         self.policy = policy
         self.directory = directory
+        self.rules = rules
         self.tokens = tokens
         self.templates = templates
         self.calendar = calendar
@@ -187,7 +207,16 @@ class Intake:
     def _decide_and_commit(self, msg: ParsedMessage, channel: str) -> Receipt:
         now = self.clock.now()
         with self.db.transaction() as session:
-            facts = StoreFacts(session, self.policy, self.directory(), self.tokens, self.clock)
+            # One directory and one rule set per message: a reload never lands half-way.
+            facts = StoreFacts(
+                session,
+                self.policy,
+                self.directory(),
+                self.tokens,
+                self.clock,
+                self.rules(),
+                self.calendar,
+            )
             decision = pipeline.run(msg, facts)
             ledger = ReceiptLedger(session)
             if decision.kind is DecisionKind.DUPLICATE:
@@ -217,7 +246,7 @@ class Intake:
                 return self._thread_update(session, msg, decision)
             case DecisionKind.REJECT_UNAUTHORIZED:
                 if decision.notify_sender and msg.sender is not None:
-                    self._queue_rejection(session, msg)
+                    self._queue_rejection(session, msg, decision.reply_template or "rejection")
                 return None
             case _:
                 return None
@@ -237,10 +266,11 @@ class Intake:
         )
 
     def _create_ticket(self, session: Session, msg: ParsedMessage, decision: Decision) -> TicketRef:
-        assert msg.sender is not None and decision.triage is not None
+        assert msg.sender is not None
         now = self.clock.now()
         tickets = TicketRepository(session)
         triage = decision.triage
+        rules = decision.rules
         first_due, resolution_due = self.sla.due_times(self.calendar, now, triage.priority)
         subject = msg.subject or (
             "(sem assunto)" if self.policy.locale == "pt_BR" else "(no subject)"
@@ -254,6 +284,8 @@ class Intake:
             now=now,
             first_response_due=first_due,
             resolution_due=resolution_due,
+            assignee=rules.assignee if rules else None,
+            followers=rules.followers if rules else (),
         )
         tickets.add_message(ref, self._inbound_message(msg, decision), now)
         tickets.record_event(
@@ -268,18 +300,37 @@ class Intake:
                 "priority": int(triage.priority),
                 "category": triage.category,
                 "environment": triage.environment,
+                "tags": list(triage.tags),
             },
         )
+        self._record_rules(tickets, ref, rules, now)
+        template = rules.reply_with if rules and rules.reply_with else "acknowledgement"
+        self._queue_ticket_mail(session, ref, template, msg, subject, triage, first_due)
+        return ref
+
+    def _queue_ticket_mail(
+        self,
+        session: Session,
+        ref: TicketRef,
+        template: str,
+        msg: ParsedMessage,
+        subject: str,
+        triage: Triage,
+        first_due: datetime | None,
+    ) -> None:
+        """An automatic reply about a ticket (the acknowledgement, or a rule's template)."""
+        assert msg.sender is not None
         locale = self.policy.locale
         rendered = self.templates.render(
-            "acknowledgement",
+            template,
             locale,
             {
                 "ticket": {"ref": str(ref), "subject": subject, "priority": int(triage.priority)},
                 "requester_name": msg.sender.name,
                 "priority_label": PRIORITY_LABELS[locale][int(triage.priority)],
                 "category_label": CATEGORY_LABELS[locale].get(triage.category, triage.category),
-                "first_response_due": self._local_time(first_due),
+                "first_response_due": self._local_time(first_due) if first_due else "",
+                "support_address": self._support_address(msg),
             },
         )
         self._queue(
@@ -291,7 +342,31 @@ class Intake:
             reply_to=self.tokens.reply_address(self._support_address(msg), ref),
             msg=msg,
         )
-        return ref
+
+    @staticmethod
+    def _record_rules(
+        tickets: TicketRepository, ref: TicketRef, rules: TriageOutcome | None, now: datetime
+    ) -> None:
+        """Audit: which rules (file, name, version) set which fields (issue 4)."""
+        if not rules or not rules.matches:
+            return
+        tickets.record_event(
+            ref,
+            "triaged_by_rules",
+            "rules",
+            now,
+            rules=[
+                {
+                    "file": m.file,
+                    "line": m.line,
+                    "name": m.name,
+                    "version": m.version,
+                    "sets": list(m.sets),
+                }
+                for m in rules.matches
+            ],
+            set_by=dict(rules.set_by),
+        )
 
     def _thread_update(self, session: Session, msg: ParsedMessage, decision: Decision) -> TicketRef:
         assert decision.ticket is not None and msg.sender is not None
@@ -308,6 +383,7 @@ class Intake:
             reason=decision.reason,
             channel_message_id=msg.message_id,
         )
+        self._apply_rules_to_update(session, tickets, ref, msg, decision, now)
         snapshot = tickets.snapshot(ref)
         customer = decision.author_role in (AuthorRole.REQUESTER, AuthorRole.CONTACT)
         if (
@@ -328,10 +404,50 @@ class Intake:
             )
         return ref
 
-    def _queue_rejection(self, session: Session, msg: ParsedMessage) -> None:
+    def _apply_rules_to_update(
+        self,
+        session: Session,
+        tickets: TicketRepository,
+        ref: TicketRef,
+        msg: ParsedMessage,
+        decision: Decision,
+        now: datetime,
+    ) -> None:
+        """Rules matching an update change only the fields they name, with an event each."""
+        rules = decision.rules
+        if not rules or not rules.matches:
+            return
+        set_by = dict(rules.set_by)
+        triage = rules.triage
+        wanted: dict[str, object] = {
+            name: getattr(triage, name)
+            for name in ("category", "priority", "queue", "environment")
+            if name in set_by
+        }
+        if "tags" in set_by:
+            wanted["tags"] = list(triage.tags)
+        if "assignee" in set_by:
+            wanted["assignee"] = rules.assignee
+        if "followers" in set_by:
+            wanted["followers"] = list(rules.followers)
+        for name, (old, new) in tickets.change_fields(ref, wanted, now).items():
+            tickets.record_event(
+                ref, "field_changed", f"rule:{set_by[name]}", now, field=name, old=old, new=new
+            )
+        self._record_rules(tickets, ref, rules, now)
+        if rules.reply_with:
+            record = tickets.get(ref)
+            assert record is not None
+            self._queue_ticket_mail(
+                session, ref, rules.reply_with, msg, record.subject, triage, None
+            )
+
+    def _queue_rejection(
+        self, session: Session, msg: ParsedMessage, template: str = "rejection"
+    ) -> None:
         assert msg.sender is not None
         rendered = self.templates.render(
-            "rejection", self.policy.locale, {"support_address": self._support_address(msg)}
+            template, self.policy.locale, {"support_address": self._support_address(msg)}
         )
         self._queue(
             session,

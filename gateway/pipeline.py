@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Protocol
-
-from inbound.reply_text import new_text
 
 from gateway.domain import (
     AuthorRole,
     AutomatedKind,
     AutomatedVerdict,
+    Contact,
     Decision,
     DecisionKind,
     Directory,
@@ -28,9 +28,11 @@ from gateway.domain import (
     ThreadMatch,
     TicketRef,
     TicketSnapshot,
-    Triage,
+    TriageInput,
+    TriageOutcome,
 )
 from inbound.automated import classify_automated
+from inbound.reply_text import new_text
 from inbound.sender_auth import sender_authentication
 from inbound.thread_match import MessageIndex, TokenVerifier, match_thread
 
@@ -50,6 +52,12 @@ class Facts(MessageIndex, Protocol):
 
     def rejections_recently_sent_to(self, address: str) -> int: ...
 
+    def triage(self, subject: TriageInput) -> TriageOutcome: ...
+
+    def local_now(self) -> datetime: ...
+
+    def in_business_hours(self) -> bool: ...
+
 
 @dataclass(frozen=True)
 class Assessment:
@@ -63,8 +71,10 @@ class Assessment:
     ticket: TicketSnapshot | None = None
     role: AuthorRole = AuthorRole.STRANGER
     organization: Organization | None = None
+    contact: Contact | None = None
     may_open_tickets: bool = False
     new_text: str = ""
+    triage: TriageOutcome | None = None
 
 
 Step = Callable[[Assessment, Facts], "Assessment | Decision"]
@@ -143,7 +153,9 @@ def identify_author(a: Assessment, facts: Facts) -> Assessment | Decision:
             follower = address in (f.lower() for f in a.ticket.followers)
             if same_org or follower:
                 role = AuthorRole.CONTACT
-    return replace(a, role=role, organization=organization, may_open_tickets=may_open)
+    return replace(
+        a, role=role, organization=organization, contact=contact, may_open_tickets=may_open
+    )
 
 
 def refuse_forged_sender(a: Assessment, facts: Facts) -> Assessment | Decision:
@@ -160,6 +172,45 @@ def extract_new_text(a: Assessment, facts: Facts) -> Assessment | Decision:
     return replace(a, new_text=new_text(a.message.text_body, a.message.html_body))
 
 
+def apply_rules(a: Assessment, facts: Facts) -> Assessment | Decision:
+    """The admins' triage rules; an `ignore` or `reject` rule decides here."""
+    msg = a.message
+    assert msg.sender is not None
+    outcome = facts.triage(
+        TriageInput(
+            sender=msg.sender.address,
+            sender_name=msg.sender.name,
+            organization=a.organization.id if a.organization else None,
+            contact=a.contact,
+            is_agent=a.role is AuthorRole.AGENT,
+            recipients=msg.recipients,
+            subject=msg.subject,
+            body=a.new_text,
+            headers=msg.headers,
+            attachments=tuple((p.filename, p.content_type) for p in msg.attachments),
+            is_new=a.ticket is None,
+            local_time=facts.local_now(),
+            in_business_hours=facts.in_business_hours(),
+        )
+    )
+    rule_names = ", ".join(m.name for m in outcome.matches)
+    if outcome.ignore:
+        return Decision(
+            DecisionKind.IGNORE_AUTOMATED, f"ignored by rule(s): {rule_names}", rules=outcome
+        )
+    if outcome.reject_with:
+        sender = msg.sender.address
+        recently = facts.rejections_recently_sent_to(sender)
+        return Decision(
+            DecisionKind.REJECT_UNAUTHORIZED,
+            f"rejected by rule(s): {rule_names}",
+            notify_sender=recently == 0 and a.auth is not SenderAuth.FAIL,
+            reply_template=outcome.reject_with,
+            rules=outcome,
+        )
+    return replace(a, triage=outcome)
+
+
 def decide(a: Assessment, facts: Facts) -> Assessment | Decision:
     """Thread an update, open a ticket, or reject: the official-channel policy (seed 001)."""
     org_id = a.organization.id if a.organization else None
@@ -171,6 +222,7 @@ def decide(a: Assessment, facts: Facts) -> Assessment | Decision:
             author_role=a.role,
             organization_id=org_id,
             new_text=a.new_text,
+            rules=a.triage,
         )
     if a.may_open_tickets:
         reason = "authorized contact opened a ticket"
@@ -182,9 +234,7 @@ def decide(a: Assessment, facts: Facts) -> Assessment | Decision:
             author_role=AuthorRole.REQUESTER,
             organization_id=org_id,
             new_text=a.new_text,
-            triage=Triage(
-                queue=facts.directory.front_desk.id if facts.directory.front_desk else None
-            ),
+            rules=a.triage,
         )
     sender = a.message.sender.address if a.message.sender else ""
     recently = facts.rejections_recently_sent_to(sender)
@@ -209,6 +259,7 @@ STEPS: tuple[Step, ...] = (
     find_thread,  # reply token, then In-Reply-To/References, then [#REF]
     identify_author,  # requester, contact, agent or stranger
     extract_new_text,  # only what the sender newly wrote
+    apply_rules,  # the admins' triage rules: classify, route, or ignore/reject
     decide,  # create, thread or reject
 )
 

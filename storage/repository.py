@@ -105,6 +105,8 @@ class TicketRepository:
         now: datetime,
         first_response_due: datetime | None,
         resolution_due: datetime | None,
+        assignee: str | None = None,
+        followers: Sequence[str] = (),
     ) -> TicketRef:
         row = TicketRow(
             subject=subject,
@@ -117,7 +119,8 @@ class TicketRepository:
             requester_name=requester_name,
             organization_id=organization_id,
             tags=list(triage.tags),
-            followers=[],
+            assignee=assignee,
+            followers=list(followers),
             created_at=now,
             updated_at=now,
             first_response_due=first_response_due,
@@ -162,6 +165,25 @@ class TicketRepository:
         row.status = status.value
         row.updated_at = now
         return previous
+
+    def change_fields(
+        self, ref: TicketRef, changes: dict[str, Any], now: datetime
+    ) -> dict[str, tuple[Any, Any]]:
+        """Set ticket fields; tags and followers are added to. Returns {field: (old, new)}."""
+        row = self._require(ref)
+        changed: dict[str, tuple[Any, Any]] = {}
+        for name, value in changes.items():
+            old = getattr(row, name)
+            if name in ("tags", "followers"):
+                value = list(dict.fromkeys([*(old or []), *value]))
+            elif name == "priority":
+                value = int(value)
+            if value != old:
+                setattr(row, name, value)
+                changed[name] = (old, value)
+        if changed:
+            row.updated_at = now
+        return changed
 
     def record_event(
         self, ref: TicketRef | None, event: str, actor: str, now: datetime, **data: Any

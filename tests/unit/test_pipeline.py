@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -24,8 +26,12 @@ from gateway.domain import (
     TicketRef,
     TicketSnapshot,
     TicketStatus,
+    Triage,
+    TriageInput,
+    TriageOutcome,
 )
 from gateway.tokens import ReplyTokens
+from rules.engine import RuleSet
 
 TOKENS = ReplyTokens(b"unit-test-secret-unit-test-secret")
 TICKET = TicketSnapshot(
@@ -79,8 +85,20 @@ class MemoryFacts:
     def ref_for_message_ids(self, message_ids: Sequence[str]) -> TicketRef | None:
         return next((self.message_ids[m] for m in message_ids if m in self.message_ids), None)
 
+    rules: RuleSet = field(default_factory=lambda: RuleSet(defaults=Triage(queue="n1")))
+    now: datetime = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("America/Sao_Paulo"))
+
     def rejections_recently_sent_to(self, address: str) -> int:
         return self.rejections.get(address, 0)
+
+    def triage(self, subject: TriageInput) -> TriageOutcome:
+        return self.rules.evaluate(subject)
+
+    def local_now(self) -> datetime:
+        return self.now
+
+    def in_business_hours(self) -> bool:
+        return True
 
 
 def mail(sender: str | None = "maria@alfa.edu.br", **changes: object) -> ParsedMessage:

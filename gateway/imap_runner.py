@@ -1,0 +1,176 @@
+"""Wiring for the IMAP pollers: one worker thread per `[[imap]]` mailbox inside `serve`.
+
+`serve` builds an `ImapRunner` next to the SMTP listener and the outbox
+worker. Each mailbox gets an `inbound.imap.MailboxPoller` in its own thread
+(imapclient is synchronous; the event loop never waits on it) whose delivery
+callback is the same `Intake.receive` SMTP uses, with channel "imap". This
+module also turns an `ImapSection` into the poller's plain settings: where the
+password or the XOAUTH2 token comes from, and paths relative to the config.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import subprocess
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from gateway.config import ImapSection, Settings
+from gateway.intake import Intake
+from inbound.imap import (
+    Credential,
+    CredentialUnavailable,
+    DeliverLater,
+    MailboxPoller,
+    MailboxSettings,
+    OAuth2Token,
+    Password,
+)
+
+log = logging.getLogger(__name__)
+
+TOKEN_COMMAND_TIMEOUT = 60.0
+
+
+def credential_source(section: ImapSection, base: Path) -> tuple[Callable[[], Credential], str]:
+    """How to get the secret on each connection, and how to name it in error messages.
+
+    Called again on every reconnect: OAuth2 access tokens expire within the hour,
+    and an operator who fixes the environment or the token file should not have
+    to restart anything.
+    """
+    if section.oauth2_token_command:
+        command = section.oauth2_token_command
+
+        def from_command() -> Credential:
+            try:
+                done = subprocess.run(
+                    shlex.split(command),
+                    capture_output=True,
+                    timeout=TOKEN_COMMAND_TIMEOUT,
+                    check=False,
+                )
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                raise CredentialUnavailable(
+                    f"oauth2_token_command `{command}` could not run: {exc}"
+                ) from exc
+            token = done.stdout.decode("utf-8", "replace").strip()
+            if done.returncode != 0 or not token:
+                raise CredentialUnavailable(
+                    f"oauth2_token_command `{command}` exited {done.returncode} "
+                    f"{'without printing a token' if not token else ''}: "
+                    f"{done.stderr.decode('utf-8', 'replace').strip()[:300]}"
+                )
+            return OAuth2Token(token)
+
+        return from_command, f"the token printed by `{command}`"
+    if section.oauth2_token_file:
+        path = (base / section.oauth2_token_file).resolve()
+
+        def from_file() -> Credential:
+            try:
+                token = path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise CredentialUnavailable(
+                    f"cannot read oauth2_token_file {path}: {exc.strerror or exc}"
+                ) from exc
+            if not token:
+                raise CredentialUnavailable(f"oauth2_token_file {path} is empty")
+            return OAuth2Token(token)
+
+        return from_file, f"the token in {path}"
+    env = section.password_env
+
+    def from_env() -> Credential:
+        value = os.environ.get(env)
+        if not value:
+            raise CredentialUnavailable(
+                f"the environment variable {env} (password_env) is not set; export the "
+                f"password of {section.username} in it before starting ticketgate"
+            )
+        return Password(value)
+
+    return from_env, f"the password in ${env}"
+
+
+def mailbox_settings(section: ImapSection, base: Path) -> MailboxSettings:
+    """The poller's view of one `[[imap]]` entry; relative paths resolved against `base`."""
+    credential, hint = credential_source(section, base)
+    return MailboxSettings(
+        host=section.host,
+        port=section.port,
+        username=section.username,
+        credential=credential,
+        credential_hint=hint,
+        tls=section.tls,
+        starttls=section.starttls,
+        ca_file=str((base / section.ca_file).resolve()) if section.ca_file else None,
+        folder=section.folder,
+        done_folder=section.done_folder,
+        error_folder=section.error_folder,
+        mark_as=section.mark_as,
+        done_flag=section.done_flag,
+        idle=section.idle,
+        poll_seconds=section.poll_seconds,
+        batch_size=section.batch_size,
+        max_attempts=section.max_attempts,
+    )
+
+
+def all_mailboxes(settings: Settings) -> list[MailboxSettings]:
+    base = settings.source.parent.resolve()
+    return [mailbox_settings(section, base) for section in settings.file.imap]
+
+
+def intake_delivery(intake: Intake) -> Callable[[bytes], str]:
+    """`Intake.receive` for the poller; a store that is down means "later", not "bad mail"."""
+
+    def deliver(raw: bytes) -> str:
+        try:
+            receipt = intake.receive(raw, None, "imap")
+        except (OperationalError, InterfaceError) as exc:
+            raise DeliverLater(f"database unavailable: {exc.orig or exc}") from exc
+        except OSError as exc:
+            raise DeliverLater(f"cannot write the raw message store: {exc}") from exc
+        return receipt.outcome.value + (f" {receipt.ticket}" if receipt.ticket else "")
+
+    return deliver
+
+
+class ImapRunner:
+    """The pollers of one `serve`: started together, stopped together on SIGTERM."""
+
+    def __init__(self, mailboxes: Sequence[MailboxSettings], deliver: Callable[[bytes], str]):
+        self.stop_event = threading.Event()
+        self.threads = [
+            threading.Thread(
+                target=MailboxPoller(mailbox, deliver, self.stop_event).run,
+                name=f"imap-{n}",
+                daemon=True,
+            )
+            for n, mailbox in enumerate(mailboxes)
+        ]
+        self.labels = [m.label for m in mailboxes]
+
+    def start(self) -> None:
+        # imapclient logs every closed connection at INFO; ours says what matters.
+        logging.getLogger("imapclient").setLevel(logging.WARNING)
+        for thread, label in zip(self.threads, self.labels, strict=True):
+            log.info("IMAP poller for %s starting", label)
+            thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Ask every poller to stop after its current message, and wait for them.
+
+        Blocking; `serve` calls it through `asyncio.to_thread`.
+        """
+        self.stop_event.set()
+        for thread, label in zip(self.threads, self.labels, strict=True):
+            thread.join(timeout)
+            if thread.is_alive():
+                log.warning("IMAP poller for %s did not stop within %gs", label, timeout)

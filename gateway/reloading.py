@@ -1,0 +1,121 @@
+"""Admin-edited files that `serve` picks up without a restart.
+
+Each watched source keeps the last good value. A change is noticed by
+comparing file names, sizes and modification times (cheap enough to check
+for every message and on a short timer); the new files are loaded and
+validated whole, and only then swapped in with one reference assignment, so a
+message is triaged either by the old set or by the new one, never a mix. A
+broken edit is refused: the previous value stays, and the problems are
+reported once to the `on_error` callback (log and admin mail).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from gateway.config import load_directory
+from gateway.domain import Directory
+from rules.engine import RuleSet
+from rules.loader import Vocabulary, load_rules, rule_files
+from rules.sourcefile import SourceFileError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Fingerprint = tuple[tuple[str, int, int], ...]
+
+
+def fingerprint(paths: Iterable[Path]) -> Fingerprint:
+    out = []
+    for path in paths:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        out.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return tuple(out)
+
+
+class Watched(Generic[T]):
+    """A value loaded from files, reloaded when their fingerprint changes."""
+
+    def __init__(
+        self,
+        name: str,
+        files: Callable[[], Iterable[Path]],
+        load: Callable[[], T],
+        on_error: Callable[[str, SourceFileError], None] | None = None,
+    ) -> None:
+        self.name = name
+        self._files = files
+        self._load = load
+        self._on_error = on_error or (lambda _name, _exc: None)
+        self._lock = threading.Lock()
+        self._seen = self._fingerprint()
+        self._current = load()  # a broken file at start-up stops start-up
+        self._last_error: str | None = None
+
+    def _fingerprint(self) -> tuple[Fingerprint, ...]:
+        return (fingerprint(self._files()), *self._dependencies())
+
+    def _dependencies(self) -> tuple[Fingerprint, ...]:
+        return ()
+
+    def refresh(self) -> T:
+        """The current value, reloaded first if the files changed since last time."""
+        seen = self._fingerprint()
+        if seen == self._seen:
+            return self._current
+        with self._lock:
+            if seen == self._seen:
+                return self._current
+            try:
+                value = self._load()
+            except SourceFileError as exc:
+                self._seen = seen
+                text = str(exc)
+                if text != self._last_error:
+                    self._last_error = text
+                    log.error(
+                        "%s edit refused, the previous version stays active:\n%s", self.name, text
+                    )
+                    self._on_error(self.name, exc)
+                return self._current
+            self._current, self._seen, self._last_error = value, seen, None
+            log.info("%s reloaded", self.name)
+            return value
+
+    def __call__(self) -> T:
+        return self.refresh()
+
+
+def watch_directory(
+    path: Path, on_error: Callable[[str, SourceFileError], None] | None = None
+) -> Watched[Directory]:
+    return Watched("directory.yaml", lambda: [path], lambda: load_directory(path), on_error)
+
+
+def watch_rules(
+    folder: Path,
+    directory_path: Path,
+    directory: Callable[[], Directory],
+    templates: Iterable[str],
+    on_error: Callable[[str, SourceFileError], None] | None = None,
+) -> Watched[RuleSet]:
+    """The rules folder; re-validated when the directory changes, since rules name queues."""
+    names = frozenset(templates)
+
+    class _Rules(Watched[RuleSet]):
+        def _dependencies(self) -> tuple[Fingerprint, ...]:
+            return (fingerprint([directory_path]),)
+
+    return _Rules(
+        "rules",
+        lambda: [folder, *rule_files(folder)],
+        lambda: load_rules(folder, Vocabulary.of(directory(), names)),
+        on_error,
+    )
