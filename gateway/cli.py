@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from gateway.app import Gateway, build
 from gateway.app import serve as serve_forever
+from gateway.cli_rules import rules as rules_group
 from gateway.config import Settings, ensure_secret_file, load_settings
 from gateway.domain import Envelope, TicketRecord, TicketRef, TicketStatus
 from gateway.imap_runner import all_mailboxes
@@ -71,6 +72,12 @@ def write_demo_config(folder: Path) -> Path:
         if not target.exists():
             with resources.as_file(demo / name) as source:
                 shutil.copyfile(source, target)
+    rules = folder / "rules"
+    if not rules.exists():
+        rules.mkdir()
+        for source in (resources.files("rules") / "default").iterdir():
+            if source.name.endswith(".yaml"):
+                (rules / source.name).write_bytes(source.read_bytes())
     ensure_secret_file(folder)
     return folder / "ticketgate.toml"
 
@@ -342,3 +349,6 @@ def imap_check(obj: Context, create_folders: bool) -> None:
             click.echo(f"  {'ok  ' if line.ok else 'FAIL'}  {line.text}")
     if failed:
         sys.exit(1)
+
+
+main.add_command(rules_group)

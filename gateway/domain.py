@@ -425,6 +425,17 @@ class TicketRecord:
     resolution_due: datetime | None
 
 
+@dataclass(frozen=True)
+class ReceiptRecord:
+    """One received message as the ledger remembers it."""
+
+    message_id: str | None
+    raw_sha256: str
+    outcome: Outcome
+    ticket: TicketRef | None
+    received_at: datetime
+
+
 # --- mail on its way out -----------------------------------------------------------
 
 

@@ -172,22 +172,44 @@ def extract_new_text(a: Assessment, facts: Facts) -> Assessment | Decision:
     return replace(a, new_text=new_text(a.message.text_body, a.message.html_body))
 
 
+def triage_input(
+    msg: ParsedMessage,
+    new_text: str,
+    directory: Directory,
+    *,
+    is_new: bool,
+    local_time: datetime,
+    in_business_hours: bool,
+) -> TriageInput:
+    """What rules see of a message; shared by the pipeline and `rules test`."""
+    assert msg.sender is not None
+    found = directory.contact(msg.sender.address)
+    return TriageInput(
+        sender=msg.sender.address,
+        sender_name=msg.sender.name,
+        organization=found[0].id if found else None,
+        contact=found[1] if found else None,
+        is_agent=directory.agent(msg.sender.address) is not None,
+        recipients=msg.recipients,
+        subject=msg.subject,
+        body=new_text,
+        headers=msg.headers,
+        attachments=tuple((p.filename, p.content_type) for p in msg.attachments),
+        is_new=is_new,
+        local_time=local_time,
+        in_business_hours=in_business_hours,
+    )
+
+
 def apply_rules(a: Assessment, facts: Facts) -> Assessment | Decision:
     """The admins' triage rules; an `ignore` or `reject` rule decides here."""
     msg = a.message
     assert msg.sender is not None
     outcome = facts.triage(
-        TriageInput(
-            sender=msg.sender.address,
-            sender_name=msg.sender.name,
-            organization=a.organization.id if a.organization else None,
-            contact=a.contact,
-            is_agent=a.role is AuthorRole.AGENT,
-            recipients=msg.recipients,
-            subject=msg.subject,
-            body=a.new_text,
-            headers=msg.headers,
-            attachments=tuple((p.filename, p.content_type) for p in msg.attachments),
+        triage_input(
+            msg,
+            a.new_text,
+            facts.directory,
             is_new=a.ticket is None,
             local_time=facts.local_now(),
             in_business_hours=facts.in_business_hours(),

@@ -24,6 +24,7 @@ from gateway.domain import (
     Outcome,
     OutgoingMail,
     Priority,
+    ReceiptRecord,
     TicketRecord,
     TicketRef,
     TicketSnapshot,
@@ -241,6 +242,15 @@ class TicketRepository:
             for row in rows
         ]
 
+    def initial_triage(self, ref: TicketRef) -> dict[str, Any]:
+        """The triage a ticket was created with, from its `created` event."""
+        data = self.session.scalar(
+            select(EventRow.data)
+            .where(EventRow.ticket_id == ref.number, EventRow.kind == "created")
+            .limit(1)
+        )
+        return dict((data or {}).get("triage", {}))
+
     def events(self, ref: TicketRef) -> list[EventRecord]:
         rows = self.session.scalars(
             select(EventRow).where(EventRow.ticket_id == ref.number).order_by(EventRow.id)
@@ -316,11 +326,19 @@ class ReceiptLedger:
         )
         self.session.flush()
 
-    def recent_raw(self, limit: int) -> list[str]:
-        rows = self.session.scalars(
-            select(ReceiptRow.raw_sha256).order_by(ReceiptRow.id.desc()).limit(limit)
-        )
-        return list(rows)
+    def recent(self, limit: int) -> list[ReceiptRecord]:
+        """The last `limit` receipts, oldest first."""
+        rows = self.session.scalars(select(ReceiptRow).order_by(ReceiptRow.id.desc()).limit(limit))
+        return [
+            ReceiptRecord(
+                message_id=row.message_id,
+                raw_sha256=row.raw_sha256,
+                outcome=Outcome(row.outcome),
+                ticket=TicketRef(row.ticket_id) if row.ticket_id else None,
+                received_at=row.received_at,
+            )
+            for row in reversed(list(rows))
+        ]
 
 
 class Outbox:
