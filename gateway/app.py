@@ -8,6 +8,7 @@ builds global state at import time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import logging
 import os
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from gateway.alerts import AdminAlerts
 from gateway.business_time import BusinessCalendar, SlaTargets, national_holidays
 from gateway.clock import SystemClock
 from gateway.config import Settings
@@ -62,12 +64,21 @@ def build(
     zone = ZoneInfo(gateway_cfg.timezone)
     tokens = ReplyTokens(settings.secret())
     templates = Templates()
-    directory = watch_directory(settings.directory_path)
+    alerts = AdminAlerts(
+        db,
+        templates,
+        locale=gateway_cfg.locale,
+        support_address=settings.support_address,
+        admins=gateway_cfg.admins,
+        clock=clock,
+    )
+    directory = watch_directory(settings.directory_path, alerts.file_refused)
     rules = watch_rules(
         settings.rules_path,
         settings.directory_path,
         directory,
-        templates.names(gateway_cfg.locale),
+        templates.customer_templates(gateway_cfg.locale),
+        alerts.file_refused,
     )
     intake = Intake(
         db=db,
@@ -99,6 +110,17 @@ def build(
         directory=directory,
         rules=rules,
     )
+
+
+async def _watch_admin_files(gateway: Gateway, stop: asyncio.Event, interval: float = 1.0) -> None:
+    """Notice rules and directory edits within a second, even with no mail flowing."""
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(gateway.rules.refresh)  # reloads the directory too
+        except Exception:
+            log.exception("checking the rules and directory files failed; will try again")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
 
 
 def make_transport(settings: Settings) -> Transport:
@@ -164,6 +186,7 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
     if ready:
         ready(host, port)
     worker = asyncio.create_task(gateway.outbox.run(stop, wake))
+    watcher = asyncio.create_task(_watch_admin_files(gateway, stop))
     # IMAP pollers: one thread per [[imap]] mailbox, same Intake.receive (channel "imap").
     imap = ImapRunner(all_mailboxes(settings), intake_delivery(gateway.intake))
     imap.start()
@@ -175,6 +198,7 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
         await asyncio.to_thread(imap.stop)
         await server.wait_closed()
         await worker
+        await watcher
         gateway.close()
         if lock is not None:
             os.close(lock)

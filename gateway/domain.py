@@ -442,6 +442,7 @@ class ReceiptRecord:
 class MailKind(StrEnum):
     ACKNOWLEDGEMENT = "acknowledgement"
     REJECTION = "rejection"
+    ADMIN_ALERT = "admin_alert"
 
 
 @dataclass(frozen=True)

@@ -206,16 +206,12 @@ class Intake:
 
     def _decide_and_commit(self, msg: ParsedMessage, channel: str) -> Receipt:
         now = self.clock.now()
+        # One directory and one rule set per message, taken before the transaction (a
+        # reload may queue an admin alert in its own): a swap never lands half-way.
+        directory, rules = self.directory(), self.rules()
         with self.db.transaction() as session:
-            # One directory and one rule set per message: a reload never lands half-way.
             facts = StoreFacts(
-                session,
-                self.policy,
-                self.directory(),
-                self.tokens,
-                self.clock,
-                self.rules(),
-                self.calendar,
+                session, self.policy, directory, self.tokens, self.clock, rules, self.calendar
             )
             decision = pipeline.run(msg, facts)
             ledger = ReceiptLedger(session)

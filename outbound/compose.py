@@ -22,6 +22,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from gateway.domain import MailKind, OutgoingMail, TicketRef
 
 LOCALES = ("pt_BR", "en")
+INTERNAL_TEMPLATES = frozenset({"admin_alert"})
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,10 @@ class Templates:
             for name in self._env.list_templates()
             if name.startswith(prefix)
         }
+
+    def customer_templates(self, locale: str) -> set[str]:
+        """Templates rules may send to a customer (not the internal ones)."""
+        return self.names(locale) - INTERNAL_TEMPLATES
 
     def render(self, name: str, locale: str, context: Mapping[str, object]) -> Rendered:
         if locale not in LOCALES:
