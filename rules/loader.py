@@ -451,10 +451,12 @@ class _Checker:
                 self.problem((*loc, key), f"unknown action '{key}'", _closest(key, THEN_KEYS))
         values: dict[str, Any] = {}
         if "category" in data:
-            values["category"] = self.choice((*loc, "category"), data["category"], CATEGORIES)
+            values["category"] = self.choice(
+                (*loc, "category"), data["category"], CATEGORIES, what="category"
+            )
         if "environment" in data:
             values["environment"] = self.choice(
-                (*loc, "environment"), data["environment"], ENVIRONMENTS
+                (*loc, "environment"), data["environment"], ENVIRONMENTS, what="environment"
             )
         if "priority" in data:
             raw = data["priority"]
