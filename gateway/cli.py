@@ -22,15 +22,19 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from gateway.app import Gateway, build
+from gateway.app import Gateway, build, make_transport
 from gateway.app import serve as serve_forever
 from gateway.cli_rules import rules as rules_group
+from gateway.clock import SystemClock
 from gateway.config import Settings, ensure_secret_file, load_settings
 from gateway.domain import Envelope, TicketRecord, TicketRef, TicketStatus
 from gateway.imap_runner import all_mailboxes
+from gateway.outbox_store import DatabaseOutboxStore
 from gateway.sourcefile import SourceFileError
 from gateway.sources import MessageSource, open_sources
 from inbound.imap import check_mailbox
+from outbound.worker import OutboxWorker
+from storage.db import Database
 from storage.repository import Outbox, TicketRepository
 
 DEMO_DIR = Path("var")
@@ -55,6 +59,10 @@ class Context:
                     f"invalid configuration:\n{exc}\nFix the file(s) above and run again."
                 ) from exc
         return self._settings
+
+    def database(self) -> Database:
+        """The store alone, for commands that only read or send what is queued."""
+        return Database.open(self.settings().storage_url)
 
     def gateway(self) -> Gateway:
         try:
@@ -200,8 +208,8 @@ def tickets() -> None:
 @click.pass_obj
 def tickets_list(obj: Context, as_json: bool, status: str | None) -> None:
     """Tickets in work order: earliest first-response due first."""
-    gateway = obj.gateway()
-    with gateway.db.transaction() as session:
+    db = obj.database()
+    with db.transaction() as session:
         found = TicketRepository(session).list(status=TicketStatus(status) if status else None)
     if as_json:
         click.echo(json.dumps([ticket_json(t) for t in found], ensure_ascii=False, indent=2))
@@ -216,7 +224,7 @@ def tickets_list(obj: Context, as_json: bool, status: str | None) -> None:
             )
         if not found:
             click.echo("no tickets yet")
-    gateway.close()
+    db.close()
 
 
 @tickets.command("show")
@@ -228,8 +236,8 @@ def tickets_show(obj: Context, ref: str, as_json: bool) -> None:
     parsed = TicketRef.parse(ref)
     if parsed is None:
         raise click.ClickException(f"'{ref}' is not a ticket ref (they look like TG-00042)")
-    gateway = obj.gateway()
-    with gateway.db.transaction() as session:
+    db = obj.database()
+    with db.transaction() as session:
         repo = TicketRepository(session)
         ticket = repo.get(parsed)
         if ticket is None:
@@ -275,7 +283,7 @@ def tickets_show(obj: Context, ref: str, as_json: bool) -> None:
                 f"\n--- {m['direction']} {m['visibility']} from {m['sender']} "
                 f"at {m['created_at']}\n{m['body']}"
             )
-    gateway.close()
+    db.close()
 
 
 def ticket_json(t: TicketRecord) -> dict[str, Any]:
@@ -310,15 +318,17 @@ def outbox() -> None:
 @click.pass_obj
 def outbox_flush(obj: Context) -> None:
     """Send every queued mail that is due now, then exit."""
-    gateway = obj.gateway()
-    result = asyncio.run(gateway.outbox.flush())
-    with gateway.db.transaction() as session:
+    settings = obj.settings()
+    db = obj.database()
+    worker = OutboxWorker(DatabaseOutboxStore(db), make_transport(settings), SystemClock())
+    result = asyncio.run(worker.flush())
+    with db.transaction() as session:
         counts = Outbox(session).counts()
     click.echo(
         f"sent {result.sent}, retrying later {result.retrying}, failed {result.failed}; "
         f"outbox now: {json.dumps(counts, sort_keys=True)}"
     )
-    gateway.close()
+    db.close()
     if result.retrying or result.failed:
         sys.exit(1)
 
@@ -346,7 +356,8 @@ def imap_check(obj: Context, create_folders: bool) -> None:
         click.echo(f"[[imap]] #{n} {mailbox.label} ({mailbox.security()})")
         for line in check_mailbox(mailbox, create_folders=create_folders):
             failed |= not line.ok
-            click.echo(f"  {'ok  ' if line.ok else 'FAIL'}  {line.text}")
+            mark = "FAIL" if not line.ok else "warn" if line.warning else "ok  "
+            click.echo(f"  {mark}  {line.text}")
     if failed:
         sys.exit(1)
 

@@ -2,7 +2,8 @@
 
 Each watched source keeps the last good value. A change is noticed by
 comparing file names, sizes and modification times (cheap enough to check
-for every message and on a short timer); the new files are loaded and
+for every message and on a short timer) and acted on once the files have
+settled, since editors save in steps; the new files are then loaded and
 validated whole, and only then swapped in with one reference assignment, so a
 message is triaged either by the old set or by the new one, never a mix. A
 broken edit is refused: the previous value stays, and the problems are
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -26,6 +28,7 @@ from rules.sourcefile import SourceFileError
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+SETTLE_NS = 300_000_000  # a file younger than this may be half-written
 Fingerprint = tuple[tuple[str, int, int], ...]
 
 
@@ -68,7 +71,7 @@ class Watched(Generic[T]):
     def refresh(self) -> T:
         """The current value, reloaded first if the files changed since last time."""
         seen = self._fingerprint()
-        if seen == self._seen:
+        if seen == self._seen or self._still_being_written(seen):
             return self._current
         with self._lock:
             if seen == self._seen:
@@ -88,6 +91,12 @@ class Watched(Generic[T]):
             self._current, self._seen, self._last_error = value, seen, None
             log.info("%s reloaded", self.name)
             return value
+
+    @staticmethod
+    def _still_being_written(seen: tuple[Fingerprint, ...]) -> bool:
+        """Editors save in steps (truncate, write); wait until the files have settled."""
+        newest = max((mtime for group in seen for _, _, mtime in group), default=0)
+        return time.time_ns() - newest < SETTLE_NS
 
     def __call__(self) -> T:
         return self.refresh()

@@ -80,7 +80,8 @@ def test_a_missing_secret_says_how_to_provide_one(gateway_config: GatewayConfig)
     env = gateway_config.env()
     env.pop("TICKETGATE_SECRET")
     result = subprocess.run(
-        [sys.executable, "-m", "gateway", "--config", str(gateway_config.path), "tickets", "list"],
+        [sys.executable, "-m", "gateway", "--config", str(gateway_config.path), "ingest", "-"],
+        input="",
         env=env,
         capture_output=True,
         text=True,
