@@ -275,6 +275,20 @@ class Triage:
     tags: tuple[str, ...] = ()
 
 
+class TokenPurpose(StrEnum):
+    """What a plus-address token was issued for."""
+
+    REPLY = "reply"  # customers answer here
+    AGENT = "agent"  # agents answer notifications here
+    NOTE = "note"  # anything sent here is an internal note
+
+
+@dataclass(frozen=True)
+class TokenClaim:
+    ref: TicketRef
+    purpose: TokenPurpose
+
+
 class ThreadSource(StrEnum):
     """How a mail was tied to a ticket, strongest evidence first."""
 
@@ -287,6 +301,7 @@ class ThreadSource(StrEnum):
 class ThreadMatch:
     ref: TicketRef
     source: ThreadSource
+    purpose: TokenPurpose = TokenPurpose.REPLY
 
 
 class AuthorRole(StrEnum):
@@ -318,6 +333,39 @@ class AutomatedVerdict:
     reason: str
 
 
+# --- what an agent's mail asks for ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TicketChanges:
+    """What an agent's commands ask to change; None means unchanged."""
+
+    status: TicketStatus | None = None
+    priority: Priority | None = None
+    queue: str | None = None
+    category: str | None = None
+    environment: str | None = None
+    assignee: str | None = None
+    tags: tuple[str, ...] = ()
+    escalate: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return self == TicketChanges()
+
+
+@dataclass(frozen=True)
+class CommandSheet:
+    """The commands read off an agent's mail, and what remains for the customer."""
+
+    changes: TicketChanges
+    errors: tuple[str, ...]
+    text: str
+    is_note: bool = False
+    requester: str | None = None
+    lines: tuple[str, ...] = ()
+
+
 class DecisionKind(StrEnum):
     CREATE_TICKET = "create_ticket"
     THREAD_UPDATE = "thread_update"
@@ -326,6 +374,7 @@ class DecisionKind(StrEnum):
     RECORD_BOUNCE = "record_bounce"
     QUARANTINE = "quarantine"
     DUPLICATE = "duplicate"
+    AGENT_ERROR = "agent_error"
 
     @property
     def outcome(self) -> Outcome:
@@ -340,6 +389,7 @@ _OUTCOMES = {
     DecisionKind.RECORD_BOUNCE: Outcome.BOUNCED,
     DecisionKind.QUARANTINE: Outcome.QUARANTINED,
     DecisionKind.DUPLICATE: Outcome.DUPLICATE,
+    DecisionKind.AGENT_ERROR: Outcome.REJECTED,
 }
 
 
@@ -356,6 +406,7 @@ class Decision:
     rules: TriageOutcome | None = None
     notify_sender: bool = False
     reply_template: str | None = None
+    commands: CommandSheet | None = None
 
     @property
     def triage(self) -> Triage:
@@ -443,6 +494,13 @@ class MailKind(StrEnum):
     ACKNOWLEDGEMENT = "acknowledgement"
     REJECTION = "rejection"
     ADMIN_ALERT = "admin_alert"
+    # The lifecycle's mail (gateway/lifecycle_actions.py).
+    STATUS = "status"
+    REMINDER = "reminder"
+    SURVEY = "survey"
+    SLA_NOTICE = "sla_notice"
+    AGENT_NOTIFICATION = "agent_notification"
+    AGENT_REPLY = "agent_reply"
 
 
 @dataclass(frozen=True)

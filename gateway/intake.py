@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway import pipeline
+from gateway.agent_desk import AgentDesk, AgentEvent
 from gateway.business_time import BusinessCalendar, SlaTargets
 from gateway.domain import (
     AuthorRole,
@@ -34,16 +35,16 @@ from gateway.domain import (
     TicketRef,
     TicketSnapshot,
     TicketStatus,
-    Triage,
     TriageInput,
     TriageOutcome,
     Visibility,
 )
+from gateway.mailer import Letter, Mailer
 from gateway.tokens import ReplyTokens
 from inbound.addressing import parse_support_recipient
 from inbound.html_sanitizer import sanitize_html
 from inbound.mime import UnparseableMessage, parse_message
-from outbound.compose import Addressing, Rendered, Templates, compose
+from outbound.compose import Templates
 from rules.engine import RuleSet
 from storage.blobs import BlobStore
 from storage.db import Database
@@ -52,26 +53,6 @@ from storage.repository import NewMessage, Outbox, ReceiptLedger, TicketReposito
 log = logging.getLogger(__name__)
 
 REJECTION_WINDOW = timedelta(hours=24)
-
-PRIORITY_LABELS = {
-    "pt_BR": {0: "crítica", 1: "alta", 2: "média", 3: "normal"},
-    "en": {0: "critical", 1: "high", 2: "medium", 3: "normal"},
-}
-CATEGORY_LABELS = {
-    "pt_BR": {
-        "question": "dúvida",
-        "problem": "problema / manutenção",
-        "service_request": "requisição de serviço",
-        "suggestion": "sugestão",
-    },
-    "en": {
-        "question": "question",
-        "problem": "problem / maintenance",
-        "service_request": "service request",
-        "suggestion": "suggestion",
-    },
-}
-SUPPORT_NAMES = {"pt_BR": "Suporte", "en": "Support"}
 
 
 @dataclass(frozen=True)
@@ -174,6 +155,8 @@ class Intake:
         self.sla = sla
         self.clock = clock
         self.on_commit = on_commit
+        self.mailer = Mailer(templates, policy.locale, policy.zone, clock)
+        self.desk = AgentDesk(self.mailer, tokens)
 
     def receive(
         self, raw: bytes, envelope: Envelope | None = None, channel: str = "smtp"
@@ -219,7 +202,7 @@ class Intake:
                 earlier = ledger.outcome_of(pipeline.dedup_key(msg))
                 ticket = earlier[1] if earlier else None
                 return Receipt(msg.message_id, Outcome.DUPLICATE, ticket, decision.reason)
-            ticket = self._apply(session, msg, decision)
+            ticket = self._apply(session, msg, decision, directory)
             ledger.record(
                 dedup_key=pipeline.dedup_key(msg),
                 message_id=msg.message_id,
@@ -234,12 +217,25 @@ class Intake:
             )
         return Receipt(msg.message_id, decision.outcome, ticket, decision.reason)
 
-    def _apply(self, session: Session, msg: ParsedMessage, decision: Decision) -> TicketRef | None:
+    def _apply(
+        self, session: Session, msg: ParsedMessage, decision: Decision, directory: Directory
+    ) -> TicketRef | None:
+        support = self._support_address(msg)
         match decision.kind:
             case DecisionKind.CREATE_TICKET:
-                return self._create_ticket(session, msg, decision)
+                return self._create_ticket(session, msg, decision, directory)
+            case DecisionKind.THREAD_UPDATE if decision.author_role is AuthorRole.AGENT:
+                assert decision.ticket is not None
+                self.desk.agent_reply(
+                    session, directory, msg, decision, support, self.policy.support_addresses
+                )
+                return decision.ticket
             case DecisionKind.THREAD_UPDATE:
-                return self._thread_update(session, msg, decision)
+                return self._thread_update(session, msg, decision, directory)
+            case DecisionKind.AGENT_ERROR:
+                errors = decision.commands.errors if decision.commands else ()
+                self.desk.command_errors(session, msg, errors, None, support)
+                return None
             case DecisionKind.REJECT_UNAUTHORIZED:
                 if decision.notify_sender and msg.sender is not None:
                     self._queue_rejection(session, msg, decision.reply_template or "rejection")
@@ -261,20 +257,29 @@ class Intake:
             attachments=tuple(p for p in msg.attachments if not p.inline or p.filename),
         )
 
-    def _create_ticket(self, session: Session, msg: ParsedMessage, decision: Decision) -> TicketRef:
+    def _create_ticket(
+        self, session: Session, msg: ParsedMessage, decision: Decision, directory: Directory
+    ) -> TicketRef:
         assert msg.sender is not None
         now = self.clock.now()
         tickets = TicketRepository(session)
         triage = decision.triage
         rules = decision.rules
+        requester, requester_name = msg.sender.address, msg.sender.name
+        on_behalf = decision.author_role is AuthorRole.AGENT and decision.commands is not None
+        if on_behalf:
+            assert decision.commands is not None and decision.commands.requester is not None
+            requester = decision.commands.requester
+            found = directory.contact(requester)
+            requester_name = found[1].name if found else ""
         first_due, resolution_due = self.sla.due_times(self.calendar, now, triage.priority)
         subject = msg.subject or (
             "(sem assunto)" if self.policy.locale == "pt_BR" else "(no subject)"
         )
         ref = tickets.create(
             subject=subject,
-            requester=msg.sender.address,
-            requester_name=msg.sender.name,
+            requester=requester,
+            requester_name=requester_name,
             organization_id=decision.organization_id,
             triage=triage,
             now=now,
@@ -291,6 +296,7 @@ class Intake:
             now,
             reason=decision.reason,
             channel_message_id=msg.message_id,
+            requester=requester,
             triage={
                 "queue": triage.queue,
                 "priority": int(triage.priority),
@@ -300,8 +306,27 @@ class Intake:
             },
         )
         self._record_rules(tickets, ref, rules, now)
+        support = self._support_address(msg)
+        if on_behalf:
+            assert decision.commands is not None
+            ticket = tickets.get(ref)
+            assert ticket is not None
+            self.desk.apply_changes(
+                tickets, directory, ticket, decision.commands.changes, msg.sender.address, now
+            )
+        else:
+            self.desk.follow_cc(session, directory, ref, msg, self.policy.support_addresses)
         template = rules.reply_with if rules and rules.reply_with else "acknowledgement"
-        self._queue_ticket_mail(session, ref, template, msg, subject, triage, first_due)
+        self._queue_ticket_mail(session, ref, template, msg, (requester_name, requester))
+        self.desk.notify_agents(
+            session,
+            directory,
+            ref,
+            AgentEvent(
+                "new", msg.sender.address, msg.sender.name, decision.new_text, msg.attachments
+            ),
+            support,
+        )
         return ref
 
     def _queue_ticket_mail(
@@ -310,33 +335,38 @@ class Intake:
         ref: TicketRef,
         template: str,
         msg: ParsedMessage,
-        subject: str,
-        triage: Triage,
-        first_due: datetime | None,
+        to: tuple[str, str],
     ) -> None:
         """An automatic reply about a ticket (the acknowledgement, or a rule's template)."""
-        assert msg.sender is not None
-        locale = self.policy.locale
-        rendered = self.templates.render(
-            template,
-            locale,
-            {
-                "ticket": {"ref": str(ref), "subject": subject, "priority": int(triage.priority)},
-                "requester_name": msg.sender.name,
-                "priority_label": PRIORITY_LABELS[locale][int(triage.priority)],
-                "category_label": CATEGORY_LABELS[locale].get(triage.category, triage.category),
-                "first_response_due": self._local_time(first_due) if first_due else "",
-                "support_address": self._support_address(msg),
-            },
-        )
-        self._queue(
+        ticket = TicketRepository(session).get(ref)
+        assert ticket is not None
+        support = self._support_address(msg)
+        mailer = self.mailer
+        self.mailer.queue(
             session,
-            ref,
-            MailKind.ACKNOWLEDGEMENT,
-            rendered,
-            to=[(msg.sender.name, msg.sender.address)],
-            reply_to=self.tokens.reply_address(self._support_address(msg), ref),
-            msg=msg,
+            support,
+            Letter(
+                kind=MailKind.ACKNOWLEDGEMENT,
+                template=template,
+                context={
+                    "ticket": {
+                        "ref": str(ref),
+                        "subject": ticket.subject,
+                        "priority": int(ticket.priority),
+                    },
+                    "requester_name": to[0],
+                    "priority_label": mailer.priority_label(int(ticket.priority)),
+                    "category_label": mailer.category_label(ticket.category),
+                    "first_response_due": mailer.local_time(ticket.first_response_due),
+                    "support_address": support,
+                },
+                to=[to],
+                ticket=ref,
+                reply_to=self.tokens.reply_address(support, ref),
+                in_reply_to=msg.message_id,
+                references=msg.references,
+                public_author=support,
+            ),
         )
 
     @staticmethod
@@ -364,7 +394,9 @@ class Intake:
             set_by=dict(rules.set_by),
         )
 
-    def _thread_update(self, session: Session, msg: ParsedMessage, decision: Decision) -> TicketRef:
+    def _thread_update(
+        self, session: Session, msg: ParsedMessage, decision: Decision, directory: Directory
+    ) -> TicketRef:
         assert decision.ticket is not None and msg.sender is not None
         now = self.clock.now()
         tickets = TicketRepository(session)
@@ -397,6 +429,22 @@ class Intake:
                 old=previous.value,
                 new=TicketStatus.OPEN.value,
                 cause="customer replied",
+            )
+        if customer:
+            support = self._support_address(msg)
+            self.desk.follow_cc(session, directory, ref, msg, self.policy.support_addresses)
+            self.desk.notify_agents(
+                session,
+                directory,
+                ref,
+                AgentEvent(
+                    "update",
+                    msg.sender.address,
+                    msg.sender.name,
+                    decision.new_text,
+                    msg.attachments,
+                ),
+                support,
             )
         return ref
 
@@ -431,75 +479,27 @@ class Intake:
                 ref, "field_changed", f"rule:{set_by[name]}", now, field=name, old=old, new=new
             )
         self._record_rules(tickets, ref, rules, now)
-        if rules.reply_with:
-            record = tickets.get(ref)
-            assert record is not None
-            self._queue_ticket_mail(
-                session, ref, rules.reply_with, msg, record.subject, triage, None
-            )
+        if rules.reply_with and msg.sender is not None:
+            to = (msg.sender.name, msg.sender.address)
+            self._queue_ticket_mail(session, ref, rules.reply_with, msg, to)
 
     def _queue_rejection(
         self, session: Session, msg: ParsedMessage, template: str = "rejection"
     ) -> None:
         assert msg.sender is not None
-        rendered = self.templates.render(
-            template, self.policy.locale, {"support_address": self._support_address(msg)}
-        )
-        self._queue(
-            session,
-            None,
-            MailKind.REJECTION,
-            rendered,
-            to=[("", msg.sender.address)],
-            reply_to=None,
-            msg=msg,
-        )
-
-    def _queue(
-        self,
-        session: Session,
-        ref: TicketRef | None,
-        kind: MailKind,
-        rendered: Rendered,
-        *,
-        to: list[tuple[str, str]],
-        reply_to: str | None,
-        msg: ParsedMessage,
-    ) -> None:
-        now = self.clock.now()
         support = self._support_address(msg)
-        mail = compose(
-            kind,
-            rendered,
-            Addressing(
-                from_address=support,
-                from_name=SUPPORT_NAMES[self.policy.locale],
-                to=to,
-                reply_to=reply_to,
+        self.mailer.queue(
+            session,
+            support,
+            Letter(
+                kind=MailKind.REJECTION,
+                template=template,
+                context={"support_address": support},
+                to=[("", msg.sender.address)],
                 in_reply_to=msg.message_id,
                 references=msg.references,
-                ticket=ref,
             ),
-            now,
         )
-        Outbox(session).enqueue(mail, now)
-        if ref is not None:
-            TicketRepository(session).add_message(
-                ref,
-                NewMessage(
-                    message_id=mail.message_id,
-                    direction=Direction.OUTBOUND,
-                    visibility=Visibility.PUBLIC,
-                    sender=support,
-                    recipients=mail.recipients,
-                    subject=rendered.subject,
-                    body=rendered.text,
-                ),
-                now,
-            )
-            TicketRepository(session).record_event(
-                ref, "mail_queued", "ticketgate", now, kind=kind.value, message_id=mail.message_id
-            )
 
     def _support_address(self, msg: ParsedMessage) -> str:
         """Answer from the official address the customer wrote to, if it is one of ours."""
@@ -508,12 +508,6 @@ class Intake:
             if found:
                 return found.address
         return self.policy.support_addresses[0]
-
-    def _local_time(self, instant: datetime) -> str:
-        local = instant.astimezone(self.policy.zone)
-        if self.policy.locale == "pt_BR":
-            return local.strftime("%d/%m/%Y %H:%M")
-        return local.strftime("%Y-%m-%d %H:%M")
 
     def _quarantine_unparseable(
         self, raw: bytes, raw_sha: str, channel: str, reason: str

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
+from gateway.commands import CommandSheet, cut_at_reply_marker, read_commands
 from gateway.domain import (
     AuthorRole,
     AutomatedKind,
@@ -28,6 +29,7 @@ from gateway.domain import (
     ThreadMatch,
     TicketRef,
     TicketSnapshot,
+    TokenPurpose,
     TriageInput,
     TriageOutcome,
 )
@@ -75,6 +77,7 @@ class Assessment:
     may_open_tickets: bool = False
     new_text: str = ""
     triage: TriageOutcome | None = None
+    commands: CommandSheet | None = None
 
 
 Step = Callable[[Assessment, Facts], "Assessment | Decision"]
@@ -169,7 +172,19 @@ def refuse_forged_sender(a: Assessment, facts: Facts) -> Assessment | Decision:
 
 
 def extract_new_text(a: Assessment, facts: Facts) -> Assessment | Decision:
-    return replace(a, new_text=new_text(a.message.text_body, a.message.html_body))
+    text = cut_at_reply_marker(a.message.text_body)
+    return replace(a, new_text=new_text(text, a.message.html_body))
+
+
+def read_agent_commands(a: Assessment, facts: Facts) -> Assessment | Decision:
+    """An agent's `#` lines change the ticket and never reach the customer."""
+    if a.role is not AuthorRole.AGENT:
+        return a
+    assert a.message.sender is not None
+    sheet = read_commands(a.new_text, facts.directory, a.message.sender.address)
+    if a.thread is not None and a.thread.purpose is TokenPurpose.NOTE:
+        sheet = replace(sheet, is_note=True)
+    return replace(a, commands=sheet, new_text=sheet.text)
 
 
 def triage_input(
@@ -236,6 +251,8 @@ def apply_rules(a: Assessment, facts: Facts) -> Assessment | Decision:
 def decide(a: Assessment, facts: Facts) -> Assessment | Decision:
     """Thread an update, open a ticket, or reject: the official-channel policy (seed 001)."""
     org_id = a.organization.id if a.organization else None
+    if a.role is AuthorRole.AGENT and a.ticket is None:
+        return _agent_without_ticket(a, facts)
     if a.ticket is not None and a.role is not AuthorRole.STRANGER:
         return Decision(
             DecisionKind.THREAD_UPDATE,
@@ -245,6 +262,7 @@ def decide(a: Assessment, facts: Facts) -> Assessment | Decision:
             organization_id=org_id,
             new_text=a.new_text,
             rules=a.triage,
+            commands=a.commands,
         )
     if a.may_open_tickets:
         reason = "authorized contact opened a ticket"
@@ -270,6 +288,33 @@ def decide(a: Assessment, facts: Facts) -> Assessment | Decision:
     )
 
 
+def _agent_without_ticket(a: Assessment, facts: Facts) -> Decision:
+    """An agent writing to the support address opens a ticket for a customer (#requester)."""
+    sheet = a.commands
+    assert sheet is not None
+    if sheet.requester and not sheet.errors:
+        found = facts.directory.contact(sheet.requester)
+        return Decision(
+            DecisionKind.CREATE_TICKET,
+            f"agent opened a ticket on behalf of {sheet.requester}",
+            author_role=AuthorRole.AGENT,
+            organization_id=found[0].id if found else None,
+            new_text=a.new_text,
+            rules=a.triage,
+            commands=sheet,
+        )
+    errors = sheet.errors or (
+        "this mail names no ticket: reply to a ticket's mail, or start a new one "
+        "with '#requester customer@example.com' to open a ticket for that customer",
+    )
+    return Decision(
+        DecisionKind.AGENT_ERROR,
+        "agent mail could not be carried out",
+        author_role=AuthorRole.AGENT,
+        commands=replace(sheet, errors=tuple(errors)),
+    )
+
+
 # The decision process, one question per line, in order.
 STEPS: tuple[Step, ...] = (
     skip_duplicate,  # redelivery of a message already decided makes nothing new
@@ -281,6 +326,7 @@ STEPS: tuple[Step, ...] = (
     find_thread,  # reply token, then In-Reply-To/References, then [#REF]
     identify_author,  # requester, contact, agent or stranger
     extract_new_text,  # only what the sender newly wrote
+    read_agent_commands,  # an agent's #status, #assign, #note … lines
     apply_rules,  # the admins' triage rules: classify, route, or ignore/reject
     decide,  # create, thread or reject
 )

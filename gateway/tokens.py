@@ -3,7 +3,9 @@
 A token rides in the plus-address of every mail the gateway sends
 (`suporte+tg-00042.k3j4h5g6f7d8s9a2@example.com`). It is the ticket ref plus
 an HMAC-SHA256 over it with the configured secret, so a stranger can neither
-guess one for another ticket nor forge one (RFC 2104). Built at start-up and
+guess one for another ticket nor forge one (RFC 2104). Agents get tokens of
+their own purposes: `….agent` on the mail they are notified with, `….note`
+for the ticket's internal-note address; each purpose has its own signature. Built at start-up and
 handed to the inbound edge; nothing imports a global key.
 """
 
@@ -13,7 +15,7 @@ import base64
 import hashlib
 import hmac
 
-from gateway.domain import TicketRef
+from gateway.domain import TicketRef, TokenClaim, TokenPurpose
 
 _SIGNATURE_CHARS = 16
 
@@ -30,18 +32,32 @@ class ReplyTokens:
         mac = hmac.new(self._secret, f"{purpose}:{ref}".encode(), hashlib.sha256).digest()
         return base64.b32encode(mac).decode().lower()[:_SIGNATURE_CHARS]
 
-    def token_for(self, ref: TicketRef, purpose: str = "reply") -> str:
-        return f"{str(ref).lower()}.{self._signature(purpose, ref)}"
+    def token_for(self, ref: TicketRef, purpose: TokenPurpose = TokenPurpose.REPLY) -> str:
+        base = f"{str(ref).lower()}.{self._signature(purpose.value, ref)}"
+        return base if purpose is TokenPurpose.REPLY else f"{base}.{purpose.value}"
 
-    def verify(self, token: str, purpose: str = "reply") -> TicketRef | None:
-        """The ticket a token names, or None when it is malformed or forged."""
-        ref_text, dot, signature = token.strip().lower().rpartition(".")
-        ref = TicketRef.parse(ref_text) if dot else None
+    def read(self, token: str) -> TokenClaim | None:
+        """What a token grants, or None when it is malformed or forged."""
+        parts = token.strip().lower().split(".")
+        if len(parts) == 2:
+            purpose = TokenPurpose.REPLY
+        elif len(parts) == 3 and parts[2] in (TokenPurpose.AGENT, TokenPurpose.NOTE):
+            purpose = TokenPurpose(parts[2])
+        else:
+            return None
+        ref = TicketRef.parse(parts[0])
         if ref is None:
             return None
-        expected = self._signature(purpose, ref)
-        return ref if hmac.compare_digest(expected, signature) else None
+        expected = self._signature(purpose.value, ref)
+        return TokenClaim(ref, purpose) if hmac.compare_digest(expected, parts[1]) else None
 
-    def reply_address(self, support_address: str, ref: TicketRef) -> str:
+    def verify(self, token: str, purpose: TokenPurpose = TokenPurpose.REPLY) -> TicketRef | None:
+        """The ticket a token names for `purpose`, or None."""
+        claim = self.read(token)
+        return claim.ref if claim and claim.purpose is purpose else None
+
+    def reply_address(
+        self, support_address: str, ref: TicketRef, purpose: TokenPurpose = TokenPurpose.REPLY
+    ) -> str:
         local, _, domain = support_address.partition("@")
-        return f"{local}+{self.token_for(ref)}@{domain}"
+        return f"{local}+{self.token_for(ref, purpose)}@{domain}"

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from gateway.domain import ParsedMessage, ThreadMatch, ThreadSource, TicketRef
+from gateway.domain import ParsedMessage, ThreadMatch, ThreadSource, TicketRef, TokenClaim
 from inbound.addressing import parse_support_recipient
 
 
 class TokenVerifier(Protocol):
-    def verify(self, token: str, purpose: str = "reply") -> TicketRef | None: ...
+    def read(self, token: str) -> TokenClaim | None: ...
 
 
 class MessageIndex(Protocol):
@@ -35,9 +35,9 @@ def match_thread(
     for recipient in msg.recipients:
         parsed = parse_support_recipient(recipient, support_addresses)
         if parsed and parsed.tag:
-            ref = tokens.verify(parsed.tag)
-            if ref and index.ticket_exists(ref):
-                return ThreadMatch(ref, ThreadSource.REPLY_TOKEN)
+            claim = tokens.read(parsed.tag)
+            if claim and index.ticket_exists(claim.ref):
+                return ThreadMatch(claim.ref, ThreadSource.REPLY_TOKEN, claim.purpose)
     ref = index.ref_for_message_ids(msg.thread_ids)
     if ref:
         return ThreadMatch(ref, ThreadSource.HEADERS)

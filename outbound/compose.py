@@ -19,10 +19,12 @@ from email.utils import format_datetime, formataddr, make_msgid
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from gateway.domain import MailKind, OutgoingMail, TicketRef
+from gateway.domain import AttachmentPart, MailKind, OutgoingMail, TicketRef
 
 LOCALES = ("pt_BR", "en")
-INTERNAL_TEMPLATES = frozenset({"admin_alert"})
+INTERNAL_TEMPLATES = frozenset(
+    {"admin_alert", "agent_notification", "agent_reply", "agent_command_errors"}
+)
 
 
 @dataclass(frozen=True)
@@ -73,11 +75,14 @@ class Addressing:
     from_address: str
     from_name: str
     to: Sequence[tuple[str, str]]
+    cc: Sequence[tuple[str, str]] = ()
     reply_to: str | None = None
     in_reply_to: str | None = None
     references: Sequence[str] = ()
     ticket: TicketRef | None = None
-    automatic: bool = True
+    # The Auto-Submitted value (RFC 3834 section 5), or None for mail a person wrote.
+    automatic: str | None = "auto-replied"
+    attachments: Sequence[AttachmentPart] = ()
 
 
 def compose(
@@ -90,6 +95,8 @@ def compose(
     msg["Date"] = format_datetime(now)
     msg["From"] = formataddr((addressing.from_name, addressing.from_address))
     msg["To"] = ", ".join(formataddr((name, address)) for name, address in addressing.to)
+    if addressing.cc:
+        msg["Cc"] = ", ".join(formataddr((name, address)) for name, address in addressing.cc)
     subject = rendered.subject
     if addressing.ticket is not None:
         subject = f"[#{addressing.ticket}] {subject}"
@@ -104,18 +111,26 @@ def compose(
     if references:
         msg["References"] = " ".join(references[-20:])
     if addressing.automatic:
-        msg["Auto-Submitted"] = "auto-replied"
+        msg["Auto-Submitted"] = addressing.automatic
         # Asks Exchange not to answer this mail with its own out-of-office replies.
         msg["X-Auto-Response-Suppress"] = "All"
     if addressing.ticket is not None:
         msg["X-Ticketgate-Ticket"] = str(addressing.ticket)
     msg.set_content(rendered.text, subtype="plain", charset="utf-8")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    for part in addressing.attachments:
+        maintype, _, subtype = part.content_type.partition("/")
+        msg.add_attachment(
+            part.content,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=part.filename,
+        )
     return OutgoingMail(
         kind=kind,
         message_id=message_id,
         mail_from=addressing.from_address,
-        recipients=tuple(address for _, address in addressing.to),
+        recipients=tuple(address for _, address in (*addressing.to, *addressing.cc)),
         content=msg.as_bytes(),
         ticket=addressing.ticket,
     )

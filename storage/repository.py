@@ -84,12 +84,20 @@ class TicketRepository:
         """The ticket a thread of Message-IDs belongs to, nearest ID first."""
         if not message_ids:
             return None
-        rows = self.session.execute(
-            select(MessageRow.message_id, MessageRow.ticket_id).where(
-                MessageRow.message_id.in_(list(message_ids))
-            )
-        ).all()
-        by_id = {mid: ticket_id for mid, ticket_id in rows}
+        wanted = list(message_ids)
+        by_id: dict[str, int] = {}
+        # Our own mail (threaded messages and outbox: agent notifications) and every
+        # message we received for a ticket (an agent's earlier mail, say).
+        for column, ticket in (
+            (MessageRow.message_id, MessageRow.ticket_id),
+            (OutboxRow.message_id, OutboxRow.ticket_id),
+            (ReceiptRow.message_id, ReceiptRow.ticket_id),
+        ):
+            rows = self.session.execute(
+                select(column, ticket).where(column.in_(wanted), ticket.is_not(None))
+            ).all()
+            for mid, ticket_id in rows:
+                by_id.setdefault(mid, ticket_id)
         for mid in message_ids:
             if mid in by_id:
                 return TicketRef(by_id[mid])
@@ -241,6 +249,37 @@ class TicketRepository:
             )
             for row in rows
         ]
+
+    def mark_first_response(self, ref: TicketRef, now: datetime) -> bool:
+        """Stop the first-response clock; False if it had already stopped."""
+        row = self._require(ref)
+        if row.first_responded_at is not None:
+            return False
+        row.first_responded_at = now
+        row.updated_at = now
+        return True
+
+    def public_message_ids(self, ref: TicketRef, limit: int = 20) -> list[str]:
+        """The customer-visible thread's Message-IDs, oldest first (for References)."""
+        rows = self.session.scalars(
+            select(MessageRow.message_id)
+            .where(MessageRow.ticket_id == ref.number, MessageRow.visibility == "public")
+            .order_by(MessageRow.id.desc())
+            .limit(limit)
+        )
+        return list(reversed(list(rows)))
+
+    def last_customer_message_id(self, ref: TicketRef) -> str | None:
+        return self.session.scalar(
+            select(MessageRow.message_id)
+            .where(
+                MessageRow.ticket_id == ref.number,
+                MessageRow.visibility == "public",
+                MessageRow.direction == "inbound",
+            )
+            .order_by(MessageRow.id.desc())
+            .limit(1)
+        )
 
     def initial_triage(self, ref: TicketRef) -> dict[str, Any]:
         """The triage a ticket was created with, from its `created` event."""

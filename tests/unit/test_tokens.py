@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.domain import TicketRef
+from gateway.domain import TicketRef, TokenClaim, TokenPurpose
 from gateway.tokens import ReplyTokens
 
 TOKENS = ReplyTokens(b"0123456789abcdef0123456789abcdef")
@@ -29,7 +29,18 @@ def test_a_token_never_opens_another_ticket(a: int, b: int) -> None:
 def test_another_secret_or_purpose_does_not_verify() -> None:
     token = TOKENS.token_for(TicketRef(42))
     assert ReplyTokens(b"another-secret-another-secret!!").verify(token) is None
-    assert TOKENS.verify(token, purpose="note") is None
+    assert TOKENS.verify(token, purpose=TokenPurpose.NOTE) is None
+
+
+def test_agent_and_note_tokens_carry_their_purpose() -> None:
+    ref = TicketRef(42)
+    note = TOKENS.token_for(ref, TokenPurpose.NOTE)
+    assert note.endswith(".note")
+    assert TOKENS.read(note) == TokenClaim(ref, TokenPurpose.NOTE)
+    agent = TOKENS.token_for(ref, TokenPurpose.AGENT)
+    assert TOKENS.read(agent) == TokenClaim(ref, TokenPurpose.AGENT)
+    # A customer's reply token cannot be turned into a note address by adding ".note".
+    assert TOKENS.read(TOKENS.token_for(ref) + ".note") is None
 
 
 @pytest.mark.parametrize("junk", ["", "tg-00042", "tg-00042.", ".abc", "x.y.z", "tg-xx.abcd"])

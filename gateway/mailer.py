@@ -1,0 +1,138 @@
+"""Queueing gateway mail inside a use case's transaction.
+
+Every mail the gateway writes — acknowledgements, rejections, agent
+notifications, agents' answers relayed to customers — is rendered, composed
+and written to the outbox here, in the caller's transaction, so it leaves
+only if the decision that caused it commits. Mail the customer sees is also
+recorded in the ticket's thread, which is what lets replies thread back by
+In-Reply-To.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from gateway.domain import (
+    AttachmentPart,
+    Clock,
+    Direction,
+    MailKind,
+    OutgoingMail,
+    TicketRef,
+    Visibility,
+)
+from outbound.compose import Addressing, Templates, compose
+from storage.repository import NewMessage, Outbox, TicketRepository
+
+SUPPORT_NAMES = {"pt_BR": "Suporte", "en": "Support"}
+PRIORITY_LABELS = {
+    "pt_BR": {0: "crítica", 1: "alta", 2: "média", 3: "normal"},
+    "en": {0: "critical", 1: "high", 2: "medium", 3: "normal"},
+}
+CATEGORY_LABELS = {
+    "pt_BR": {
+        "question": "dúvida",
+        "problem": "problema / manutenção",
+        "service_request": "requisição de serviço",
+        "suggestion": "sugestão",
+    },
+    "en": {
+        "question": "question",
+        "problem": "problem / maintenance",
+        "service_request": "service request",
+        "suggestion": "suggestion",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One mail to queue: which template, to whom, and in which thread."""
+
+    kind: MailKind
+    template: str
+    context: Mapping[str, object]
+    to: Sequence[tuple[str, str]]
+    cc: Sequence[tuple[str, str]] = ()
+    ticket: TicketRef | None = None
+    reply_to: str | None = None
+    in_reply_to: str | None = None
+    references: Sequence[str] = ()
+    automatic: str | None = "auto-replied"
+    from_name: str | None = None
+    attachments: Sequence[AttachmentPart] = ()
+    # Recorded in the ticket's public thread (the customer sees it), with this author.
+    public_author: str | None = None
+
+
+class Mailer:
+    def __init__(self, templates: Templates, locale: str, zone: ZoneInfo, clock: Clock) -> None:
+        self.templates = templates
+        self.locale = locale
+        self.zone = zone
+        self.clock = clock
+
+    def local_time(self, instant: datetime | None) -> str:
+        if instant is None:
+            return "—"
+        local = instant.astimezone(self.zone)
+        return local.strftime("%d/%m/%Y %H:%M" if self.locale == "pt_BR" else "%Y-%m-%d %H:%M")
+
+    def priority_label(self, priority: int) -> str:
+        return PRIORITY_LABELS[self.locale][int(priority)]
+
+    def category_label(self, category: str) -> str:
+        return CATEGORY_LABELS[self.locale].get(category, category)
+
+    def queue(self, session: Session, support_address: str, letter: Letter) -> OutgoingMail:
+        now = self.clock.now()
+        rendered = self.templates.render(letter.template, self.locale, letter.context)
+        mail = compose(
+            letter.kind,
+            rendered,
+            Addressing(
+                from_address=support_address,
+                from_name=letter.from_name or SUPPORT_NAMES[self.locale],
+                to=letter.to,
+                cc=letter.cc,
+                reply_to=letter.reply_to,
+                in_reply_to=letter.in_reply_to,
+                references=letter.references,
+                ticket=letter.ticket,
+                automatic=letter.automatic,
+                attachments=letter.attachments,
+            ),
+            now,
+        )
+        Outbox(session).enqueue(mail, now)
+        if letter.ticket is not None:
+            tickets = TicketRepository(session)
+            if letter.public_author is not None:
+                tickets.add_message(
+                    letter.ticket,
+                    NewMessage(
+                        message_id=mail.message_id,
+                        direction=Direction.OUTBOUND,
+                        visibility=Visibility.PUBLIC,
+                        sender=letter.public_author,
+                        recipients=mail.recipients,
+                        subject=rendered.subject,
+                        body=rendered.text,
+                    ),
+                    now,
+                )
+            tickets.record_event(
+                letter.ticket,
+                "mail_queued",
+                "ticketgate",
+                now,
+                kind=letter.kind.value,
+                message_id=mail.message_id,
+                recipients=list(mail.recipients),
+            )
+        return mail
