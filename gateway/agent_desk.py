@@ -42,7 +42,7 @@ from storage.repository import NewMessage, TicketRepository
 class AgentEvent:
     """Why agents are being told about a ticket."""
 
-    kind: str  # "new", "update" or "note"
+    kind: str  # "new", "update", "note" or "escalated"
     author: str
     author_name: str
     text: str
@@ -187,6 +187,10 @@ class AgentDesk:
             return
         self.apply_changes(tickets, directory, ticket, sheet.changes, agent, now)
         text = sheet.text
+        if sheet.changes.escalate:
+            # The next level hears of it with the agent's words (sent to the customer or not).
+            escalated = AgentEvent("escalated", agent, _agent_name(directory, agent), text)
+            self.notify_agents(session, directory, ref, escalated, support)
         if sheet.is_note:
             if text:
                 self._keep_as_note(tickets, ref, msg, text, now)

@@ -15,7 +15,7 @@ import re
 from gateway.domain import CommandSheet, Directory, Priority, TicketChanges, TicketStatus
 
 # Lines from one of these markers down are the quoted notification, whatever the client.
-REPLY_ABOVE = ("##- responda acima desta linha -##", "##- reply above this line -##")
+REPLY_ABOVE = ("##- Responda acima desta linha -##", "##- Reply above this line -##")
 
 COMMAND_WORDS = {
     "status": "status", "estado": "status", "situacao": "status", "situação": "status",
@@ -52,7 +52,7 @@ _COMMAND_LINE = re.compile(r"^#([a-zçãõéáíóú_]+)\b\s*(.*)$", re.IGNORECA
 def cut_at_reply_marker(text: str) -> str:
     """Drop everything from the "reply above this line" marker down."""
     lowered = text.lower()
-    cut = min((i for m in REPLY_ABOVE if (i := lowered.find(m)) != -1), default=-1)
+    cut = min((i for m in REPLY_ABOVE if (i := lowered.find(m.lower())) != -1), default=-1)
     if cut == -1:
         return text
     head = text[:cut]
@@ -107,7 +107,7 @@ def read_commands(text: str, directory: Directory, sender: str) -> CommandSheet:
             if error:
                 errors.append(f"{line}: {error}")
             else:
-                changes[name] = value
+                changes["assignee" if name == "assign" else name] = value
     rest = "\n".join(lines[index:]).strip()
     return CommandSheet(
         changes=TicketChanges(tags=tuple(tags), **changes),  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ import email.utils
 import hashlib
 import re
 from datetime import datetime
-from email.header import decode_header, make_header
+from email.header import Header, decode_header, make_header
 from email.message import Message
 
 import mailparser
@@ -112,8 +112,9 @@ def _quoted(text: str, depth: int) -> str:
     return f"{'>' * depth} {text}" if text else ">" * depth
 
 
-def _decode_header(value: str) -> str:
+def _decode_header(value: object) -> str:
     """RFC 2047 encoded-words to text; malformed words are kept as written."""
+    value = _raw_utf8(value)
     try:
         return str(make_header(decode_header(value)))
     except (UnicodeDecodeError, LookupError, binascii.Error, ValueError):
@@ -125,13 +126,35 @@ def _unfold(value: str) -> str:
     return re.sub(r"\r?\n(?=[ \t])", "", value)
 
 
+def _raw_utf8(value: object) -> str:
+    """Raw 8-bit header bytes (RFC 6532 UTF-8, or legacy Latin-1) as text.
+
+    The stdlib parser hands such a header back as a Header of "unknown-8bit"
+    bytes, or as a string with surrogate escapes.
+    """
+    if isinstance(value, Header):
+        raw = b"".join(
+            data if isinstance(data, bytes) else data.encode("utf-8")
+            for data, _ in decode_header(value)
+        )
+    else:
+        text = str(value)
+        if not any("\udc80" <= ch <= "\udcff" for ch in text):
+            return text
+        raw = text.encode("ascii", "surrogateescape")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
 def _clean_subject(subject: str) -> str:
     return " ".join(subject.split())
 
 
 def _addresses(values: list[str]) -> tuple[EmailAddress, ...]:
     # Split on the raw header first: a decoded display name may hold a comma.
-    pairs = email.utils.getaddresses([str(v) for v in values])
+    pairs = email.utils.getaddresses([_raw_utf8(v) for v in values])
     return tuple(EmailAddress(addr, _decode_header(name)) for name, addr in pairs if "@" in addr)
 
 

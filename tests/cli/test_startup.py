@@ -67,12 +67,12 @@ def test_a_broken_directory_stops_serve_with_file_and_line(
     gateway_config: GatewayConfig,
 ) -> None:
     directory = gateway_config.folder / "directory.yaml"
-    directory.write_text(
-        directory.read_text().replace("can_open_tickets: true", "can_open: true", 1)
-    )
+    text = directory.read_text()
+    line = text[: text.index("can_open_tickets: true")].count("\n") + 1
+    directory.write_text(text.replace("can_open_tickets: true", "can_open: true", 1))
     result = gateway_config.cli("serve", check=False)
     assert result.returncode != 0
-    assert f"{directory}:11:" in result.stderr.decode()
+    assert f"{directory}:{line}:" in result.stderr.decode()
     assert "unknown key 'can_open'" in result.stderr.decode()
 
 

@@ -24,6 +24,8 @@ queues:
   - {id: n2, name: "Suporte Nível 2"}
 agents:
   - {email: ana@example.com, name: Ana Ribeiro, queues: [n1]}
+  - {email: carlos@example.com, name: Carlos Mendes, queues: [n1]}
+  - {email: bruno@example.com, name: Bruno Costa, queues: [n2]}
 organizations:
   - id: alfa
     name: Escola Alfa
