@@ -14,11 +14,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
-from gateway.commands import CommandSheet, cut_at_reply_marker, read_commands
+from gateway.commands import cut_at_reply_marker, read_commands
 from gateway.domain import (
     AuthorRole,
     AutomatedKind,
     AutomatedVerdict,
+    CommandSheet,
     Contact,
     Decision,
     DecisionKind,
@@ -27,6 +28,8 @@ from gateway.domain import (
     ParsedMessage,
     SenderAuth,
     ThreadMatch,
+    ThreadSource,
+    TicketChanges,
     TicketRef,
     TicketSnapshot,
     TokenPurpose,
@@ -253,6 +256,22 @@ def decide(a: Assessment, facts: Facts) -> Assessment | Decision:
     org_id = a.organization.id if a.organization else None
     if a.role is AuthorRole.AGENT and a.ticket is None:
         return _agent_without_ticket(a, facts)
+    if a.role is AuthorRole.AGENT and not _signed_for_agents(a.thread):
+        # A From header is easy to forge; acting for support needs the signed agent address.
+        return Decision(
+            DecisionKind.AGENT_ERROR,
+            "agent mail without a signed agent address",
+            author_role=AuthorRole.AGENT,
+            ticket=None,
+            commands=CommandSheet(
+                changes=TicketChanges(),
+                errors=(
+                    "to act on a ticket, reply to the ticket's notification mail (its signed "
+                    "reply address proves the answer is yours); nothing was done",
+                ),
+                text="",
+            ),
+        )
     if a.ticket is not None and a.role is not AuthorRole.STRANGER:
         return Decision(
             DecisionKind.THREAD_UPDATE,
@@ -285,6 +304,14 @@ def decide(a: Assessment, facts: Facts) -> Assessment | Decision:
         + ("; rejection already sent recently" if recently else ""),
         organization_id=org_id,
         notify_sender=recently == 0,
+    )
+
+
+def _signed_for_agents(thread: ThreadMatch | None) -> bool:
+    return (
+        thread is not None
+        and thread.source is ThreadSource.REPLY_TOKEN
+        and thread.purpose in (TokenPurpose.AGENT, TokenPurpose.NOTE)
     )
 
 

@@ -388,3 +388,25 @@ def test_agent_mail_that_names_no_ticket_gets_help(serve: ServeProcess, sink: Sm
     assert code == 250 and b"rejected" in answer
     [help_mail] = sink.wait_for_count(1, address="ana@example.com")
     assert "#requester customer@example.com" in help_mail.text
+
+
+def test_a_forged_agent_from_without_the_signed_address_reaches_no_customer(
+    serve: ServeProcess, sink: SmtpSink, gateway_config: GatewayConfig
+) -> None:
+    ref, _, _ = customer_writes(serve, sink)
+    forged = simple_mail(
+        "Ana Ribeiro <ana@example.com>",
+        f"Re: [#{ref}] Sistema fora do ar",
+        "#status fechado\n\nMaria, mande sua senha para conferirmos.",
+    )
+    code, answer = serve.send(forged, "ana@example.com", SUPPORT)
+    assert code == 250 and b"rejected" in answer
+    warning = wait_for(
+        lambda: [m for m in sink.to("ana@example.com") if "Não executado" in m.header("Subject")],
+        20,
+        "the warning to the real agent",
+    )[0]
+    assert "signed reply address" in warning.text
+    barrier(serve, sink)
+    assert not any("senha" in m.text for m in sink.to("maria@alfa.edu.br"))
+    assert gateway_config.cli_json("tickets", "show", ref)["status"] == "new"

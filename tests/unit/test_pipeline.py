@@ -21,11 +21,13 @@ from gateway.domain import (
     Envelope,
     Organization,
     ParsedMessage,
+    Priority,
     Queue,
     ThreadSource,
     TicketRef,
     TicketSnapshot,
     TicketStatus,
+    TokenPurpose,
     Triage,
     TriageInput,
     TriageOutcome,
@@ -225,9 +227,34 @@ def test_same_org_contact_may_update_but_not_open() -> None:
     assert decide(mail(sender="joao@alfa.edu.br")).kind is DecisionKind.REJECT_UNAUTHORIZED
 
 
-def test_agent_may_update_any_ticket() -> None:
-    decision = decide(mail(sender="ana@example.com", subject="[#TG-00007] x"))
+def test_agent_acts_on_a_ticket_only_through_the_signed_agent_address() -> None:
+    agent_address = TOKENS.reply_address("suporte@example.com", TicketRef(7), TokenPurpose.AGENT)
+    signed = mail(sender="ana@example.com", envelope=Envelope(rcpt_tos=(agent_address,)))
+    decision = decide(signed)
     assert decision.kind is DecisionKind.THREAD_UPDATE and decision.author_role is AuthorRole.AGENT
+    # A From: ana@… with only a subject tag could be anyone: refused, and told to the agent.
+    forged = decide(mail(sender="ana@example.com", subject="[#TG-00007] x"))
+    assert forged.kind is DecisionKind.AGENT_ERROR and forged.ticket is None
+
+
+def test_agent_commands_are_read_and_removed_from_the_text() -> None:
+    agent_address = TOKENS.reply_address("suporte@example.com", TicketRef(7), TokenPurpose.AGENT)
+    msg = mail(
+        sender="ana@example.com",
+        envelope=Envelope(rcpt_tos=(agent_address,)),
+        text_body="#status aguardando_cliente\n#prioridade 1\n\nPode testar?",
+    )
+    decision = decide(msg)
+    assert decision.commands is not None
+    assert decision.commands.changes.status is TicketStatus.WAITING_CUSTOMER
+    assert decision.commands.changes.priority is Priority.HIGH
+    assert decision.new_text == "Pode testar?"
+
+
+def test_the_note_address_makes_any_agent_mail_internal() -> None:
+    note = TOKENS.reply_address("suporte@example.com", TicketRef(7), TokenPurpose.NOTE)
+    decision = decide(mail(sender="ana@example.com", envelope=Envelope(rcpt_tos=(note,))))
+    assert decision.commands is not None and decision.commands.is_note
 
 
 def test_contact_of_another_org_opens_a_new_ticket_instead_of_joining() -> None:
