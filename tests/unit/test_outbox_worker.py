@@ -1,0 +1,125 @@
+"""The outbox worker's retry policy, with an in-memory store and transport.
+
+These fakes implement the worker's two ports (OutboxStore, Transport); the
+real relay and database paths are covered end to end in tests/e2e and
+tests/cli (relay down, crash mid-burst).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from gateway.clock import FixedClock
+from gateway.domain import ClaimedMail
+from outbound.relay import PermanentSendError, TransientSendError
+from outbound.worker import OutboxWorker, RetryPolicy
+
+START = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class Row:
+    mail: ClaimedMail
+    status: str = "pending"
+    due: datetime = START
+    attempts: int = 0
+    error: str = ""
+
+
+@dataclass
+class MemoryOutbox:
+    rows: dict[int, Row] = field(default_factory=dict)
+
+    def add(self, n: int) -> None:
+        self.rows[n] = Row(ClaimedMail(n, f"<m{n}@x>", "suporte@example.com", ("a@b.c",), b"x"))
+
+    def claim_due(self, now: datetime, limit: int) -> list[ClaimedMail]:
+        due = [r for r in self.rows.values() if r.status == "pending" and r.due <= now][:limit]
+        for row in due:
+            row.status, row.attempts = "sending", row.attempts + 1
+        return [
+            ClaimedMail(
+                r.mail.outbox_id,
+                r.mail.message_id,
+                r.mail.mail_from,
+                r.mail.recipients,
+                r.mail.content,
+                r.attempts,
+            )
+            for r in due
+        ]
+
+    def mark_sent(self, outbox_id: int, now: datetime) -> None:
+        self.rows[outbox_id].status = "sent"
+
+    def mark_failed(self, outbox_id: int, error: str, retry_at: datetime | None) -> None:
+        row = self.rows[outbox_id]
+        row.error = error
+        if retry_at is None:
+            row.status = "failed"
+        else:
+            row.status, row.due = "pending", retry_at
+
+
+@dataclass
+class ScriptedRelay:
+    """Fails the first `failures` sends of each message with the given error, then accepts."""
+
+    failures: int
+    error: type[Exception] = TransientSendError
+    sent: list[str] = field(default_factory=list)
+    tries: dict[str, int] = field(default_factory=dict)
+
+    async def send(self, mail: ClaimedMail) -> None:
+        self.tries[mail.message_id] = self.tries.get(mail.message_id, 0) + 1
+        if self.tries[mail.message_id] <= self.failures:
+            raise self.error("relay says no")
+        self.sent.append(mail.message_id)
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    policy = RetryPolicy(
+        max_attempts=10, first_delay=timedelta(seconds=30), max_delay=timedelta(minutes=10)
+    )
+    delays = [policy.next_try(n, START) - START for n in range(1, 7)]  # type: ignore[operator]
+    assert delays == [timedelta(seconds=s) for s in (30, 60, 120, 240, 480, 600)]
+    assert policy.next_try(10, START) is None
+
+
+def test_a_transient_failure_is_retried_later_and_sent_once() -> None:
+    store, relay, clock = MemoryOutbox(), ScriptedRelay(failures=2), FixedClock(START)
+    store.add(1)
+    worker = OutboxWorker(store, relay, clock, RetryPolicy(first_delay=timedelta(seconds=30)))
+    first = asyncio.run(worker.flush())
+    assert (first.sent, first.retrying) == (0, 1)
+    assert store.rows[1].due == START + timedelta(seconds=30)
+    assert asyncio.run(worker.flush()).sent == 0  # not due yet: nothing is sent early
+    clock.instant = START + timedelta(seconds=30)
+    asyncio.run(worker.flush())
+    clock.instant = START + timedelta(seconds=90)
+    assert asyncio.run(worker.flush()).sent == 1
+    assert relay.sent == ["<m1@x>"] and store.rows[1].status == "sent"
+    assert asyncio.run(worker.flush()).sent == 0  # a sent row is never sent again
+
+
+def test_after_max_attempts_the_row_is_parked_not_dropped() -> None:
+    store, relay, clock = MemoryOutbox(), ScriptedRelay(failures=99), FixedClock(START)
+    store.add(1)
+    worker = OutboxWorker(
+        store, relay, clock, RetryPolicy(max_attempts=3, first_delay=timedelta(0))
+    )
+    result = asyncio.run(worker.flush())  # no delay: every attempt comes due at once
+    assert (result.retrying, result.failed) == (2, 1)
+    assert relay.tries == {"<m1@x>": 3}
+    assert store.rows[1].status == "failed" and store.rows[1].error == "relay says no"
+
+
+def test_a_permanent_refusal_is_not_retried() -> None:
+    store, clock = MemoryOutbox(), FixedClock(START)
+    relay = ScriptedRelay(failures=1, error=PermanentSendError)
+    store.add(1)
+    result = asyncio.run(OutboxWorker(store, relay, clock).flush())
+    assert result.failed == 1 and store.rows[1].status == "failed"
+    assert relay.tries == {"<m1@x>": 1}
