@@ -155,6 +155,8 @@ class ParsedMessage:
     attachments: tuple[AttachmentPart, ...] = ()
     envelope: Envelope = Envelope()
     defects: tuple[str, ...] = ()
+    # For a delivery or read report: the Message-ID of the mail it reports on.
+    reported_message_id: str | None = None
 
     def header(self, name: str) -> str | None:
         """The first value of a header, case-insensitively; None when absent."""

@@ -232,6 +232,16 @@ class Intake:
                 return decision.ticket
             case DecisionKind.THREAD_UPDATE:
                 return self._thread_update(session, msg, decision, directory)
+            case DecisionKind.RECORD_BOUNCE if decision.ticket is not None:
+                TicketRepository(session).record_event(
+                    decision.ticket,
+                    "mail_bounced",
+                    msg.sender.address if msg.sender else "",
+                    self.clock.now(),
+                    reason=decision.reason,
+                    bounced_message_id=msg.reported_message_id,
+                )
+                return decision.ticket
             case DecisionKind.AGENT_ERROR:
                 errors = decision.commands.errors if decision.commands else ()
                 self.desk.command_errors(session, msg, errors, None, support)

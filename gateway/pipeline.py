@@ -122,12 +122,12 @@ def ignore_automated(a: Assessment, facts: Facts) -> Assessment | Decision:
     verdict = classify_automated(a.message)
     if verdict is None:
         return a
-    kind = (
-        DecisionKind.RECORD_BOUNCE
-        if verdict.kind is AutomatedKind.BOUNCE
-        else DecisionKind.IGNORE_AUTOMATED
-    )
-    return Decision(kind, verdict.reason)
+    if verdict.kind is not AutomatedKind.BOUNCE:
+        return Decision(DecisionKind.IGNORE_AUTOMATED, verdict.reason)
+    # A bounce of our own mail is recorded on its ticket: the requester's address fails.
+    reported = a.message.reported_message_id
+    ticket = facts.ref_for_message_ids([reported]) if reported else None
+    return Decision(DecisionKind.RECORD_BOUNCE, verdict.reason, ticket=ticket)
 
 
 def authenticate_sender(a: Assessment, facts: Facts) -> Assessment | Decision:

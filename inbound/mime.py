@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import email
 import email.utils
 import hashlib
 import re
@@ -57,7 +58,30 @@ def parse_message(raw: bytes, envelope: Envelope | None = None) -> ParsedMessage
         attachments=tuple(_attachments(parsed.attachments)),
         envelope=envelope or Envelope(),
         defects=tuple(sorted({type(d).__name__ for d in message.defects})),
+        reported_message_id=_reported_message_id(message),
     )
+
+
+def _reported_message_id(message: Message) -> str | None:
+    """The Message-ID of the mail a report (DSN, RFC 3464; MDN, RFC 8098) is about.
+
+    mail-parser drops the report's machine-readable parts, so they are read here
+    from the stdlib tree: the returned headers (text/rfc822-headers) or message.
+    """
+    if message.get_content_type() != "multipart/report":
+        return None
+    for part in message.walk():
+        kind = part.get_content_type()
+        if kind == "text/rfc822-headers":
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                returned = email.message_from_bytes(payload.lstrip() + b"\r\n\r\n")
+                return _first_msgid(returned.get("Message-ID"))
+        if kind == "message/rfc822":
+            inner = part.get_payload()
+            if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+                return _first_msgid(inner[0].get("Message-ID"))
+    return None
 
 
 def _text_body(message: Message, parts: list[str]) -> str:

@@ -254,3 +254,19 @@ def test_smtp_refuses_unknown_recipients_and_oversized_mail(serve: ServeProcess)
     huge = simple_mail(MARIA, "anexo grande", "A" * 76 + ("\r\n" + "A" * 76) * 30_000)
     code, _ = serve.send(huge, "maria@alfa.edu.br", SUPPORT)
     assert code == 552
+
+
+def test_a_bounce_of_an_ack_is_recorded_on_its_ticket_and_never_answered(
+    serve: ServeProcess, sink: SmtpSink, gateway_config: GatewayConfig
+) -> None:
+    ref, _, ack = open_ticket(serve, sink)
+    dsn = fixture("automated", "dsn_postfix.eml").replace(
+        b"<tg-00001.1731431000.9f3c2a@example.com>", ack.header("Message-ID").encode()
+    )
+    code, answer = serve.send(dsn, "", SUPPORT)
+    assert code == 250 and f"bounced {ref}".encode() in answer, answer
+    events = gateway_config.cli_json("tickets", "show", ref)["events"]
+    [bounce] = [e for e in events if e["kind"] == "mail_bounced"]
+    assert bounce["data"]["bounced_message_id"] == ack.header("Message-ID")
+    barrier(serve, sink)
+    assert not [m for m in sink.mails if "mailer-daemon" in ",".join(m.rcpt_tos).lower()]
