@@ -61,10 +61,12 @@ def credential_source(section: ImapSection, base: Path) -> tuple[Callable[[], Cr
                 ) from exc
             token = done.stdout.decode("utf-8", "replace").strip()
             if done.returncode != 0 or not token:
+                said = done.stderr.decode("utf-8", "replace").strip()[:300]
                 raise CredentialUnavailable(
-                    f"oauth2_token_command `{command}` exited {done.returncode} "
-                    f"{'without printing a token' if not token else ''}: "
-                    f"{done.stderr.decode('utf-8', 'replace').strip()[:300]}"
+                    f"oauth2_token_command `{command}` exited {done.returncode}"
+                    + ("" if token else " without printing a token")
+                    + (f": {said}" if said else "")
+                    + "; run it by hand to see why"
                 )
             return OAuth2Token(token)
 

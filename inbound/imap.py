@@ -207,6 +207,11 @@ def connect(
         _login(client, settings)
         report(f"logged in as {settings.username}")
         return client
+    except (IMAPClientAbortError, OSError) as exc:
+        _close(client)
+        raise ImapSetupError(
+            f"{where} dropped the connection before login completed ({_server_text(exc)})"
+        ) from exc
     except BaseException:
         _close(client)
         raise
@@ -223,6 +228,8 @@ def _login(client: IMAPClient, settings: MailboxSettings) -> None:
                 client.login(settings.username, secret)
             case OAuth2Token(token):
                 client.oauth2_login(settings.username, token)
+    except IMAPClientAbortError:
+        raise  # the connection broke; not a verdict on the credentials
     except (LoginError, IMAPClientError) as exc:
         raise ImapSetupError(
             f"login as {settings.username} at {settings.host} failed ({_server_text(exc)}); "
@@ -237,8 +244,11 @@ def _server_text(exc: Exception) -> str:
     return text.strip("'\"[]") or type(exc).__name__
 
 
-def _close(client: IMAPClient) -> None:
+def _close(client: IMAPClient, logout: bool = True) -> None:
+    """LOGOUT when the connection is healthy; on a broken one it would only wait for a timeout."""
     try:
+        if not logout:
+            raise ConnectionError("not logging out of a broken connection")
         client.logout()
     except Exception:
         try:
@@ -275,13 +285,14 @@ def _missing_folder_error(settings: MailboxSettings, role: str, name: str) -> Im
 class CheckLine:
     ok: bool
     text: str
+    warning: bool = False
 
 
 def check_mailbox(settings: MailboxSettings, create_folders: bool = False) -> list[CheckLine]:
     """Try everything `serve` will need from this mailbox; one line per finding."""
     lines: list[CheckLine] = []
     if not settings.tls and not settings.starttls:
-        lines.append(CheckLine(True, "warning: no TLS; the password travels in clear text"))
+        lines.append(CheckLine(True, "no TLS: the password travels in clear text", warning=True))
     try:
         client = connect(settings, report=lambda text: lines.append(CheckLine(True, text)))
     except ImapSetupError as exc:
@@ -384,11 +395,10 @@ class MailboxPoller:
 
     def _session(self) -> str | None:
         """One connection, until stop (None) or a failure (what went wrong, for the log)."""
+        client: IMAPClient | None = None
+        broken = False
         try:
             client = connect(self.settings)
-        except ImapSetupError as exc:
-            return str(exc)
-        try:
             self._select(client)
             self._watch(client)
             return None
@@ -397,6 +407,7 @@ class MailboxPoller:
         except ImapSetupError as exc:
             return str(exc)
         except (IMAPClientAbortError, OSError) as exc:
+            broken = True
             return f"connection lost ({_server_text(exc)})"
         except IMAPClientError as exc:
             return f"the server refused a command ({_server_text(exc)})"
@@ -404,7 +415,8 @@ class MailboxPoller:
             log.exception("imap %s: unexpected error", self.settings.label)
             return f"unexpected {type(exc).__name__}: {exc}"
         finally:
-            _close(client)
+            if client is not None:
+                _close(client, logout=not broken)
 
     def _backoff(self, reason: str) -> None:
         """Exponential: 1, 2, 4 … up to `backoff_max` seconds; reset by a completed pass."""

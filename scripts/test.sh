@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs (Debian packages for PostgreSQL, the
+# Installs what the test suite needs (Debian packages for PostgreSQL and Dovecot, the
 # Python package with its test extras) and runs the whole suite twice: on the
 # embedded SQLite store and on a real PostgreSQL that the fixtures start.
 set -euo pipefail
@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 apt_packages=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || apt_packages+=(postgresql)
+[ -x /usr/sbin/dovecot ] || apt_packages+=(dovecot-imapd)  # the IMAP tests' real server
+command -v chromium >/dev/null || apt_packages+=(chromium chromium-driver)  # survey-link pages
 if [ ${#apt_packages[@]} -gt 0 ]; then
   echo "installing Debian packages: ${apt_packages[*]}"
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
