@@ -47,9 +47,11 @@ def test_without_config_the_demo_is_written_under_var_and_used(tmp_path: Path) -
     )
     assert '"outcome": "created"' in ingest.stdout, ingest.stderr
     flush = run(tmp_path, "outbox", "flush")
-    assert flush.returncode == 0 and "sent 1" in flush.stdout
-    [sent] = list((var / "sent").glob("*.eml"))
-    assert b"[#TG-00001]" in sent.read_bytes()
+    assert flush.returncode == 0 and "sent 2" in flush.stdout  # the ack and Ana's notification
+    sent = [p.read_bytes() for p in (var / "sent").glob("*.eml")]
+    assert len(sent) == 2
+    assert all(b"[#TG-00001]" in mail for mail in sent)
+    assert sum(b"To: Maria Souza <maria@alfa.edu.br>" in mail for mail in sent) == 1
 
 
 def test_a_broken_config_stops_start_up_with_file_and_line(
