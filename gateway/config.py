@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gateway.domain import Agent, Contact, Directory, Organization, Queue
-from gateway.sourcefile import Located, Problem, SourceFileError, load_toml, load_yaml, validate
+from rules.sourcefile import Located, Problem, SourceFileError, load_toml, load_yaml, validate
 
 
 class _Strict(BaseModel):

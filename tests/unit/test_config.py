@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from gateway.config import load_directory, load_settings
-from gateway.sourcefile import SourceFileError
+from rules.sourcefile import SourceFileError
 
 GOOD = """\
 [gateway]

@@ -8,8 +8,8 @@ import pytest
 
 from gateway.config import load_settings
 from gateway.imap_runner import all_mailboxes
-from gateway.sourcefile import SourceFileError
 from inbound.imap import CredentialUnavailable, OAuth2Token, Password
+from rules.sourcefile import SourceFileError
 
 GATEWAY = '[gateway]\nsupport_addresses = ["suporte@example.com"]\n'
 
