@@ -35,6 +35,7 @@ from gateway.domain import (
 )
 from gateway.mailer import SUPPORT_NAMES, Letter, Mailer
 from gateway.tokens import ReplyTokens
+from inbound.addressing import parse_support_recipient
 from storage.repository import NewMessage, TicketRepository
 
 
@@ -404,9 +405,7 @@ def _split_allowed(
 
 
 def _is_support(address: str, support_addresses: Sequence[str]) -> bool:
-    local, _, domain = address.lower().partition("@")
-    base = local.partition("+")[0]
-    return f"{base}@{domain}" in support_addresses
+    return parse_support_recipient(address, support_addresses) is not None
 
 
 def _agent_name(directory: Directory, email: str) -> str:
