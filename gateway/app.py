@@ -18,14 +18,19 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from gateway.alerts import AdminAlerts
-from gateway.business_time import BusinessCalendar, SlaTargets, national_holidays
+from gateway.business_time import SlaTargets
 from gateway.clock import SystemClock
 from gateway.config import Settings
 from gateway.domain import Clock, Directory, Envelope
+from gateway.http_app import HttpEndpoint, SurveyPages
 from gateway.imap_runner import ImapRunner, all_mailboxes, intake_delivery
 from gateway.intake import Intake, IntakePolicy
+from gateway.lifecycle_actions import LifecycleActions
 from gateway.outbox_store import DatabaseOutboxStore
+from gateway.policy import Policy, watch_policy
 from gateway.reloading import Watched, watch_directory, watch_rules
+from gateway.scheduler import Sweeper, start_scheduler
+from gateway.surveys import SurveyLinks
 from gateway.tokens import ReplyTokens
 from inbound.smtp import SupportHandler, start_listener
 from outbound.compose import Templates
@@ -50,6 +55,10 @@ class Gateway:
     clock: Clock
     directory: Watched[Directory]
     rules: Watched[RuleSet]
+    policy: Watched[Policy]
+    lifecycle: LifecycleActions
+    sweeper: Sweeper
+    survey_pages: SurveyPages
 
     def close(self) -> None:
         self.db.close()
@@ -80,6 +89,18 @@ def build(
         templates.customer_templates(gateway_cfg.locale),
         alerts.file_refused,
     )
+    policy = watch_policy(settings.policy_path, zone, alerts.file_refused)
+    secret = settings.secret()
+    links = SurveyLinks(secret, settings.file.http.public_url)
+    lifecycle = LifecycleActions(
+        templates=templates,
+        tokens=tokens,
+        links=links,
+        policy=policy,
+        directory=directory,
+        locale=gateway_cfg.locale,
+        support_address=settings.support_address,
+    )
     intake = Intake(
         db=db,
         blobs=BlobStore(settings.data_dir / "blobs"),
@@ -94,10 +115,11 @@ def build(
         rules=rules,
         tokens=tokens,
         templates=templates,
-        calendar=BusinessCalendar(zone=zone, is_holiday=national_holidays("BR")),
+        calendar=policy().calendar,  # rules' business_hours flag; due times use the live policy
         sla=SlaTargets.seeds_default(),
         clock=clock,
         on_commit=on_commit or (lambda: None),
+        lifecycle=lifecycle,
     )
     store = DatabaseOutboxStore(db)
     return Gateway(
@@ -109,6 +131,10 @@ def build(
         clock=clock,
         directory=directory,
         rules=rules,
+        policy=policy,
+        lifecycle=lifecycle,
+        sweeper=Sweeper(db, lifecycle, clock),
+        survey_pages=SurveyPages(db, links, lifecycle, clock, gateway_cfg.locale),
     )
 
 
@@ -121,6 +147,24 @@ async def _watch_admin_files(gateway: Gateway, stop: asyncio.Event, interval: fl
             log.exception("checking the rules and directory files failed; will try again")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+def _start_http(gateway: Gateway) -> HttpEndpoint | None:
+    """The survey pages; a busy port is logged, not fatal: mail matters more than pages."""
+    cfg = gateway.settings.file.http
+    endpoint = HttpEndpoint(gateway.survey_pages, cfg.host, cfg.port)
+    try:
+        host, port = endpoint.start()
+    except OSError as exc:
+        log.error(
+            "survey pages unavailable: cannot listen on %s:%d (%s); change [http] port",
+            cfg.host,
+            cfg.port,
+            exc,
+        )
+        return None
+    log.info("HTTP (survey pages, /healthz) on %s:%d", host, port)
+    return endpoint
 
 
 def make_transport(settings: Settings) -> Transport:
@@ -190,11 +234,21 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
     # IMAP pollers: one thread per [[imap]] mailbox, same Intake.receive (channel "imap").
     imap = ImapRunner(all_mailboxes(settings), intake_delivery(gateway.intake))
     imap.start()
+    # Lifecycle sweeps on APScheduler's thread; survey pages and /healthz on the HTTP thread.
+    scheduler = start_scheduler(
+        gateway.sweeper,
+        refresh=gateway.policy.refresh,
+        on_fired=lambda: loop.call_soon_threadsafe(wake.set),
+    )
+    http = _start_http(gateway)
     try:
         await stop.wait()
     finally:
         log.info("stopping: closing the SMTP listener and finishing the current send")
         server.close()
+        await asyncio.to_thread(scheduler.shutdown)
+        if http is not None:
+            await asyncio.to_thread(http.stop)
         await asyncio.to_thread(imap.stop)
         await server.wait_closed()
         await worker

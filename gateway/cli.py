@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from gateway.app import Gateway, build, make_transport
 from gateway.app import serve as serve_forever
+from gateway.cli_lifecycle import report, scheduler
 from gateway.cli_rules import rules as rules_group
 from gateway.clock import SystemClock
 from gateway.config import Settings, ensure_secret_file, load_settings
@@ -363,3 +364,5 @@ def imap_check(obj: Context, create_folders: bool) -> None:
 
 
 main.add_command(rules_group)
+main.add_command(scheduler)
+main.add_command(report)

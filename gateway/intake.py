@@ -39,6 +39,7 @@ from gateway.domain import (
     TriageOutcome,
     Visibility,
 )
+from gateway.lifecycle_actions import LifecycleActions
 from gateway.mailer import Letter, Mailer
 from gateway.tokens import ReplyTokens
 from inbound.addressing import parse_support_recipient
@@ -143,6 +144,7 @@ class Intake:
         sla: SlaTargets,
         clock: Clock,
         on_commit: Callable[[], None] = lambda: None,
+        lifecycle: LifecycleActions | None = None,
     ) -> None:
         self.db = db
         self.blobs = blobs
@@ -155,6 +157,7 @@ class Intake:
         self.sla = sla
         self.clock = clock
         self.on_commit = on_commit
+        self.lifecycle = lifecycle  # the SLA clock, status timers and surveys (issue 5)
         self.mailer = Mailer(templates, policy.locale, policy.zone, clock)
         self.desk = AgentDesk(self.mailer, tokens)
 
@@ -197,6 +200,8 @@ class Intake:
                 session, self.policy, directory, self.tokens, self.clock, rules, self.calendar
             )
             decision = pipeline.run(msg, facts)
+            if self.lifecycle is not None:  # a reply to a closed ticket may open a new one
+                decision = self.lifecycle.route(session, decision)
             ledger = ReceiptLedger(session)
             if decision.kind is DecisionKind.DUPLICATE:
                 earlier = ledger.outcome_of(pipeline.dedup_key(msg))
@@ -226,9 +231,13 @@ class Intake:
                 return self._create_ticket(session, msg, decision, directory)
             case DecisionKind.THREAD_UPDATE if decision.author_role is AuthorRole.AGENT:
                 assert decision.ticket is not None
+                since = self.clock.now()
+                before = self.lifecycle.clock(session, decision.ticket) if self.lifecycle else None
                 self.desk.agent_reply(
                     session, directory, msg, decision, support, self.policy.support_addresses
                 )
+                if self.lifecycle is not None and before is not None:  # answers, #status, #priority
+                    self.lifecycle.after_agent_update(session, before, since)
                 return decision.ticket
             case DecisionKind.THREAD_UPDATE:
                 return self._thread_update(session, msg, decision, directory)
@@ -282,7 +291,11 @@ class Intake:
             requester = decision.commands.requester
             found = directory.contact(requester)
             requester_name = found[1].name if found else ""
-        first_due, resolution_due = self.sla.due_times(self.calendar, now, triage.priority)
+        first_due, resolution_due = (
+            self.lifecycle.initial_dues(now, triage, decision.organization_id)
+            if self.lifecycle is not None
+            else self.sla.due_times(self.calendar, now, triage.priority)
+        )
         subject = msg.subject or (
             "(sem assunto)" if self.policy.locale == "pt_BR" else "(no subject)"
         )
@@ -326,6 +339,8 @@ class Intake:
             )
         else:
             self.desk.follow_cc(session, directory, ref, msg, self.policy.support_addresses)
+        if self.lifecycle is not None:  # start the SLA clock; link a follow-up of a closed one
+            self.lifecycle.on_created(session, ref, decision.ticket, now)
         template = rules.reply_with if rules and rules.reply_with else "acknowledgement"
         self._queue_ticket_mail(session, ref, template, msg, (requester_name, requester))
         self.desk.notify_agents(
@@ -424,7 +439,11 @@ class Intake:
         self._apply_rules_to_update(session, tickets, ref, msg, decision, now)
         snapshot = tickets.snapshot(ref)
         customer = decision.author_role in (AuthorRole.REQUESTER, AuthorRole.CONTACT)
-        if (
+        if customer and self.lifecycle is not None:  # survey answer, reopen, or resume the clock
+            self.lifecycle.customer_replied(
+                session, ref, decision.new_text, msg.sender.address, now
+            )
+        elif (
             customer
             and snapshot is not None
             and snapshot.status

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -77,6 +79,13 @@ class TicketRow(Base):
     first_response_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolution_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The SLA clock and status timers (migration 0002, gateway/lifecycle.py).
+    next_response_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    awaiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    linked_from: Mapped[int | None] = mapped_column(Integer)
 
     messages: Mapped[list[MessageRow]] = relationship(
         back_populates="ticket", order_by="MessageRow.id"
@@ -171,3 +180,45 @@ class EventRow(Base):
     actor: Mapped[str] = mapped_column(String(320))
     kind: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class TimerRow(Base):
+    """One pending, fired or cancelled lifecycle timer (reminder, auto-resolve, SLA...).
+
+    `(ticket_id, key)` is unique: a timer occurrence exists once and fires once, so a
+    sweep run twice or by two processes sends nothing twice.
+    """
+
+    __tablename__ = "timers"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "key", name="uq_timers_ticket_key"),
+        Index("ix_timers_state_due", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(200))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16))  # pending, fired, cancelled
+    sla: Mapped[str | None] = mapped_column(String(32))
+    level: Mapped[int] = mapped_column(Integer, default=0)
+    fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SurveyRow(Base):
+    """The satisfaction survey sent after a ticket closed (seed 002) and its answers."""
+
+    __tablename__ = "surveys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    agent: Mapped[str | None] = mapped_column(String(320))
+    queue: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    met_expectation: Mapped[bool | None] = mapped_column(Boolean)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    channel: Mapped[str | None] = mapped_column(String(16))

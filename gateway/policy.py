@@ -1,0 +1,339 @@
+"""The support policy file (`policy.yaml`): business hours, holidays, SLAs and timers.
+
+Admins edit it beside the rules; it is validated whole with `file:line:col`
+errors (rules/sourcefile.py) and hot-reloaded through `gateway.reloading.Watched`,
+so a broken edit is refused and the previous policy stays. A missing file means
+the defaults that mirror the seeds: Mon–Fri 08:00–18:00, Brazilian national
+holidays, waiting_customer → reminder after 3 and resolved after 5 business
+days (seed 002), resolved → closed after 5 more, a survey after close.
+
+The loaded `Policy` is a frozen value the pure lifecycle functions read; it
+imports no storage and no wiring.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays as holiday_tables
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from gateway.business_time import BusinessCalendar, national_holidays
+from gateway.domain import Priority
+from gateway.reloading import Watched
+from rules.sourcefile import Problem, SourceFileError, load_yaml, validate
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$")
+_HOURS = re.compile(r"^\s*(\d{1,2}):(\d\d)\s*-\s*(\d{1,2}):(\d\d)\s*$")
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A business duration: whole business days, then business hours and minutes."""
+
+    days: int = 0
+    time: timedelta = timedelta(0)
+
+    @classmethod
+    def parse(cls, value: object) -> Duration:
+        if isinstance(value, Duration):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return cls(time=timedelta(hours=value))
+        text = str(value)
+        match = _DURATION.match(text)
+        if not isinstance(value, str) or not match or not any(match.groups()):
+            raise ValueError(
+                f"'{value}' is not a duration; write business time like 12h, 30m, 1h30m or 5d"
+            )
+        days, hours, minutes = (int(g) if g else 0 for g in match.groups())
+        return cls(days=days, time=timedelta(hours=hours, minutes=minutes))
+
+    def after(self, calendar: BusinessCalendar, start: datetime) -> datetime:
+        return calendar.add_span(start, self.days, self.time)
+
+    def __str__(self) -> str:
+        parts = [f"{self.days}d"] if self.days else []
+        hours, rest = divmod(int(self.time.total_seconds()), 3600)
+        if hours:
+            parts.append(f"{hours}h")
+        if rest // 60:
+            parts.append(f"{rest // 60}m")
+        return "".join(parts) or "0h"
+
+
+def _duration(value: object) -> Duration:
+    return Duration.parse(value)
+
+
+Dur = Annotated[Duration, BeforeValidator(_duration)]
+
+
+def _parse_hours(value: object) -> tuple[tuple[time, time], ...]:
+    """ "08:00-18:00", "08:00-12:00, 13:00-18:00", a list of those, or null (closed)."""
+    if value is None or value == "closed" or value == []:
+        return ()
+    items = value if isinstance(value, list) else str(value).split(",")
+    spans = []
+    for item in items:
+        match = _HOURS.match(str(item))
+        if not match:
+            raise ValueError(f"'{item}' is not an opening span; write it like 08:00-18:00")
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        try:
+            opens, closes = time(h1, m1), time(h2, m2) if h2 < 24 else time(23, 59, 59)
+        except ValueError as exc:
+            raise ValueError(f"'{item}': {exc}") from exc
+        if closes <= opens:
+            raise ValueError(f"'{item}' closes before it opens")
+        spans.append((opens, closes))
+    spans.sort()
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        if start < end:
+            raise ValueError(f"opening spans overlap in '{value}'")
+    return tuple(spans)
+
+
+Hours = Annotated[tuple[tuple[time, time], ...], BeforeValidator(_parse_hours)]
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone '{value}' (use an IANA name)") from exc
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class HolidaysEntry(_Strict):
+    country: str | None = "BR"
+    subdivision: str | None = None
+    extra: list[date] = []
+
+    @model_validator(mode="after")
+    def _known(self) -> HolidaysEntry:
+        if self.country is None:
+            return self
+        try:
+            holiday_tables.country_holidays(self.country, subdiv=self.subdivision)
+        except NotImplementedError as exc:
+            raise ValueError(f"the holidays package has no country '{self.country}'") from exc
+        except Exception as exc:  # the package raises NotImplementedError or ValueError
+            raise ValueError(str(exc).splitlines()[0]) from exc
+        return self
+
+
+class TargetEntry(_Strict):
+    first_response: Dur | None = None
+    next_response: Dur | None = None
+    resolution: Dur | None = None
+
+
+PriorityKey = Annotated[int, Field(ge=0, le=3)]
+
+
+class OverrideEntry(_Strict):
+    category: str | None = None
+    organization: str | None = None
+    targets: dict[PriorityKey, TargetEntry]
+
+    @model_validator(mode="after")
+    def _scoped(self) -> OverrideEntry:
+        if self.category is None and self.organization is None:
+            raise ValueError("an override needs a category, an organization or both")
+        return self
+
+
+class SlaEntry(_Strict):
+    warn_before: Dur = Duration(time=timedelta(hours=1))
+    targets: dict[PriorityKey, TargetEntry] = {}
+    overrides: list[OverrideEntry] = []
+
+
+class EscalationEntry(_Strict):
+    every: Dur = Duration(time=timedelta(hours=4))
+    levels: int = Field(3, ge=0, le=10)
+    direction: list[Annotated[str, AfterValidator(lambda v: v.strip().lower())]] = []
+
+
+class WaitingCustomerEntry(_Strict):
+    reminder_after: Dur | None = Duration(days=3)
+    resolve_after: Dur | None = Duration(days=5)
+
+
+class ResolvedEntry(_Strict):
+    close_after: Dur | None = Duration(days=5)
+
+
+class TimersEntry(_Strict):
+    waiting_customer: WaitingCustomerEntry = WaitingCustomerEntry()
+    resolved: ResolvedEntry = ResolvedEntry()
+
+
+class SurveyEntry(_Strict):
+    enabled: bool = True
+
+
+class PolicyFile(_Strict):
+    timezone: Annotated[str, AfterValidator(_zone)] | None = None
+    business_hours: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], Hours] | None = (
+        None
+    )
+    holidays: HolidaysEntry = HolidaysEntry()
+    sla: SlaEntry = SlaEntry()
+    escalation: EscalationEntry = EscalationEntry()
+    timers: TimersEntry = TimersEntry()
+    reply_to_closed: Literal["new_ticket", "reopen"] = "new_ticket"
+    survey: SurveyEntry = SurveyEntry()
+
+
+# --- the loaded value ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Targets:
+    first_response: Duration
+    next_response: Duration
+    resolution: Duration
+
+
+H = Duration
+SEED_TARGETS: Mapping[Priority, Targets] = {
+    # Seed 001: a first look within 1 h; seed 004: a first answer within 12 h;
+    # seed 003: an answer within 3 business days.
+    Priority.CRITICAL: Targets(H(time=timedelta(hours=1)), H(time=timedelta(hours=2)), H(days=1)),
+    Priority.HIGH: Targets(H(time=timedelta(hours=4)), H(time=timedelta(hours=4)), H(days=2)),
+    Priority.MEDIUM: Targets(H(time=timedelta(hours=8)), H(time=timedelta(hours=8)), H(days=3)),
+    Priority.NORMAL: Targets(H(time=timedelta(hours=12)), H(time=timedelta(hours=12)), H(days=3)),
+}
+
+
+@dataclass(frozen=True)
+class Override:
+    category: str | None
+    organization: str | None
+    targets: Mapping[Priority, TargetEntry]
+
+    def applies(self, category: str, organization: str | None) -> bool:
+        return (self.category is None or self.category == category) and (
+            self.organization is None or self.organization == organization
+        )
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Business calendar, SLA targets and status timers, as one immutable value."""
+
+    calendar: BusinessCalendar
+    targets: Mapping[Priority, Targets] = field(default_factory=lambda: dict(SEED_TARGETS))
+    overrides: tuple[Override, ...] = ()
+    warn_before: Duration = Duration(time=timedelta(hours=1))
+    escalate_every: Duration = Duration(time=timedelta(hours=4))
+    escalation_levels: int = 3
+    direction: tuple[str, ...] = ()
+    reminder_after: Duration | None = Duration(days=3)
+    resolve_after: Duration | None = Duration(days=5)
+    close_after: Duration | None = Duration(days=5)
+    reply_to_closed: str = "new_ticket"
+    survey_enabled: bool = True
+
+    def targets_for(self, priority: Priority, category: str, organization: str | None) -> Targets:
+        """The priority's targets; overrides matching category/organization win, most specific
+        (both named) first, then in file order."""
+        base = self.targets[priority]
+        chosen = [o for o in self.overrides if o.applies(category, organization)]
+        chosen.sort(key=lambda o: -((o.category is not None) + (o.organization is not None)))
+        for override in reversed(chosen):  # the most specific is applied last
+            entry = override.targets.get(priority)
+            if entry is None:
+                continue
+            base = Targets(
+                entry.first_response or base.first_response,
+                entry.next_response or base.next_response,
+                entry.resolution or base.resolution,
+            )
+        return base
+
+    @classmethod
+    def seeds_default(cls, zone: ZoneInfo) -> Policy:
+        return cls(calendar=BusinessCalendar(zone=zone, is_holiday=national_holidays("BR")))
+
+
+def load_policy(path: Path, default_zone: ZoneInfo) -> Policy:
+    """Load and check `policy.yaml`; a missing file is the seeds' policy."""
+    if not path.exists():
+        return Policy.seeds_default(default_zone)
+    located = load_yaml(path)
+    parsed = validate(PolicyFile, located, located.data if located.data is not None else {})
+    problems: list[Problem] = []
+    zone = ZoneInfo(parsed.timezone) if parsed.timezone else default_zone
+    if parsed.business_hours is not None:
+        hours = {
+            WEEKDAYS.index(day): spans for day, spans in parsed.business_hours.items() if spans
+        }
+        if not hours:
+            problems.append(
+                located.problem(("business_hours",), "business_hours has no working day")
+            )
+    else:
+        hours = {day: ((time(8), time(18)),) for day in range(5)}
+    holidays = parsed.holidays
+    is_holiday: Callable[[date], bool]
+    if holidays.country:
+        is_holiday = national_holidays(holidays.country, holidays.subdivision, holidays.extra)
+    else:
+        extra = frozenset(holidays.extra)
+        is_holiday = extra.__contains__
+    targets = dict(SEED_TARGETS)
+    for priority, entry in parsed.sla.targets.items():
+        base = targets[Priority(priority)]
+        targets[Priority(priority)] = Targets(
+            entry.first_response or base.first_response,
+            entry.next_response or base.next_response,
+            entry.resolution or base.resolution,
+        )
+    if problems:
+        raise SourceFileError(problems)
+    timers = parsed.timers
+    return Policy(
+        calendar=BusinessCalendar(zone=zone, hours=hours, is_holiday=is_holiday),
+        targets=targets,
+        overrides=tuple(
+            Override(
+                o.category,
+                o.organization,
+                {Priority(p): t for p, t in o.targets.items()},
+            )
+            for o in parsed.sla.overrides
+        ),
+        warn_before=parsed.sla.warn_before,
+        escalate_every=parsed.escalation.every,
+        escalation_levels=parsed.escalation.levels,
+        direction=tuple(parsed.escalation.direction),
+        reminder_after=timers.waiting_customer.reminder_after,
+        resolve_after=timers.waiting_customer.resolve_after,
+        close_after=timers.resolved.close_after,
+        reply_to_closed=parsed.reply_to_closed,
+        survey_enabled=parsed.survey.enabled,
+    )
+
+
+def watch_policy(
+    path: Path,
+    default_zone: ZoneInfo,
+    on_error: Callable[[str, SourceFileError], None] | None = None,
+) -> Watched[Policy]:
+    """The policy file, reloaded when it changes; a broken edit keeps the previous policy."""
+    return Watched("policy.yaml", lambda: [path], lambda: load_policy(path, default_zone), on_error)

@@ -1,0 +1,249 @@
+"""Satisfaction surveys after close (seed 002): links, reply parsing, answers, report.
+
+The survey mail is queued by gateway/lifecycle_actions.py when a ticket
+closes. Answers come two ways: a reply threaded by intake (parsed tolerantly
+here: "1: 5, 2: sim, ótimo atendimento") and one-click links served by
+gateway/http_app.py. A link carries the survey id and an HMAC over
+`survey:<id>:<ticket ref>` (RFC 2104, with the gateway's secret), so it
+names one survey of one ticket: it can be neither forged nor pointed at
+another ticket's survey, and a link from an earlier survey of a reopened
+ticket cannot change the newer one's answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.domain import TicketRef
+
+_SIGNATURE_CHARS = 22  # 110 bits of base32
+
+
+@dataclass(frozen=True)
+class SurveyAnswer:
+    """What one reply or click answered; None means "not answered here"."""
+
+    rating: int | None = None
+    met_expectation: bool | None = None
+    comment: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return self.rating is None and self.met_expectation is None
+
+
+class SurveyLinks:
+    """Signs and verifies survey tokens `<survey id>.<signature>` for one secret."""
+
+    def __init__(self, secret: bytes, public_url: str) -> None:
+        if len(secret) < 16:
+            raise ValueError("the signing secret must be at least 16 bytes")
+        self._secret = secret
+        self.public_url = public_url.rstrip("/")
+
+    def _signature(self, survey_id: int, ref: TicketRef) -> str:
+        message = f"survey:{survey_id}:{ref}".encode()
+        mac = hmac.new(self._secret, message, hashlib.sha256).digest()
+        return base64.b32encode(mac).decode().lower()[:_SIGNATURE_CHARS]
+
+    def token(self, survey_id: int, ref: TicketRef) -> str:
+        return f"{survey_id}.{self._signature(survey_id, ref)}"
+
+    @staticmethod
+    def survey_id(token: str) -> int | None:
+        """The id a token claims (not yet verified: look the survey up, then `verify`)."""
+        head, dot, _ = token.partition(".")
+        return int(head) if dot and head.isdigit() and len(head) < 12 else None
+
+    def verify(self, token: str, survey_id: int, ref: TicketRef) -> bool:
+        _, _, signature = token.partition(".")
+        return hmac.compare_digest(self._signature(survey_id, ref), signature.lower())
+
+    def page(self, survey_id: int, ref: TicketRef) -> str:
+        return f"{self.public_url}/survey/{self.token(survey_id, ref)}"
+
+    def links(self, survey_id: int, ref: TicketRef) -> dict[str, Any]:
+        """Template context: one-click links for each rating and for yes/no."""
+        page = self.page(survey_id, ref)
+        return {
+            "survey_url": page,
+            "rating_links": [(n, f"{page}?rating={n}") for n in range(1, 6)],
+            "met_links": {"yes": f"{page}?met=yes", "no": f"{page}?met=no"},
+        }
+
+
+# --- reading a reply --------------------------------------------------------------------
+
+_YES = {"sim", "s", "yes", "y", "atendeu", "met", "claro", "com certeza"}
+_NO = {"nao", "n", "no", "not", "nope"}
+_RATING_WORDS = {
+    "um": 1, "dois": 2, "tres": 3, "quatro": 4, "cinco": 5,
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
+}  # fmt: skip
+_NUMBERED = re.compile(
+    r"(?:^|[\s,;(])(?:pergunta\s*|question\s*|q\s*)?([12])\s*(?:[:=)\-.>]|\s-)\s*"
+    r"([^\s,;.!]+(?:\s+(?:estrelas?|stars?))?)",
+    re.IGNORECASE,
+)
+_RATING_HINT = re.compile(
+    r"(?:nota|rating|avalia\w*|rate|score)\s*[:=]?\s*([1-5])\b|\b([1-5])\s*(?:/\s*5|estrelas?|stars?)\b",
+    re.IGNORECASE,
+)
+_SEPARATORS = " \t\r\n,;:.-–—!"
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents: "Não" and "nao" read the same."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _yes_no(word: str) -> bool | None:
+    word = _fold(word).strip(_SEPARATORS)
+    if word in _YES:
+        return True
+    if word in _NO:
+        return False
+    return None
+
+
+def _rating(word: str) -> int | None:
+    word = _fold(word).strip(_SEPARATORS)
+    match = re.match(r"([1-5])(?:\s*(?:/\s*5|estrelas?|stars?))?$", word)
+    if match:
+        return int(match.group(1))
+    return _RATING_WORDS.get(word)
+
+
+def parse_reply(text: str) -> SurveyAnswer:
+    """Find the two answers in a free-form reply, in pt-BR or English.
+
+    Reads numbered answers ("1: 5, 2: sim", "1) 4 2) não", "1 - cinco; 2 - yes"),
+    hints ("nota 5", "5/5", "4 estrelas") and, in a short reply, a lone 1–5 and a
+    lone yes/no word. What is left once the answers are taken out is the comment.
+    """
+    folded_lines = [line for line in text.strip().splitlines() if line.strip()]
+    body = "\n".join(folded_lines)
+    rating: int | None = None
+    met: bool | None = None
+    spans: list[tuple[int, int]] = []
+    for match in _NUMBERED.finditer(body):
+        question, value = match.group(1), match.group(2)
+        if question == "1" and rating is None and (found := _rating(value)) is not None:
+            rating = found
+            spans.append(match.span())
+        elif question == "2" and met is None and (answer := _yes_no(value)) is not None:
+            met = answer
+            spans.append(match.span())
+    if rating is None and (hint := _RATING_HINT.search(body)):
+        rating = int(hint.group(1) or hint.group(2))
+        spans.append(hint.span())
+    rest = _without(body, spans)
+    words = re.findall(r"[\wÀ-ÿ/]+", rest)
+    if len(words) <= 12:  # a short reply: lone answers count, a long one is a message
+        if rating is None:
+            for i, word in enumerate(words):
+                if (found := _rating(word)) is not None and word.strip().isdigit():
+                    rating = found
+                    rest = _drop_word(rest, words[i])
+                    break
+        if met is None:
+            for word in words[:4]:
+                if (answer := _yes_no(word)) is not None and len(word) > 1:
+                    met = answer
+                    rest = _drop_word(rest, word)
+                    break
+    comment = rest.strip(_SEPARATORS) if rating is not None or met is not None else ""
+    return SurveyAnswer(rating, met, re.sub(r"\s+", " ", comment))
+
+
+def _without(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    out, last = [], 0
+    for start, end in sorted(spans):
+        out.append(text[last:start])
+        last = max(last, end)
+    out.append(text[last:])
+    return " ".join(out)
+
+
+def _drop_word(text: str, word: str) -> str:
+    return re.sub(rf"(?<![\w]){re.escape(word)}(?![\w])", " ", text, count=1)
+
+
+# --- the report -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    group: str  # "agent", "queue" or "month"
+    key: str
+    sent: int
+    answered: int
+    average_rating: float | None
+    met_expectation_pct: float | None
+
+
+def summarize(rows: Iterable[Mapping[str, Any]]) -> list[ReportLine]:
+    """Per agent, per queue and per month: sent, answered, average 1–5, % "yes"."""
+    buckets: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    for row in rows:
+        buckets[("agent", row["agent"] or "-")].append(row)
+        buckets[("queue", row["queue"] or "-")].append(row)
+        buckets[("month", row["month"])].append(row)
+    lines = []
+    for (group, key), items in sorted(buckets.items()):
+        ratings = [r["rating"] for r in items if r["rating"] is not None]
+        mets = [r["met_expectation"] for r in items if r["met_expectation"] is not None]
+        lines.append(
+            ReportLine(
+                group=group,
+                key=key,
+                sent=len(items),
+                answered=sum(1 for r in items if r["answered"]),
+                average_rating=round(sum(ratings) / len(ratings), 2) if ratings else None,
+                met_expectation_pct=round(100 * sum(mets) / len(mets), 1) if mets else None,
+            )
+        )
+    order = {"agent": 0, "queue": 1, "month": 2}
+    return sorted(lines, key=lambda line: (order[line.group], line.key))
+
+
+# --- the page the links open ------------------------------------------------------------
+
+PAGE_TEXT = {
+    "pt_BR": {
+        "title": "Pesquisa de satisfação",
+        "q1": "Como você avalia o atendimento prestado pelo(a) analista neste ticket?",
+        "q2": "Falando sobre a situação reportada neste ticket, nosso suporte atendeu a sua "
+        "expectativa?",
+        "yes": "Sim",
+        "no": "Não",
+        "comment": "Comentário (opcional)",
+        "send": "Enviar",
+        "thanks": "Obrigado! Sua resposta foi registrada.",
+        "recorded": "Respostas registradas",
+        "invalid": "Este link de pesquisa não é válido.",
+        "ticket": "Chamado",
+    },
+    "en": {
+        "title": "Satisfaction survey",
+        "q1": "How do you rate the service the analyst gave you on this ticket?",
+        "q2": "Thinking of the situation you reported, did our support meet your expectation?",
+        "yes": "Yes",
+        "no": "No",
+        "comment": "Comment (optional)",
+        "send": "Send",
+        "thanks": "Thank you! Your answer was recorded.",
+        "recorded": "Recorded answers",
+        "invalid": "This survey link is not valid.",
+        "ticket": "Ticket",
+    },
+}

@@ -1,0 +1,354 @@
+"""Repository for the ticket lifecycle: SLA clock fields, timers and surveys.
+
+Like storage/repository.py it takes the caller's session and never commits.
+Timers are rows keyed `(ticket_id, key)`: a sweep claims a due row (with
+`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite serializes writers) and marks
+it fired in the same transaction as the mail it causes, so a timer fires once
+however many sweeps run. Due-time queries use the `(state, due_at)` index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.domain import Priority, TicketRef, TicketStatus
+from storage.models import MessageRow, OutboxRow, SurveyRow, TicketRow, TimerRow
+
+AUTOMATIC_KINDS = (
+    "acknowledgement",
+    "rejection",
+    "admin_alert",
+    "status",
+    "reminder",
+    "survey",
+    "sla_notice",
+)
+
+
+@dataclass(frozen=True)
+class ClockFields:
+    """A ticket's lifecycle columns, as plain values."""
+
+    ref: TicketRef
+    subject: str
+    status: TicketStatus
+    priority: Priority
+    category: str
+    organization: str | None
+    queue: str | None
+    assignee: str | None
+    requester: str
+    requester_name: str
+    created_at: datetime
+    status_since: datetime
+    first_responded_at: datetime | None
+    awaiting_since: datetime | None
+    paused_at: datetime | None
+    paused: timedelta
+    linked_from: TicketRef | None
+
+
+@dataclass(frozen=True)
+class WantedTimer:
+    kind: str
+    key: str
+    due: datetime
+    sla: str | None = None
+    level: int = 0
+
+
+@dataclass(frozen=True)
+class FiredTimer:
+    id: int
+    ref: TicketRef
+    kind: str
+    key: str
+    due: datetime
+    sla: str | None
+    level: int
+
+
+@dataclass(frozen=True)
+class SurveyRecord:
+    id: int
+    ref: TicketRef
+    agent: str | None
+    queue: str | None
+    sent_at: datetime
+    rating: int | None
+    met_expectation: bool | None
+    comment: str
+    answered_at: datetime | None
+    channel: str | None
+
+
+class LifecycleStore:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # --- the SLA clock ------------------------------------------------------------------
+
+    def _ticket(self, ref: TicketRef) -> TicketRow:
+        row = self.session.get(TicketRow, ref.number)
+        if row is None:
+            raise LookupError(f"no ticket {ref}")
+        return row
+
+    def clock(self, ref: TicketRef, *, lock: bool = False) -> ClockFields:
+        if lock:
+            row = self.session.scalars(
+                select(TicketRow).where(TicketRow.id == ref.number).with_for_update()
+            ).one()
+        else:
+            row = self._ticket(ref)
+        return ClockFields(
+            ref=ref,
+            subject=row.subject,
+            status=TicketStatus(row.status),
+            priority=Priority(row.priority),
+            category=row.category,
+            organization=row.organization_id,
+            queue=row.queue,
+            assignee=row.assignee,
+            requester=row.requester,
+            requester_name=row.requester_name,
+            created_at=row.created_at,
+            status_since=row.status_since or row.updated_at,
+            first_responded_at=row.first_responded_at,
+            awaiting_since=row.awaiting_since,
+            paused_at=row.sla_paused_at,
+            paused=timedelta(seconds=row.sla_paused_seconds or 0),
+            linked_from=TicketRef(row.linked_from) if row.linked_from else None,
+        )
+
+    def save_clock(
+        self,
+        ref: TicketRef,
+        *,
+        status: TicketStatus,
+        status_since: datetime,
+        first_responded_at: datetime | None,
+        awaiting_since: datetime | None,
+        paused_at: datetime | None,
+        paused: timedelta,
+        first_response_due: datetime | None,
+        next_response_due: datetime | None,
+        resolution_due: datetime | None,
+        now: datetime,
+    ) -> TicketStatus:
+        """Write the clock; returns the previous status."""
+        row = self._ticket(ref)
+        previous = TicketStatus(row.status)
+        if previous is not status:
+            row.updated_at = now
+        row.status = status.value
+        row.status_since = status_since
+        row.first_responded_at = first_responded_at
+        row.awaiting_since = awaiting_since
+        row.sla_paused_at = paused_at
+        row.sla_paused_seconds = int(paused.total_seconds())
+        row.first_response_due = first_response_due
+        row.next_response_due = next_response_due
+        row.resolution_due = resolution_due
+        return previous
+
+    def link(self, ref: TicketRef, linked_from: TicketRef) -> None:
+        self._ticket(ref).linked_from = linked_from.number
+
+    def thread_message_ids(self, ref: TicketRef, limit: int = 20) -> list[str]:
+        """The ticket's Message-IDs, oldest first (the last `limit`), for References."""
+        rows = self.session.scalars(
+            select(MessageRow.message_id)
+            .where(MessageRow.ticket_id == ref.number)
+            .order_by(MessageRow.id.desc())
+            .limit(limit)
+        )
+        return list(reversed(list(rows)))
+
+    def public_history(self, ref: TicketRef, limit: int = 5) -> list[tuple[datetime, str, str]]:
+        """(at, direction, body) of the last public messages people wrote, oldest first
+        (the gateway's own acknowledgements and notices are left out)."""
+        automatic = select(OutboxRow.message_id).where(
+            OutboxRow.ticket_id == ref.number, OutboxRow.kind.in_(AUTOMATIC_KINDS)
+        )
+        rows = self.session.execute(
+            select(MessageRow.created_at, MessageRow.direction, MessageRow.body)
+            .where(
+                MessageRow.ticket_id == ref.number,
+                MessageRow.visibility == "public",
+                MessageRow.message_id.not_in(automatic),
+            )
+            .order_by(MessageRow.id.desc())
+            .limit(limit)
+        ).all()
+        return [(at, direction, body) for at, direction, body in reversed(rows)]
+
+    def public_outbound_since(self, ref: TicketRef, since: datetime) -> bool:
+        """Whether a public mail went to the customer at or after `since` (an agent's answer)."""
+        found = self.session.scalar(
+            select(MessageRow.id)
+            .where(
+                MessageRow.ticket_id == ref.number,
+                MessageRow.direction == "outbound",
+                MessageRow.visibility == "public",
+                MessageRow.created_at >= since,
+            )
+            .limit(1)
+        )
+        return found is not None
+
+    # --- timers ------------------------------------------------------------------------
+
+    def sync_timers(self, ref: TicketRef, wanted: Sequence[WantedTimer], now: datetime) -> None:
+        """Make the ticket's pending timers exactly `wanted`; fired ones are never redone."""
+        rows = {
+            row.key: row
+            for row in self.session.scalars(
+                select(TimerRow).where(TimerRow.ticket_id == ref.number)
+            )
+        }
+        keys = {w.key for w in wanted}
+        for key, row in rows.items():
+            if row.state == "pending" and key not in keys:
+                row.state = "cancelled"
+        for want in wanted:
+            row = rows.get(want.key)
+            if row is None:
+                self.session.add(
+                    TimerRow(
+                        ticket_id=ref.number,
+                        kind=want.kind,
+                        key=want.key,
+                        due_at=want.due,
+                        state="pending",
+                        sla=want.sla,
+                        level=want.level,
+                        created_at=now,
+                    )
+                )
+            elif row.state in ("pending", "cancelled"):
+                row.state = "pending"
+                row.due_at = want.due
+
+    def due_timer_ids(self, now: datetime, limit: int) -> list[int]:
+        """Pending timers due at `now`, earliest first (the `(state, due_at)` index)."""
+        return list(
+            self.session.scalars(
+                select(TimerRow.id)
+                .where(TimerRow.state == "pending", TimerRow.due_at <= now)
+                .order_by(TimerRow.due_at, TimerRow.id)
+                .limit(limit)
+            )
+        )
+
+    def claim_timer(self, timer_id: int, now: datetime, *, skip_locked: bool) -> FiredTimer | None:
+        """Mark a due timer fired, or None if another sweep already took it."""
+        query = select(TimerRow).where(
+            TimerRow.id == timer_id, TimerRow.state == "pending", TimerRow.due_at <= now
+        )
+        if skip_locked:
+            query = query.with_for_update(skip_locked=True)
+        row = self.session.scalars(query).one_or_none()
+        if row is None:
+            return None
+        row.state = "fired"
+        row.fired_at = now
+        return FiredTimer(
+            row.id, TicketRef(row.ticket_id), row.kind, row.key, row.due_at, row.sla, row.level
+        )
+
+    def timers(self, ref: TicketRef) -> list[tuple[str, str, datetime, str]]:
+        """(kind, key, due, state) of every timer of a ticket, for tests and `show`."""
+        rows = self.session.scalars(
+            select(TimerRow).where(TimerRow.ticket_id == ref.number).order_by(TimerRow.due_at)
+        )
+        return [(r.kind, r.key, r.due_at, r.state) for r in rows]
+
+    # --- surveys -----------------------------------------------------------------------
+
+    def create_survey(
+        self, ref: TicketRef, *, agent: str | None, queue: str | None, now: datetime
+    ) -> int:
+        row = SurveyRow(ticket_id=ref.number, agent=agent, queue=queue, sent_at=now, comment="")
+        self.session.add(row)
+        self.session.flush()
+        return row.id
+
+    def survey(self, survey_id: int, *, lock: bool = False) -> SurveyRecord | None:
+        query = select(SurveyRow).where(SurveyRow.id == survey_id)
+        if lock:
+            query = query.with_for_update()
+        row = self.session.scalars(query).one_or_none()
+        return _survey(row) if row else None
+
+    def latest_survey(self, ref: TicketRef) -> SurveyRecord | None:
+        row = self.session.scalars(
+            select(SurveyRow).where(SurveyRow.ticket_id == ref.number).order_by(SurveyRow.id.desc())
+        ).first()
+        return _survey(row) if row else None
+
+    def answer_survey(
+        self,
+        survey_id: int,
+        *,
+        rating: int | None,
+        met_expectation: bool | None,
+        comment: str | None,
+        channel: str,
+        now: datetime,
+    ) -> SurveyRecord:
+        """Record what was answered; questions left out keep their earlier answer."""
+        row = self.session.get(SurveyRow, survey_id)
+        if row is None:
+            raise LookupError(f"no survey {survey_id}")
+        if rating is not None:
+            row.rating = rating
+        if met_expectation is not None:
+            row.met_expectation = met_expectation
+        if comment:
+            row.comment = comment[:4000]
+        row.answered_at = now
+        row.channel = channel
+        self.session.flush()
+        return _survey(row)
+
+    def survey_rows(self, since: datetime | None, until: datetime | None) -> list[dict[str, Any]]:
+        """Every survey sent in [since, until) with its answers, for the report."""
+        # Months are formatted in Python: portable across SQLite and PostgreSQL.
+        query = select(SurveyRow)
+        if since is not None:
+            query = query.where(SurveyRow.sent_at >= since)
+        if until is not None:
+            query = query.where(SurveyRow.sent_at < until)
+        return [
+            {
+                "month": row.sent_at.strftime("%Y-%m"),
+                "queue": row.queue,
+                "agent": row.agent,
+                "answered": row.answered_at is not None,
+                "rating": row.rating,
+                "met_expectation": row.met_expectation,
+            }
+            for row in self.session.scalars(query.order_by(SurveyRow.sent_at))
+        ]
+
+
+def _survey(row: SurveyRow) -> SurveyRecord:
+    return SurveyRecord(
+        id=row.id,
+        ref=TicketRef(row.ticket_id),
+        agent=row.agent,
+        queue=row.queue,
+        sent_at=row.sent_at,
+        rating=row.rating,
+        met_expectation=row.met_expectation,
+        comment=row.comment,
+        answered_at=row.answered_at,
+        channel=row.channel,
+    )

@@ -1,0 +1,148 @@
+"""Surveys answered by one-click links: `serve`'s HTTP endpoint opened in headless Chromium.
+
+The ticket is closed by time travel (tests/support/timetravel.py); `serve`
+sends the survey mail to the SMTP sink; the test follows the links in it the
+way a customer's browser would (Debian's `chromium`, installed by
+scripts/test.sh) and checks what was recorded and that tokens cannot be
+forged or pointed at another ticket's survey.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from gateway.domain import TicketStatus
+from tests.support.gateway_process import GatewayConfig, ServeProcess
+from tests.support.sink import SmtpSink, SunkMail
+from tests.support.timetravel import analyst, open_ticket, run_once
+from tests.support.waiting import free_port, wait_for
+
+pytestmark = pytest.mark.e2e
+
+SP = ZoneInfo("America/Sao_Paulo")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture
+def http_port(gateway_config: GatewayConfig) -> int:
+    port = free_port()
+    with gateway_config.path.open("a", encoding="utf-8") as handle:
+        handle.write(f'\n[http]\nhost = "127.0.0.1"\nport = {port}\n')
+        handle.write(f'public_url = "http://127.0.0.1:{port}"\n')
+    return port
+
+
+@pytest.fixture
+def served(gateway_config: GatewayConfig, http_port: int) -> Iterator[ServeProcess]:
+    process = ServeProcess(gateway_config).start()
+    try:
+        wait_for(lambda: _get(f"http://127.0.0.1:{http_port}/healthz")[0] == 200, 30, "/healthz")
+        yield process
+    finally:
+        process.stop()
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+    except OSError:
+        return 0, ""
+
+
+def chromium_dom(url: str, profile: Path) -> str:
+    """The page as headless Chromium rendered it (--dump-dom)."""
+    assert CHROMIUM, "install Debian's chromium (scripts/test.sh does)"
+    result = subprocess.run(
+        [
+            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+            "--disable-background-networking", "--disable-component-update", "--no-first-run",
+            f"--user-data-dir={profile}", "--dump-dom", url,
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr.decode(errors="replace")[-2000:]
+    return result.stdout.decode()
+
+
+def close_with_survey(config: GatewayConfig, sink: SmtpSink, subject: str) -> tuple[str, SunkMail]:
+    day = datetime(2025, 6, 2, 9, tzinfo=SP)
+    ref = open_ticket(config, day, subject)
+    analyst(config, ref, day.replace(hour=10), status=TicketStatus.RESOLVED, cause="corrigido")
+    assert run_once(config, datetime(2025, 6, 9, 10, tzinfo=SP)) == {"auto_closed": 1}
+
+    def survey_mail() -> SunkMail | None:
+        found = [m for m in sink.to("maria@alfa.edu.br") if f"{ref}" in m.header("Subject")]
+        return next((m for m in found if "Pesquisa" in m.header("Subject")), None)
+
+    return str(ref), wait_for(survey_mail, 30, f"the survey mail of {ref}")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+def test_one_click_links_record_the_answer(
+    served: ServeProcess, gateway_config: GatewayConfig, sink: SmtpSink, tmp_path: Path
+) -> None:
+    ref, survey = close_with_survey(gateway_config, sink, "Relatório não abre")
+    links = re.findall(r"http://127\.0\.0\.1:\d+/survey/\S+", survey.text)
+    rating_4 = next(link for link in links if link.endswith("?rating=4"))
+    met_no = next(link for link in links if link.endswith("?met=no"))
+    assert rating_4 in survey.html.replace("&amp;", "&")
+
+    dom = chromium_dom(rating_4, tmp_path / "profile")
+    assert "Obrigado! Sua resposta foi registrada." in dom
+    assert 'data-rating="4"' in dom and f"Chamado {ref}" in dom
+    dom = chromium_dom(met_no, tmp_path / "profile")
+    assert 'data-rating="4" data-met="no"' in dom
+
+    report = gateway_config.cli_json("report", "surveys")
+    ana = next(line for line in report if line["group"] == "queue" and line["key"] == "n1")
+    assert (ana["answered"], ana["average_rating"], ana["met_expectation_pct"]) == (1, 4.0, 0.0)
+    events = gateway_config.cli_json("tickets", "show", ref)["events"]
+    answered = [e["data"] for e in events if e["kind"] == "survey_answered"]
+    assert [(a["channel"], a["rating"], a["met_expectation"]) for a in answered] == [
+        ("link", 4, None),
+        ("link", None, False),
+    ]
+
+
+def test_links_cannot_be_forged_or_moved_to_another_ticket(
+    served: ServeProcess, gateway_config: GatewayConfig, sink: SmtpSink
+) -> None:
+    ref_a, survey_a = close_with_survey(gateway_config, sink, "Primeiro")
+    ref_b, survey_b = close_with_survey(gateway_config, sink, "Segundo")
+    link_a = re.search(r"(http://\S+/survey/)(\d+)\.(\w+)\?rating=5", survey_a.text)
+    link_b = re.search(r"(http://\S+/survey/)(\d+)\.(\w+)\?rating=5", survey_b.text)
+    assert link_a and link_b
+    base, id_a, sig_a = link_a.groups()
+    _, id_b, sig_b = link_b.groups()
+    forged = [
+        f"{base}{id_a}.{'a' * len(sig_a)}?rating=1",  # a guessed signature
+        f"{base}{id_b}.{sig_a}?rating=1",  # A's signature on B's survey
+        f"{base}{id_a}?rating=1",  # no signature
+        f"{base}{id_a}.{sig_b}?rating=1",
+    ]
+    for url in forged:
+        code, page = _get(url)
+        assert code == 404, url
+        assert ref_a not in page and ref_b not in page and "Primeiro" not in page
+    code, page = _get(f"{base}{id_b}.{sig_b}?rating=5")
+    assert code == 200 and 'data-rating="5"' in page and ref_b in page
+    report = {
+        (line["group"], line["key"]): line for line in gateway_config.cli_json("report", "surveys")
+    }
+    assert report[("month", "2025-06")]["answered"] == 1
+    assert report[("month", "2025-06")]["average_rating"] == 5.0

@@ -1,0 +1,194 @@
+"""The pure lifecycle: SLA clock, pause/resume, timers, escalation chain, survey parsing."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from gateway import lifecycle
+from gateway.domain import Agent, Directory, Priority, Queue, TicketRef, TicketStatus
+from gateway.lifecycle import ReplyEffect, Sla, TimerKind
+from gateway.policy import Policy
+from gateway.surveys import SurveyAnswer, SurveyLinks, parse_reply, summarize
+
+SP = ZoneInfo("America/Sao_Paulo")
+POLICY = replace(Policy.seeds_default(SP), direction=("diretoria@example.com",))
+
+
+def sp(*args: int) -> datetime:
+    return datetime(*args, tzinfo=SP)  # type: ignore[misc]
+
+
+def opened(at: datetime, priority: Priority = Priority.NORMAL) -> lifecycle.ClockState:
+    return lifecycle.new_ticket_state(at, priority, "question", "alfa")
+
+
+def kinds(state: lifecycle.ClockState) -> dict[str, datetime]:
+    """Due times by kind (and SLA): "breach first_response", "remind" ..."""
+    return {
+        f"{t.key.split(':')[0]}{' ' + t.sla.value if t.sla else ''}": t.due
+        for t in lifecycle.desired_timers(state, POLICY)
+    }
+
+
+def test_new_ticket_due_times_follow_the_seeds() -> None:
+    state = opened(sp(2025, 6, 2, 9))  # Monday 09:00
+    dues = lifecycle.compute_dues(state, POLICY)
+    assert dues.first_response == sp(2025, 6, 3, 11)  # 12 business hours: 9 Monday + 3
+    assert dues.resolution == sp(2025, 6, 5, 9)  # 3 business days
+    assert dues.next_response is None
+    timers = kinds(state)
+    assert timers["warn first_response"] == sp(2025, 6, 3, 10)  # an hour of business time before
+    assert timers["breach first_response"] == sp(2025, 6, 3, 11)
+    assert timers["escalate1 first_response"] == sp(2025, 6, 3, 15)
+    assert timers["breach resolution"] == sp(2025, 6, 5, 9)
+
+
+def test_pause_while_waiting_and_resume_shifts_the_due_times() -> None:
+    state = opened(sp(2025, 6, 2, 9))
+    waiting = lifecycle.transition(state, TicketStatus.WAITING_CUSTOMER, sp(2025, 6, 2, 15), POLICY)
+    assert waiting.paused_at == sp(2025, 6, 2, 15)
+    assert {t.kind for t in lifecycle.desired_timers(waiting, POLICY)} == {
+        TimerKind.REMINDER,
+        TimerKind.AUTO_RESOLVE,
+    }
+    # The customer answers the next day at 10:00: 3 + 2 business hours were spent waiting.
+    back = lifecycle.transition(waiting, TicketStatus.OPEN, sp(2025, 6, 3, 10), POLICY)
+    assert back.paused_at is None and back.paused_total == timedelta(hours=5)
+    assert lifecycle.compute_dues(back, POLICY).first_response == sp(2025, 6, 3, 16)
+
+
+def test_priority_change_recomputes() -> None:
+    state = opened(sp(2025, 6, 2, 9))
+    critical = replace(state, priority=Priority.CRITICAL)
+    assert lifecycle.compute_dues(critical, POLICY).first_response == sp(2025, 6, 2, 10)
+
+
+def test_first_and_next_response() -> None:
+    state = lifecycle.agent_responded(opened(sp(2025, 6, 2, 9)), sp(2025, 6, 2, 10))
+    assert "breach" not in {k for k in kinds(state) if "first_response" in k}
+    keys = {t.key for t in lifecycle.desired_timers(state, POLICY)}
+    assert not any("first_response" in k for k in keys)
+    state = lifecycle.customer_wrote(state, sp(2025, 6, 2, 16))
+    assert lifecycle.compute_dues(state, POLICY).next_response == sp(2025, 6, 3, 18)
+    assert any(k.startswith("breach:next_response") for k in
+               (t.key for t in lifecycle.desired_timers(state, POLICY)))  # fmt: skip
+
+
+def test_waiting_customer_timers_seed_002() -> None:
+    state = opened(sp(2025, 6, 2, 9))
+    waiting = lifecycle.transition(state, TicketStatus.WAITING_CUSTOMER, sp(2025, 6, 4, 11), POLICY)
+    timers = kinds(waiting)
+    assert timers["remind"] == sp(2025, 6, 9, 11)  # 3 business days
+    assert timers["resolve"] == sp(2025, 6, 11, 11)  # 5 business days
+    resolved = lifecycle.transition(waiting, TicketStatus.RESOLVED, sp(2025, 6, 11, 11), POLICY)
+    assert kinds(resolved) == {"close": sp(2025, 6, 18, 11)}  # 5 more
+    closed = lifecycle.transition(resolved, TicketStatus.CLOSED, sp(2025, 6, 18, 11), POLICY)
+    assert lifecycle.desired_timers(closed, POLICY) == ()
+
+
+def test_timer_keys_name_the_occurrence_so_a_due_change_keeps_the_key() -> None:
+    state = opened(sp(2025, 6, 2, 9))
+    before = {t.key for t in lifecycle.desired_timers(state, POLICY)}
+    after = {t.key for t in lifecycle.desired_timers(replace(state, priority=1), POLICY)}
+    assert before == after
+
+
+@pytest.mark.parametrize(
+    ("status", "survey", "policy_choice", "effect"),
+    [
+        (TicketStatus.WAITING_CUSTOMER, False, "new_ticket", ReplyEffect.REOPEN),
+        (TicketStatus.RESOLVED, False, "new_ticket", ReplyEffect.REOPEN),
+        (TicketStatus.CLOSED, False, "new_ticket", ReplyEffect.NEW_TICKET),
+        (TicketStatus.CLOSED, False, "reopen", ReplyEffect.REOPEN),
+        (TicketStatus.CLOSED, True, "new_ticket", ReplyEffect.SURVEY_ANSWER),
+        (TicketStatus.OPEN, False, "new_ticket", ReplyEffect.NONE),
+    ],
+)
+def test_customer_reply_effect(
+    status: TicketStatus, survey: bool, policy_choice: str, effect: ReplyEffect
+) -> None:
+    policy = replace(POLICY, reply_to_closed=policy_choice)
+    assert lifecycle.customer_reply_effect(status, policy, answers_open_survey=survey) is effect
+
+
+DIRECTORY = Directory(
+    queues=(Queue("n1", "N1", "n2"), Queue("n2", "N2", "lead"), Queue("lead", "Leads")),
+    agents=(
+        Agent("ana@example.com", "Ana", ("n1",)),
+        Agent("bruno@example.com", "Bruno", ("n2",)),
+        Agent("ricardo@example.com", "Ricardo", ("lead",)),
+    ),
+)
+
+
+def test_escalation_chain_analyst_queue_lead_direction() -> None:
+    def who(level: int, assignee: str | None = "ana@example.com") -> tuple[str, ...]:
+        return lifecycle.notice_recipients(
+            DIRECTORY, POLICY, queue="n1", assignee=assignee, level=level
+        )
+
+    assert who(0) == ("ana@example.com",)
+    assert who(0, assignee=None) == ("ana@example.com",)  # the queue's agents
+    assert who(1) == ("bruno@example.com",)
+    assert who(2) == ("ricardo@example.com",)
+    assert who(3) == ("diretoria@example.com",)
+    assert who(4) == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "rating", "met", "comment"),
+    [
+        ("1: 5, 2: sim, ótimo atendimento", 5, True, "ótimo atendimento"),
+        ("1) 4\n2) não\nDemorou um pouco.", 4, False, "Demorou um pouco"),
+        ("1 - cinco; 2 - yes", 5, True, ""),
+        ("Nota 3. Não atendeu.", 3, False, "atendeu"),
+        ("5/5, yes!", 5, True, ""),
+        ("5", 5, None, ""),
+        ("sim", None, True, ""),
+        ("Rating: 2 - the answer came too late", 2, None, "the answer came too late"),
+        ("O sistema caiu de novo hoje às 9h, preciso de ajuda urgente", None, None, ""),
+        ("Obrigada!", None, None, ""),
+    ],
+)
+def test_parse_survey_replies(
+    text: str, rating: int | None, met: bool | None, comment: str
+) -> None:
+    answer = parse_reply(text)
+    assert (answer.rating, answer.met_expectation) == (rating, met), answer
+    if comment:
+        assert comment in answer.comment
+
+
+def test_survey_links_cannot_be_forged_or_moved_to_another_ticket() -> None:
+    links = SurveyLinks(b"0123456789abcdef-secret", "https://support.example.com/")
+    token = links.token(7, TicketRef(42))
+    assert links.survey_id(token) == 7
+    assert links.verify(token, 7, TicketRef(42))
+    assert not links.verify(token, 7, TicketRef(43))  # survey 7 is not another ticket's
+    assert not links.verify(token.replace(".", ".x", 1), 7, TicketRef(42))
+    other = SurveyLinks(b"another-secret-0123456789", "https://x")
+    assert not other.verify(token, 7, TicketRef(42))
+    assert links.links(7, TicketRef(42))["rating_links"][4][1].endswith(f"/survey/{token}?rating=5")
+    assert SurveyLinks.survey_id("not-a-token") is None
+
+
+def test_report_groups_by_agent_queue_and_month() -> None:
+    rows = [
+        {"month": "2025-06", "queue": "n1", "agent": "ana@example.com", "answered": True,
+         "rating": 5, "met_expectation": True},
+        {"month": "2025-06", "queue": "n1", "agent": "ana@example.com", "answered": True,
+         "rating": 3, "met_expectation": False},
+        {"month": "2025-07", "queue": "n2", "agent": None, "answered": False,
+         "rating": None, "met_expectation": None},
+    ]  # fmt: skip
+    lines = {(line.group, line.key): line for line in summarize(rows)}
+    ana = lines[("agent", "ana@example.com")]
+    assert (ana.sent, ana.answered, ana.average_rating, ana.met_expectation_pct) == (2, 2, 4, 50)
+    assert lines[("month", "2025-07")].answered == 0
+    assert lines[("queue", "n2")].average_rating is None
+    assert SurveyAnswer().empty
+    assert Sla.FIRST_RESPONSE.value == "first_response"
