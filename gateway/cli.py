@@ -31,10 +31,10 @@ from gateway.config import Settings, ensure_secret_file, load_settings
 from gateway.domain import Envelope, TicketRecord, TicketRef, TicketStatus
 from gateway.imap_runner import all_mailboxes
 from gateway.outbox_store import DatabaseOutboxStore
-from gateway.sourcefile import SourceFileError
 from gateway.sources import MessageSource, open_sources
 from inbound.imap import check_mailbox
 from outbound.worker import OutboxWorker
+from rules.sourcefile import SourceFileError
 from storage.db import Database
 from storage.repository import Outbox, TicketRepository
 
@@ -206,12 +206,15 @@ def tickets() -> None:
 @tickets.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--status", type=click.Choice([s.value for s in TicketStatus]), default=None)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most N tickets.")
 @click.pass_obj
-def tickets_list(obj: Context, as_json: bool, status: str | None) -> None:
+def tickets_list(obj: Context, as_json: bool, status: str | None, limit: int | None) -> None:
     """Tickets in work order: earliest first-response due first."""
     db = obj.database()
     with db.transaction() as session:
-        found = TicketRepository(session).list(status=TicketStatus(status) if status else None)
+        found = TicketRepository(session).list(
+            status=TicketStatus(status) if status else None, limit=limit
+        )
     if as_json:
         click.echo(json.dumps([ticket_json(t) for t in found], ensure_ascii=False, indent=2))
     else:
@@ -307,6 +310,7 @@ def ticket_json(t: TicketRecord) -> dict[str, Any]:
         "updated_at": iso(t.updated_at),
         "first_response_due": iso(t.first_response_due),
         "resolution_due": iso(t.resolution_due),
+        "next_response_due": iso(t.next_response_due),
     }
 
 

@@ -18,8 +18,8 @@ import click
 from gateway.app import build
 from gateway.clock import FixedClock, SystemClock
 from gateway.domain import TicketRef
-from gateway.sourcefile import SourceFileError
 from gateway.surveys import summarize
+from rules.sourcefile import SourceFileError
 from storage.lifecycle import LifecycleStore
 
 

@@ -476,6 +476,7 @@ class TicketRecord:
     updated_at: datetime
     first_response_due: datetime | None
     resolution_due: datetime | None
+    next_response_due: datetime | None = None
 
 
 @dataclass(frozen=True)

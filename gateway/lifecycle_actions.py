@@ -204,7 +204,8 @@ class LifecycleActions:
             category=after.category,
             organization=after.organization,
         )
-        if store.public_outbound_since(before.ref, since) or (
+        answered = store.public_outbound_since(before.ref, since)
+        if answered or (
             after.first_responded_at is not None and before.first_responded_at is None
         ):
             state = lifecycle.agent_responded(state, after.first_responded_at or since)
@@ -215,7 +216,11 @@ class LifecycleActions:
             return
         if after.status is TicketStatus.CLOSED:
             self._closed(session, after, policy, "", now)
-        elif after.status in lifecycle.CUSTOMER_VISIBLE and after.status is not TicketStatus.OPEN:
+        elif (
+            after.status in lifecycle.CUSTOMER_VISIBLE
+            and after.status is not TicketStatus.OPEN
+            and not answered  # the agent's own answer already tells the customer
+        ):
             self._status_mail(session, after, state, policy, "", now)
 
     def route(self, session: Session, decision: Decision) -> Decision:

@@ -22,9 +22,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from gateway.domain import AttachmentPart, MailKind, OutgoingMail, TicketRef
 
 LOCALES = ("pt_BR", "en")
-INTERNAL_TEMPLATES = frozenset(
-    {"admin_alert", "agent_notification", "agent_reply", "agent_command_errors"}
-)
+# Rules may send these: they render with a ticket's context (reply_with) or none (reject).
+RULE_TEMPLATES = frozenset({"acknowledgement", "rejection"})
 
 
 @dataclass(frozen=True)
@@ -54,8 +53,8 @@ class Templates:
         }
 
     def customer_templates(self, locale: str) -> set[str]:
-        """Templates rules may send to a customer (not the internal ones)."""
-        return self.names(locale) - INTERNAL_TEMPLATES
+        """Templates rules may send to a customer (not agents' or the lifecycle's own)."""
+        return self.names(locale) & RULE_TEMPLATES
 
     def render(self, name: str, locale: str, context: Mapping[str, object]) -> Rendered:
         if locale not in LOCALES:

@@ -213,7 +213,9 @@ class TicketRepository:
         row = self._row(ref)
         return _ticket_record(row) if row else None
 
-    def list(self, *, status: TicketStatus | None = None, limit: int = 500) -> list[TicketRecord]:
+    def list(
+        self, *, status: TicketStatus | None = None, limit: int | None = None
+    ) -> list[TicketRecord]:
         """Open work first: the earliest first-response due, then the oldest."""
         query = select(TicketRow)
         if status is not None:
@@ -316,6 +318,7 @@ def _ticket_record(row: TicketRow) -> TicketRecord:
         updated_at=row.updated_at,
         first_response_due=row.first_response_due,
         resolution_due=row.resolution_due,
+        next_response_due=row.next_response_due,
     )
 
 
