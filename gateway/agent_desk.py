@@ -88,7 +88,12 @@ class AgentDesk:
                 context=self._facts(directory, ticket, event, support),
                 to=[(_agent_name(directory, r), r) for r in recipients],
                 ticket=ref,
-                reply_to=self.tokens.reply_address(support, ref, TokenPurpose.AGENT),
+                # Replying to a note stays a note (RT's comment address); to the rest, answers.
+                reply_to=self.tokens.reply_address(
+                    support,
+                    ref,
+                    TokenPurpose.NOTE if event.kind == "note" else TokenPurpose.AGENT,
+                ),
                 # One stable root per ticket, so every agent's client threads them together.
                 in_reply_to=_agent_thread_root(ref, support),
                 automatic="auto-generated",

@@ -21,7 +21,7 @@ from gateway.alerts import AdminAlerts
 from gateway.business_time import SlaTargets
 from gateway.clock import SystemClock
 from gateway.config import Settings
-from gateway.domain import Clock, Directory, Envelope
+from gateway.domain import Clock, Directory, Envelope, Outcome
 from gateway.http_app import HttpEndpoint, SurveyPages
 from gateway.imap_runner import ImapRunner, all_mailboxes, intake_delivery
 from gateway.intake import Intake, IntakePolicy
@@ -214,7 +214,10 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
 
     async def deliver(raw: bytes, envelope: Envelope) -> str:
         receipt = await asyncio.to_thread(gateway.intake.receive, raw, envelope, "smtp")
-        return receipt.outcome.value + (f" {receipt.ticket}" if receipt.ticket else "")
+        # Only an authorized sender's own new mail learns its ticket's ref here;
+        # a replayed copy (duplicate) or a report (bounced) must reveal nothing.
+        shown = receipt.outcome in (Outcome.CREATED, Outcome.THREADED)
+        return receipt.outcome.value + (f" {receipt.ticket}" if shown and receipt.ticket else "")
 
     smtp_cfg = settings.file.smtp
     server = await start_listener(

@@ -113,6 +113,9 @@ class StoreFacts:
     def ref_for_message_ids(self, message_ids: Sequence[str]) -> TicketRef | None:
         return self._tickets.ref_for_message_ids(message_ids)
 
+    def ref_for_sent_message_id(self, message_id: str) -> TicketRef | None:
+        return self._outbox.ticket_of(message_id)
+
     def rejections_recently_sent_to(self, address: str) -> int:
         since = self._clock.now() - REJECTION_WINDOW
         return self._outbox.count_sent_to(MailKind.REJECTION.value, address, since)
@@ -174,7 +177,11 @@ class Intake:
         try:
             receipt = self._decide_and_commit(msg, channel)
         except IntegrityError:
-            # Another worker committed the same Message-ID between our check and insert.
+            # Another worker may have committed the same Message-ID between our check and
+            # insert; anything else is a fault, answered 451 so the sender keeps the mail.
+            with self.db.transaction() as session:
+                if not ReceiptLedger(session).seen(pipeline.dedup_key(msg)):
+                    raise
             log.info("concurrent redelivery of %s: duplicate", msg.message_id)
             return Receipt(msg.message_id, Outcome.DUPLICATE, None, "concurrent redelivery")
         log.info(

@@ -37,7 +37,7 @@ from gateway.domain import (
     TriageOutcome,
 )
 from inbound.automated import classify_automated
-from inbound.reply_text import new_text
+from inbound.reply_text import extract_reply, html_to_text
 from inbound.sender_auth import sender_authentication
 from inbound.thread_match import MessageIndex, TokenVerifier, match_thread
 
@@ -54,6 +54,8 @@ class Facts(MessageIndex, Protocol):
     def already_received(self, dedup_key: str) -> bool: ...
 
     def ticket(self, ref: TicketRef) -> TicketSnapshot | None: ...
+
+    def ref_for_sent_message_id(self, message_id: str) -> TicketRef | None: ...
 
     def rejections_recently_sent_to(self, address: str) -> int: ...
 
@@ -126,7 +128,7 @@ def ignore_automated(a: Assessment, facts: Facts) -> Assessment | Decision:
         return Decision(DecisionKind.IGNORE_AUTOMATED, verdict.reason)
     # A bounce of our own mail is recorded on its ticket: the requester's address fails.
     reported = a.message.reported_message_id
-    ticket = facts.ref_for_message_ids([reported]) if reported else None
+    ticket = facts.ref_for_sent_message_id(reported) if reported else None
     return Decision(DecisionKind.RECORD_BOUNCE, verdict.reason, ticket=ticket)
 
 
@@ -175,8 +177,11 @@ def refuse_forged_sender(a: Assessment, facts: Facts) -> Assessment | Decision:
 
 
 def extract_new_text(a: Assessment, facts: Facts) -> Assessment | Decision:
-    text = cut_at_reply_marker(a.message.text_body)
-    return replace(a, new_text=new_text(text, a.message.html_body))
+    msg = a.message
+    # Cut at our "reply above" marker after any HTML is turned into text, so an
+    # HTML-only reply cannot carry a quoted notification through.
+    source = msg.text_body if msg.text_body.strip() else html_to_text(msg.html_body)
+    return replace(a, new_text=extract_reply(cut_at_reply_marker(source)))
 
 
 def read_agent_commands(a: Assessment, facts: Facts) -> Assessment | Decision:

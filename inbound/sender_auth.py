@@ -25,17 +25,19 @@ _CCTLD_SECOND_LEVELS = frozenset({"ac", "co", "com", "edu", "gov", "mil", "net",
 def sender_authentication(msg: ParsedMessage, trusted_authserv_ids: Sequence[str]) -> SenderAuth:
     """PASS, FAIL or UNKNOWN for the From domain, as trusted servers judged it.
 
-    A DMARC result decides when present (a fail outvotes a pass, so a forged
-    copy of our own header left below the real one cannot help a spoofer).
+    A DMARC result decides when present (a fail outvotes a pass).
     Without one, an aligned DKIM or SPF pass means PASS, an SPF hard fail
     without an aligned DKIM pass means FAIL, and anything else is UNKNOWN.
     """
     trusted = {authserv_id.strip().lower() for authserv_id in trusted_authserv_ids}
-    results = [
-        result
-        for value in msg.header_values("Authentication-Results")
-        for result in _trusted_results(value, trusted)
-    ]
+    # Only the topmost header a trusted server wrote counts: our border MTA adds its
+    # own above whatever the sender put in the message (RFC 8601 section 5), so a
+    # copy carrying the same authserv-id further down is the sender's forgery.
+    results: list[_Result] = []
+    for value in msg.header_values("Authentication-Results"):
+        if _written_by(value, trusted):
+            results = _trusted_results(value, trusted)
+            break
     if not results:
         return SenderAuth.UNKNOWN
 
@@ -108,6 +110,11 @@ def _aligned(domain: str, from_domain: str) -> bool:
 class _Token(NamedTuple):
     kind: str  # "word" (atom or quoted string), ";" or "="
     text: str
+
+
+def _written_by(value: str, trusted: set[str]) -> bool:
+    head = _split(_tokenize(value), ";")[0]
+    return bool(head) and head[0].kind == "word" and head[0].text.lower() in trusted
 
 
 def _trusted_results(value: str, trusted: set[str]) -> list[_Result]:

@@ -406,6 +406,13 @@ class Outbox:
             )
         )
 
+    def ticket_of(self, message_id: str) -> TicketRef | None:
+        """The ticket of a mail we sent, by its Message-ID."""
+        found = self.session.scalar(
+            select(OutboxRow.ticket_id).where(OutboxRow.message_id == message_id)
+        )
+        return TicketRef(found) if found else None
+
     def count_sent_to(self, kind: str, recipient: str, since: datetime) -> int:
         """How many mails of `kind` were queued for `recipient` since an instant."""
         return int(

@@ -264,7 +264,8 @@ def test_a_bounce_of_an_ack_is_recorded_on_its_ticket_and_never_answered(
         b"<tg-00001.1731431000.9f3c2a@example.com>", ack.header("Message-ID").encode()
     )
     code, answer = serve.send(dsn, "", SUPPORT)
-    assert code == 250 and f"bounced {ref}".encode() in answer, answer
+    assert code == 250 and b"bounced" in answer, answer
+    assert ref.encode() not in answer  # a report, which anyone can forge, learns no ref
     events = gateway_config.cli_json("tickets", "show", ref)["events"]
     [bounce] = [e for e in events if e["kind"] == "mail_bounced"]
     assert bounce["data"]["bounced_message_id"] == ack.header("Message-ID")

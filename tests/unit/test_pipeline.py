@@ -81,6 +81,9 @@ class MemoryFacts:
     def ticket(self, ref: TicketRef) -> TicketSnapshot | None:
         return self.tickets.get(ref)
 
+    def ref_for_sent_message_id(self, message_id: str) -> TicketRef | None:
+        return self.message_ids.get(message_id)
+
     def ticket_exists(self, ref: TicketRef) -> bool:
         return ref in self.tickets
 

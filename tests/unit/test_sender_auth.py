@@ -139,8 +139,8 @@ def test_dmarc_pass_and_fail_decide() -> None:
 def test_dmarc_fail_beats_aligned_dkim_and_spf_passes() -> None:
     assert (
         auth(
-            "mx.example.com; dkim=pass header.d=alfa.edu.br; spf=pass smtp.mailfrom=alfa.edu.br",
-            "mx.example.com; dmarc=fail header.from=alfa.edu.br",
+            "mx.example.com; dkim=pass header.d=alfa.edu.br; spf=pass smtp.mailfrom=alfa.edu.br;"
+            " dmarc=fail header.from=alfa.edu.br"
         )
         is FAIL
     )
@@ -291,7 +291,14 @@ def test_several_results_in_one_header_and_several_headers() -> None:
         " dkim=pass header.d=alfa.edu.br"
     )
     assert auth(one) is PASS
-    assert auth("mx.example.com; dkim=none", "mx.example.com; spf=fail smtp.mailfrom=x.org") is FAIL
+    # Only the topmost trusted header counts: a copy below it is the sender's own text.
+    assert auth("mx.example.com; dkim=none", "mx.example.com; spf=fail smtp.mailfrom=x.org") is (
+        UNKNOWN
+    )
+    assert auth("mx.example.com; spf=none", "mx.example.com; dmarc=pass") is UNKNOWN
+    assert auth("mx.example.com; dmarc=fail", "mx.example.com; dkim=pass header.d=alfa.edu.br") is (
+        FAIL
+    )
 
 
 @pytest.mark.parametrize(
