@@ -316,7 +316,10 @@ class AgentDesk:
                 addresses=dropped,
                 reason="not allowed on this ticket",
             )
-        followers = [f for f in (*ticket.followers, *allowed) if f != ticket.requester]
+        # Checked again on the way out: whatever put a follower there, a customer's
+        # copy never goes to another organization or to an agent's own mailbox.
+        followers, _ = _split_allowed(directory, ticket, [*ticket.followers, *allowed])
+        followers = [f for f in followers if f != ticket.requester]
         agent_name = _agent_name(directory, agent)
         self.mailer.queue(
             session,
@@ -398,11 +401,17 @@ def _escalation_errors(
 def _split_allowed(
     directory: Directory, ticket: TicketRecord, addresses: Sequence[str]
 ) -> tuple[list[str], list[str]]:
+    return split_followers(directory, ticket.organization, addresses)
+
+
+def split_followers(
+    directory: Directory, organization: str | None, addresses: Sequence[str]
+) -> tuple[list[str], list[str]]:
     """Contacts of the ticket's organization may follow it; nobody else sees its content."""
     allowed, dropped = [], []
     for address in dict.fromkeys(a.lower() for a in addresses):
         found = directory.contact(address)
-        if found and ticket.organization and found[0].id == ticket.organization:
+        if found and organization and found[0].id == organization:
             allowed.append(address)
         else:
             dropped.append(address)

@@ -86,7 +86,7 @@ def build(
         settings.rules_path,
         settings.directory_path,
         directory,
-        templates.customer_templates(gateway_cfg.locale),
+        templates.rule_templates(gateway_cfg.locale),
         alerts.file_refused,
     )
     policy = watch_policy(settings.policy_path, zone, alerts.file_refused)

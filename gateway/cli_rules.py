@@ -45,7 +45,7 @@ def _load(settings: Settings) -> Loaded:
     except SourceFileError as exc:
         raise click.ClickException(f"{exc}\nFix the file(s) above first.") from exc
     try:
-        names = Templates().names(settings.gateway.locale)
+        names = Templates().rule_templates(settings.gateway.locale)
         rules = load_rules(settings.rules_path, Vocabulary.of(directory, names))
     except SourceFileError as exc:
         click.echo("\n".join(str(p) for p in exc.problems), err=True)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway import pipeline
-from gateway.agent_desk import AgentDesk, AgentEvent
+from gateway.agent_desk import AgentDesk, AgentEvent, split_followers
 from gateway.business_time import BusinessCalendar, SlaTargets
 from gateway.domain import (
     AuthorRole,
@@ -316,7 +316,9 @@ class Intake:
             first_response_due=first_due,
             resolution_due=resolution_due,
             assignee=rules.assignee if rules else None,
-            followers=rules.followers if rules else (),
+            followers=split_followers(
+                directory, decision.organization_id, rules.followers if rules else ()
+            )[0],
         )
         tickets.add_message(ref, self._inbound_message(msg, decision), now)
         tickets.record_event(
@@ -443,7 +445,7 @@ class Intake:
             reason=decision.reason,
             channel_message_id=msg.message_id,
         )
-        self._apply_rules_to_update(session, tickets, ref, msg, decision, now)
+        self._apply_rules_to_update(session, tickets, ref, msg, decision, directory, now)
         snapshot = tickets.snapshot(ref)
         customer = decision.author_role in (AuthorRole.REQUESTER, AuthorRole.CONTACT)
         if customer and self.lifecycle is not None:  # survey answer, reopen, or resume the clock
@@ -491,6 +493,7 @@ class Intake:
         ref: TicketRef,
         msg: ParsedMessage,
         decision: Decision,
+        directory: Directory,
         now: datetime,
     ) -> None:
         """Rules matching an update change only the fields they name, with an event each."""
@@ -509,7 +512,9 @@ class Intake:
         if "assignee" in set_by:
             wanted["assignee"] = rules.assignee
         if "followers" in set_by:
-            wanted["followers"] = list(rules.followers)
+            record = tickets.get(ref)
+            organization = record.organization if record else None
+            wanted["followers"] = split_followers(directory, organization, rules.followers)[0]
         for name, (old, new) in tickets.change_fields(ref, wanted, now).items():
             tickets.record_event(
                 ref, "field_changed", f"rule:{set_by[name]}", now, field=name, old=old, new=new

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -112,11 +112,10 @@ def watch_rules(
     folder: Path,
     directory_path: Path,
     directory: Callable[[], Directory],
-    templates: Iterable[str],
+    templates: Mapping[str, Iterable[str]],
     on_error: Callable[[str, SourceFileError], None] | None = None,
 ) -> Watched[RuleSet]:
     """The rules folder; re-validated when the directory changes, since rules name queues."""
-    names = frozenset(templates)
 
     class _Rules(Watched[RuleSet]):
         def _dependencies(self) -> tuple[Fingerprint, ...]:
@@ -125,6 +124,6 @@ def watch_rules(
     return _Rules(
         "rules",
         lambda: [folder, *rule_files(folder)],
-        lambda: load_rules(folder, Vocabulary.of(directory(), names)),
+        lambda: load_rules(folder, Vocabulary.of(directory(), templates)),
         on_error,
     )

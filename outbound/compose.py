@@ -22,8 +22,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from gateway.domain import AttachmentPart, MailKind, OutgoingMail, TicketRef
 
 LOCALES = ("pt_BR", "en")
-# Rules may send these: they render with a ticket's context (reply_with) or none (reject).
-RULE_TEMPLATES = frozenset({"acknowledgement", "rejection"})
+# Templates rules may send, per action: reply_with renders with a ticket's context,
+# reject with none (it must name no ticket).
+RULE_TEMPLATES = {"reply_with": frozenset({"acknowledgement"}), "reject": frozenset({"rejection"})}
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,10 @@ class Templates:
             if name.startswith(prefix)
         }
 
-    def customer_templates(self, locale: str) -> set[str]:
-        """Templates rules may send to a customer (not agents' or the lifecycle's own)."""
-        return self.names(locale) & RULE_TEMPLATES
+    def rule_templates(self, locale: str) -> dict[str, frozenset[str]]:
+        """Per rule action, the templates it may send (that exist in this locale)."""
+        names = self.names(locale)
+        return {action: allowed & names for action, allowed in RULE_TEMPLATES.items()}
 
     def render(self, name: str, locale: str, context: Mapping[str, object]) -> Rendered:
         if locale not in LOCALES:

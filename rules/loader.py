@@ -13,7 +13,7 @@ import difflib
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
@@ -65,19 +65,19 @@ class Vocabulary:
 
     queues: frozenset[str]
     agents: frozenset[str]
-    people: frozenset[str]
-    templates: frozenset[str]
+    contacts: frozenset[str]
+    templates: Mapping[str, frozenset[str]]  # per action: reply_with, reject
     front_desk: str | None
 
     @classmethod
-    def of(cls, directory: Directory, templates: Iterable[str]) -> Vocabulary:
-        contacts = {c.email.lower() for o in directory.organizations for c in o.contacts}
-        agents = {a.email.lower() for a in directory.agents}
+    def of(cls, directory: Directory, templates: Mapping[str, Iterable[str]]) -> Vocabulary:
         return cls(
             queues=frozenset(q.id for q in directory.queues),
-            agents=frozenset(agents),
-            people=frozenset(agents | contacts),
-            templates=frozenset(templates),
+            agents=frozenset(a.email.lower() for a in directory.agents),
+            contacts=frozenset(
+                c.email.lower() for o in directory.organizations for c in o.contacts
+            ),
+            templates={action: frozenset(names) for action, names in templates.items()},
             front_desk=directory.front_desk.id if directory.front_desk else None,
         )
 
@@ -494,17 +494,17 @@ class _Checker:
                 f.lower() for f in self.strings((*loc, "followers"), _as_list(data["followers"]))
             )
             for i, person in enumerate(followers):
-                if person not in v.people:
+                if person not in v.contacts:
                     self.problem(
                         (*loc, "followers", i),
-                        f"'{person}' is not an agent or contact",
-                        "followers must be listed in directory.yaml",
+                        f"'{person}' is not a contact in directory.yaml",
+                        "followers are customers' contacts; agents are told by their queue",
                     )
             values["followers"] = followers
         for key in ("reply_with", "reject"):
             if key in data:
                 values[key] = self.choice(
-                    (*loc, key), data[key], sorted(v.templates), what="template"
+                    (*loc, key), data[key], sorted(v.templates.get(key, ())), what="template"
                 )
         if "ignore" in data:
             values["ignore"] = self.boolean((*loc, "ignore"), data["ignore"])

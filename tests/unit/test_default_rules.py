@@ -53,7 +53,7 @@ def directory() -> Directory:
 
 @pytest.fixture(scope="module")
 def default_rules(directory: Directory) -> RuleSet:
-    vocabulary = Vocabulary.of(directory, Templates().names("pt_BR"))
+    vocabulary = Vocabulary.of(directory, Templates().rule_templates("pt_BR"))
     return load_rules(ROOT / "rules" / "default", vocabulary)
 
 

@@ -32,7 +32,9 @@ DIRECTORY = Directory(
     agents=(Agent("ana@example.com", "Ana", ("n1",)),),
     organizations=(Organization("alfa", "Escola Alfa", ("alfa.edu.br",), (MARIA,)),),
 )
-VOCABULARY = Vocabulary.of(DIRECTORY, {"acknowledgement", "rejection"})
+VOCABULARY = Vocabulary.of(
+    DIRECTORY, {"reply_with": {"acknowledgement"}, "reject": {"rejection"}}
+)
 MAIL = TriageInput(
     sender="maria@alfa.edu.br",
     sender_name="Maria Souza",
@@ -210,7 +212,9 @@ def test_the_rule_set_version_changes_with_any_edit(tmp_path: Path) -> None:
         ("- name: a\n  when: {}\n  then: {assignee: bob@x.com}\n", 3, 10, "unknown agent"),
         ("- name: a\n  when: {}\n  then: {reply_with: nope}\n", 3, 10, "unknown template"),
         ("- name: a\n  when: {}\n  then: {category: bug}\n", 3, 10, "unknown category 'bug'"),
-        ("- name: a\n  when: {}\n  then: {followers: [x@y.z]}\n", 3, 22, "not an agent or contact"),
+        ("- name: a\n  when: {}\n  then: {followers: [x@y.z]}\n", 3, 22, "not a contact"),
+        ("- name: a\n  when: {}\n  then: {followers: [ana@example.com]}\n", 3, 22, "not a contact"),
+        ("- name: a\n  when: {}\n  then: {reject: acknowledgement}\n", 3, 10, "unknown template"),
         ("- name: a\n  when: {body: {regex: '(a+)+$'}}\n  then: {}\n", 2, 17, "backtrack"),
         ("- name: a\n  when: {body: {regex: '[a-'}}\n  then: {}\n", 2, 17, "invalid regex"),
         ("- name: a\n  when: {body: {like: x}}\n  then: {}\n", 2, 17, "unknown operator 'like'"),
