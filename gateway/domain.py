@@ -96,6 +96,10 @@ class EmailAddress:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "address", self.address.strip().lower())
+        # A display name is one line of text: encoded CR/LF or controls would break
+        # every header we write with it (RFC 5322 section 2.2).
+        clean = "".join(ch if ch.isprintable() else " " for ch in self.name)
+        object.__setattr__(self, "name", " ".join(clean.split()))
 
     @property
     def domain(self) -> str:

@@ -9,6 +9,7 @@ case backs with its open transaction. The order is data: `STEPS` below.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -90,7 +91,11 @@ Step = Callable[[Assessment, Facts], "Assessment | Decision"]
 
 def dedup_key(msg: ParsedMessage) -> str:
     """Message-ID identifies a mail across redelivery; without one, its bytes do."""
-    return f"mid:{msg.message_id}" if msg.message_id else f"sha256:{msg.raw_sha256}"
+    if not msg.message_id:
+        return f"sha256:{msg.raw_sha256}"
+    if len(msg.message_id) > 200:  # a key must fit its column whatever a sender writes
+        return "mid-sha256:" + hashlib.sha256(msg.message_id.encode()).hexdigest()
+    return f"mid:{msg.message_id}"
 
 
 # --- steps -------------------------------------------------------------------------

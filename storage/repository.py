@@ -118,14 +118,14 @@ class TicketRepository:
         followers: Sequence[str] = (),
     ) -> TicketRef:
         row = TicketRow(
-            subject=subject,
+            subject=_fit(subject, 998),
             status=TicketStatus.NEW.value,
             priority=int(triage.priority),
             category=triage.category,
             environment=triage.environment,
             queue=triage.queue,
-            requester=requester,
-            requester_name=requester_name,
+            requester=_fit(requester, 320),
+            requester_name=_fit(requester_name, 200),
             organization_id=organization_id,
             tags=list(triage.tags),
             assignee=assignee,
@@ -142,12 +142,12 @@ class TicketRepository:
     def add_message(self, ref: TicketRef, message: NewMessage, now: datetime) -> None:
         row = MessageRow(
             ticket_id=ref.number,
-            message_id=message.message_id,
+            message_id=_fit(message.message_id, 998),
             direction=message.direction.value,
             visibility=message.visibility.value,
-            sender=message.sender,
+            sender=_fit(message.sender, 320),
             recipients=list(message.recipients),
-            subject=message.subject,
+            subject=_fit(message.subject, 998),
             body=message.body,
             body_html=message.body_html,
             raw_sha256=message.raw_sha256,
@@ -155,8 +155,8 @@ class TicketRepository:
         )
         row.attachments = [
             AttachmentRow(
-                filename=part.filename,
-                content_type=part.content_type,
+                filename=_fit(part.filename, 255),
+                content_type=_fit(part.content_type, 255),
                 size=part.size,
                 sha256=part.sha256,
             )
@@ -299,6 +299,11 @@ class TicketRepository:
         return [EventRecord(row.at, row.actor, row.kind, dict(row.data)) for row in rows]
 
 
+def _fit(text: str, limit: int) -> str:
+    """Column-sized text (PostgreSQL enforces lengths); the raw mail keeps the whole."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _ticket_record(row: TicketRow) -> TicketRecord:
     return TicketRecord(
         ref=TicketRef(row.id),
@@ -355,10 +360,10 @@ class ReceiptLedger:
         self.session.add(
             ReceiptRow(
                 dedup_key=dedup_key,
-                message_id=message_id,
+                message_id=_fit(message_id, 998) if message_id else None,
                 raw_sha256=raw_sha256,
                 size=size,
-                sender=sender,
+                sender=_fit(sender, 320),
                 channel=channel,
                 outcome=outcome.value,
                 reason=reason,

@@ -271,3 +271,31 @@ def test_a_bounce_of_an_ack_is_recorded_on_its_ticket_and_never_answered(
     assert bounce["data"]["bounced_message_id"] == ack.header("Message-ID")
     barrier(serve, sink)
     assert not [m for m in sink.mails if "mailer-daemon" in ",".join(m.rcpt_tos).lower()]
+
+
+def test_hostile_headers_are_kept_within_bounds_and_answered(
+    serve: ServeProcess, sink: SmtpSink, gateway_config: GatewayConfig
+) -> None:
+    """An encoded line break in a name, a 300-character filename and a 900-character
+    Message-ID: stored (trimmed where a column must be) and acknowledged, not 451 forever."""
+    long_name = "relatório-" + "x" * 290 + ".pdf"
+    raw = (
+        "From: =?utf-8?q?Maria_Souza=0D=0ABcc=3A_x=40evil=2Eexample?= <maria@alfa.edu.br>\r\n"
+        f"To: {SUPPORT}\r\nSubject: Anexo com nome enorme\r\n"
+        f"Message-ID: <{'m' * 900}@alfa.edu.br>\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSegue.\r\n"
+        f"--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment;"
+        f' filename="{long_name}"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n'
+    ).encode()
+    code, answer = serve.send(raw, "maria@alfa.edu.br", SUPPORT)
+    assert code == 250 and b"created" in answer, answer
+    [ack] = sink.wait_for_count(1, address="maria@alfa.edu.br")
+    # The name became one harmless quoted line: no header was injected, nobody else mailed.
+    assert ack.header("To") == '"Maria Souza Bcc: x@evil.example" <maria@alfa.edu.br>'
+    assert not ack.header("Bcc") and ack.rcpt_tos == ("maria@alfa.edu.br",)
+    shown = gateway_config.cli_json("tickets", "show", answer.decode().rsplit(" ", 1)[1])
+    [attachment] = shown["messages"][0]["attachments"]
+    assert attachment["filename"].startswith("relatório-") and len(attachment["filename"]) <= 255
+    again = serve.send(raw, "maria@alfa.edu.br", SUPPORT)
+    assert again[0] == 250 and b"duplicate" in again[1]
