@@ -14,7 +14,7 @@ from gateway.domain import ClaimedMail
 from storage.db import Database
 from storage.repository import Outbox
 
-STALE_CLAIM = timedelta(seconds=45)
+STALE_CLAIM = timedelta(seconds=45)  # well past one send's 20-second relay timeout
 
 
 class DatabaseOutboxStore:
@@ -28,13 +28,13 @@ class DatabaseOutboxStore:
                 now, limit=limit, stale_after=self.stale_after, skip_locked=self.db.is_postgres
             )
 
-    def mark_sent(self, outbox_id: int, now: datetime) -> None:
+    def mark_sent(self, mail: ClaimedMail, now: datetime) -> None:
         with self.db.transaction() as session:
-            Outbox(session).mark_sent(outbox_id, now)
+            Outbox(session).mark_sent(mail.outbox_id, mail.attempts, now)
 
-    def mark_failed(self, outbox_id: int, error: str, retry_at: datetime | None) -> None:
+    def mark_failed(self, mail: ClaimedMail, error: str, retry_at: datetime | None) -> None:
         with self.db.transaction() as session:
-            Outbox(session).mark_failed(outbox_id, error, retry_at=retry_at)
+            Outbox(session).mark_failed(mail.outbox_id, mail.attempts, error, retry_at=retry_at)
 
     def release_own_claims(self) -> int:
         """Return `sending` rows to the queue; only safe when no other process sends."""

@@ -1,8 +1,9 @@
 """The outbox worker: drains queued mail to the relay, retrying with backoff.
 
 Mail is queued by use cases in their own transactions; this worker claims due
-entries (row locks on PostgreSQL, so several processes never share one),
-hands each to the transport, and records the result. A claim left behind by
+entries one at a time (row locks on PostgreSQL, so several processes never
+share one; a claim is never older than one send), hands each to the transport,
+and records the result only if the claim is still its own. A claim left behind by
 a crash is taken again after `stale_after`, so nothing queued is lost; the
 resent mail keeps its Message-ID, which lets receivers drop the rare
 duplicate of a send that crashed between the relay's 250 and our commit.
@@ -26,9 +27,9 @@ log = logging.getLogger(__name__)
 class OutboxStore(Protocol):
     def claim_due(self, now: datetime, limit: int) -> list[ClaimedMail]: ...
 
-    def mark_sent(self, outbox_id: int, now: datetime) -> None: ...
+    def mark_sent(self, mail: ClaimedMail, now: datetime) -> None: ...
 
-    def mark_failed(self, outbox_id: int, error: str, retry_at: datetime | None) -> None: ...
+    def mark_failed(self, mail: ClaimedMail, error: str, retry_at: datetime | None) -> None: ...
 
 
 @dataclass
@@ -59,7 +60,7 @@ class OutboxWorker:
         transport: Transport,
         clock: Clock,
         retry: RetryPolicy = RetryPolicy(),
-        batch: int = 50,
+        batch: int = 1,
     ) -> None:
         self.store = store
         self.transport = transport
@@ -82,7 +83,7 @@ class OutboxWorker:
             await self.transport.send(mail)
         except PermanentSendError as exc:
             log.error("outbox %s %s refused for good: %s", mail.outbox_id, mail.message_id, exc)
-            await asyncio.to_thread(self.store.mark_failed, mail.outbox_id, str(exc), None)
+            await asyncio.to_thread(self.store.mark_failed, mail, str(exc), None)
             result.failed += 1
             return
         except TransientSendError as exc:
@@ -106,9 +107,9 @@ class OutboxWorker:
                     exc,
                 )
                 result.retrying += 1
-            await asyncio.to_thread(self.store.mark_failed, mail.outbox_id, str(exc), retry_at)
+            await asyncio.to_thread(self.store.mark_failed, mail, str(exc), retry_at)
             return
-        await asyncio.to_thread(self.store.mark_sent, mail.outbox_id, self.clock.now())
+        await asyncio.to_thread(self.store.mark_sent, mail, self.clock.now())
         log.info(
             "outbox %s sent %s to %s", mail.outbox_id, mail.message_id, ",".join(mail.recipients)
         )

@@ -465,21 +465,29 @@ class Outbox:
             )
         return claimed
 
-    def mark_sent(self, outbox_id: int, now: datetime) -> None:
-        self.session.execute(
+    def _claimed(self, outbox_id: int, attempts: int) -> Any:
+        """The row, only while this claim is still the latest (a stale one was taken over)."""
+        return (
             update(OutboxRow)
             .where(OutboxRow.id == outbox_id)
-            .values(status="sent", sent_at=now, last_error="")
+            .where(OutboxRow.status == "sending", OutboxRow.attempts == attempts)
         )
 
-    def mark_failed(self, outbox_id: int, error: str, *, retry_at: datetime | None) -> None:
+    def mark_sent(self, outbox_id: int, attempts: int, now: datetime) -> None:
+        self.session.execute(
+            self._claimed(outbox_id, attempts).values(status="sent", sent_at=now, last_error="")
+        )
+
+    def mark_failed(
+        self, outbox_id: int, attempts: int, error: str, *, retry_at: datetime | None
+    ) -> None:
         """Schedule another try, or park the row as failed when `retry_at` is None."""
         values: dict[str, Any] = {"last_error": error[:2000], "claimed_at": None}
         if retry_at is None:
             values["status"] = "failed"
         else:
             values.update(status="pending", next_attempt_at=retry_at)
-        self.session.execute(update(OutboxRow).where(OutboxRow.id == outbox_id).values(**values))
+        self.session.execute(self._claimed(outbox_id, attempts).values(**values))
 
     def release_claims(self) -> int:
         """Put every `sending` row back in the queue (after a single-process crash)."""

@@ -51,11 +51,11 @@ class MemoryOutbox:
             for r in due
         ]
 
-    def mark_sent(self, outbox_id: int, now: datetime) -> None:
-        self.rows[outbox_id].status = "sent"
+    def mark_sent(self, mail: ClaimedMail, now: datetime) -> None:
+        self.rows[mail.outbox_id].status = "sent"
 
-    def mark_failed(self, outbox_id: int, error: str, retry_at: datetime | None) -> None:
-        row = self.rows[outbox_id]
+    def mark_failed(self, mail: ClaimedMail, error: str, retry_at: datetime | None) -> None:
+        row = self.rows[mail.outbox_id]
         row.error = error
         if retry_at is None:
             row.status = "failed"

@@ -1,0 +1,30 @@
+"""Outbox claims on the real database (SQLite, or PostgreSQL with TICKETGATE_TEST_DB)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from gateway.domain import MailKind, OutgoingMail
+from gateway.outbox_store import DatabaseOutboxStore
+from storage.db import Database
+from storage.repository import Outbox
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def test_a_taken_over_claim_cannot_overwrite_the_new_owner(db_url: str) -> None:
+    db = Database.open(db_url)
+    store = DatabaseOutboxStore(db, stale_after=timedelta(seconds=45))
+    with db.transaction() as session:
+        mail = OutgoingMail(MailKind.ACKNOWLEDGEMENT, "<a@x>", "s@x.com", ("c@y.com",), b"x")
+        Outbox(session).enqueue(mail, NOW)
+    [slow] = store.claim_due(NOW, 5)
+    assert store.claim_due(NOW + timedelta(seconds=10), 5) == []  # claimed: nobody else
+    [late] = store.claim_due(NOW + timedelta(seconds=46), 5)  # stale: taken over
+    assert (slow.attempts, late.attempts) == (1, 2)
+    store.mark_failed(slow, "timeout", NOW + timedelta(minutes=1))  # the old owner's verdict
+    store.mark_sent(late, NOW + timedelta(seconds=47))
+    with db.transaction() as session:
+        assert Outbox(session).counts() == {"sent": 1}
+    assert store.claim_due(NOW + timedelta(hours=1), 5) == []  # sent once, never again
+    db.close()
