@@ -9,12 +9,12 @@ the ticket's event log can say which rule set which field.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import time
 
 from gateway.domain import Priority, RuleMatch, Triage, TriageInput, TriageOutcome
+from rules.patterns import Pattern
 
 # Regexes run on at most this much text: a bound on the work one message can cause.
 MAX_TEXT = 100_000
@@ -28,7 +28,7 @@ class Matcher:
 
     op: str  # equals | contains | starts_with | ends_with | regex | present
     values: tuple[str, ...] = ()
-    pattern: re.Pattern[str] | None = None
+    pattern: Pattern | None = None
     present: bool = True
 
     def test(self, candidates: Sequence[str]) -> str | None:
@@ -42,9 +42,9 @@ class Matcher:
             folded = text.casefold()
             if self.op == "regex":
                 assert self.pattern is not None
-                found = self.pattern.search(text)
-                if found:
-                    return found.group(0)
+                found = self.pattern.find(text)
+                if found is not None:
+                    return found
                 continue
             for value in self.values:
                 wanted = value.casefold()
@@ -60,7 +60,7 @@ class Matcher:
     def describe(self) -> str:
         if self.op == "regex":
             assert self.pattern is not None
-            return f"regex /{self.pattern.pattern}/"
+            return f"regex /{self.pattern.source}/"
         if self.op == "present":
             return "present" if self.present else "absent"
         return f"{self.op} {' | '.join(repr(v) for v in self.values)}"

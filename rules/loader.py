@@ -33,6 +33,7 @@ from rules.engine import (
     Settings,
     TimeBetween,
 )
+from rules.patterns import Pattern, PatternError, compile_pattern
 from rules.sourcefile import Loc, Located, Problem, SourceFileError, load_yaml_documents
 
 CATEGORIES = ("question", "problem", "service_request", "suggestion")
@@ -412,9 +413,9 @@ class _Checker:
                 out.append(str(value))
         return tuple(out)
 
-    def regex(self, loc: Loc, value: Any) -> re.Pattern[str] | None:
+    def regex(self, loc: Loc, value: Any) -> Pattern | None:
         if not isinstance(value, str):
-            self.problem(loc, "a regex must be text", "regex: '\\\\berro \\\\d+'")
+            self.problem(loc, "a regex must be text", "regex: '\\berro \\d+'")
             return None
         if _NESTED_QUANTIFIER.search(value) or _OVERLAPPING_ALTERNATION.search(value):
             self.problem(
@@ -424,12 +425,12 @@ class _Checker:
             )
             return None
         try:
-            return re.compile(value, re.IGNORECASE)
-        except re.error as exc:
+            return compile_pattern(value)
+        except PatternError as exc:
             self.problem(
                 loc,
-                f"invalid regex /{value}/: {exc.msg} at position {exc.pos}",
-                "check brackets and escape special characters with \\\\",
+                f"invalid regex /{value}/: {exc.message} at position {exc.position}",
+                "check brackets and escape special characters with \\",
             )
             return None
 

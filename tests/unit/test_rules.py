@@ -23,6 +23,7 @@ from gateway.domain import (
 )
 from rules.engine import RuleSet
 from rules.loader import Vocabulary, load_rules
+from rules.patterns import compile_pattern
 from rules.sourcefile import SourceFileError
 
 ZONE = ZoneInfo("America/Sao_Paulo")
@@ -264,3 +265,13 @@ def test_every_problem_in_every_file_is_reported_at_once(tmp_path: Path) -> None
 def test_a_regex_runs_on_bounded_text(tmp_path: Path) -> None:
     huge = "x" * 1_000_000 + " erro 500"
     assert not matched(tmp_path, "{body: {regex: 'erro \\d+'}}", body=huge)
+
+
+def test_a_runaway_regex_is_cut_off_by_the_time_limit_and_counts_as_no_match(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The loader refuses this shape; the engine's time limit is the second guard.
+    pattern = compile_pattern(r"(\w+\s?)+$")
+    assert pattern.find("word " * 2000 + "!") is None
+    assert "ran out of time" in caplog.text
+    assert compile_pattern(r"erro \d+").find("deu erro 500 hoje") == "erro 500"
