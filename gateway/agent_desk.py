@@ -79,30 +79,34 @@ class AgentDesk:
                 ref, "no_agent_to_notify", "ticketgate", self.mailer.clock.now(), queue=ticket.queue
             )
             return
-        self.mailer.queue(
-            session,
-            support,
-            Letter(
-                kind=MailKind.AGENT_NOTIFICATION,
-                template="agent_notification",
-                context=self._facts(directory, ticket, event, support),
-                to=[(_agent_name(directory, r), r) for r in recipients],
-                ticket=ref,
-                # Replying to a note stays a note (RT's comment address); to the rest, answers.
-                reply_to=self.tokens.reply_address(
-                    support,
-                    ref,
-                    TokenPurpose.NOTE if event.kind == "note" else TokenPurpose.AGENT,
+        # One mail per agent: each carries reply and note addresses bound to that agent.
+        for recipient in recipients:
+            purpose = TokenPurpose.NOTE if event.kind == "note" else TokenPurpose.AGENT
+            self.mailer.queue(
+                session,
+                support,
+                Letter(
+                    kind=MailKind.AGENT_NOTIFICATION,
+                    template="agent_notification",
+                    context=self._facts(directory, ticket, event, support, recipient),
+                    to=[(_agent_name(directory, recipient), recipient)],
+                    ticket=ref,
+                    # Replying to a note stays a note (RT's comment address).
+                    reply_to=self.tokens.reply_address(support, ref, purpose, recipient),
+                    # One stable root per ticket, so every agent's client threads them together.
+                    in_reply_to=_agent_thread_root(ref, support),
+                    automatic="auto-generated",
+                    attachments=event.attachments,
                 ),
-                # One stable root per ticket, so every agent's client threads them together.
-                in_reply_to=_agent_thread_root(ref, support),
-                automatic="auto-generated",
-                attachments=event.attachments,
-            ),
-        )
+            )
 
     def _facts(
-        self, directory: Directory, ticket: TicketRecord, event: AgentEvent, support: str
+        self,
+        directory: Directory,
+        ticket: TicketRecord,
+        event: AgentEvent,
+        support: str,
+        agent: str,
     ) -> dict[str, object]:
         org = directory.organization(ticket.organization)
         m = self.mailer
@@ -111,7 +115,9 @@ class AgentDesk:
             "author": event.author_name or event.author,
             "text": event.text,
             "marker": REPLY_ABOVE[0] if m.locale == "pt_BR" else REPLY_ABOVE[1],
-            "note_address": self.tokens.reply_address(support, ticket.ref, TokenPurpose.NOTE),
+            "note_address": self.tokens.reply_address(
+                support, ticket.ref, TokenPurpose.NOTE, agent
+            ),
             "ticket": {
                 "ref": str(ticket.ref),
                 "subject": ticket.subject,

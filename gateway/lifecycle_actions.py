@@ -205,9 +205,7 @@ class LifecycleActions:
             organization=after.organization,
         )
         answered = store.public_outbound_since(before.ref, since)
-        if answered or (
-            after.first_responded_at is not None and before.first_responded_at is None
-        ):
+        if answered or (after.first_responded_at is not None and before.first_responded_at is None):
             state = lifecycle.agent_responded(state, after.first_responded_at or since)
         if after.status is not before.status:
             state = lifecycle.transition(state, after.status, now, policy)

@@ -264,6 +264,21 @@ def apply_rules(a: Assessment, facts: Facts) -> Assessment | Decision:
 def decide(a: Assessment, facts: Facts) -> Assessment | Decision:
     """Thread an update, open a ticket, or reject: the official-channel policy (seed 001)."""
     org_id = a.organization.id if a.organization else None
+    if a.role is AuthorRole.AGENT and facts.trusted_authserv_ids and a.auth is not SenderAuth.PASS:
+        # Where the border MTA vouches for senders, acting as support needs its pass.
+        return Decision(
+            DecisionKind.AGENT_ERROR,
+            "agent mail not authenticated",
+            author_role=AuthorRole.AGENT,
+            commands=CommandSheet(
+                changes=TicketChanges(),
+                errors=(
+                    "your mail did not pass sender authentication (DKIM/SPF/DMARC) at our "
+                    "mail server, so it cannot act for support; nothing was done",
+                ),
+                text="",
+            ),
+        )
     if a.role is AuthorRole.AGENT and a.ticket is None:
         return _agent_without_ticket(a, facts)
     if a.role is AuthorRole.AGENT and not _signed_for_agents(a.thread):

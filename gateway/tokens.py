@@ -5,7 +5,9 @@ A token rides in the plus-address of every mail the gateway sends
 an HMAC-SHA256 over it with the configured secret, so a stranger can neither
 guess one for another ticket nor forge one (RFC 2104). Agents get tokens of
 their own purposes: `….agent` on the mail they are notified with, `….note`
-for the ticket's internal-note address; each purpose has its own signature. Built at start-up and
+for the ticket's internal-note address; each purpose has its own signature,
+and these two are bound to the agent they were sent to, so a forwarded or
+leaked agent address is worthless to anyone else. Built at start-up and
 handed to the inbound edge; nothing imports a global key.
 """
 
@@ -28,36 +30,46 @@ class ReplyTokens:
             raise ValueError("the signing secret must be at least 16 bytes")
         self._secret = secret
 
-    def _signature(self, purpose: str, ref: TicketRef) -> str:
-        mac = hmac.new(self._secret, f"{purpose}:{ref}".encode(), hashlib.sha256).digest()
+    def _signature(self, purpose: str, ref: TicketRef, holder: str = "") -> str:
+        message = f"{purpose}:{ref}:{holder.lower()}".encode()
+        mac = hmac.new(self._secret, message, hashlib.sha256).digest()
         return base64.b32encode(mac).decode().lower()[:_SIGNATURE_CHARS]
 
-    def token_for(self, ref: TicketRef, purpose: TokenPurpose = TokenPurpose.REPLY) -> str:
-        base = f"{str(ref).lower()}.{self._signature(purpose.value, ref)}"
+    def token_for(
+        self, ref: TicketRef, purpose: TokenPurpose = TokenPurpose.REPLY, holder: str = ""
+    ) -> str:
+        """A token for `ref`; agent and note tokens are bound to the agent (`holder`)."""
+        base = f"{str(ref).lower()}.{self._signature(purpose.value, ref, holder)}"
         return base if purpose is TokenPurpose.REPLY else f"{base}.{purpose.value}"
 
-    def read(self, token: str) -> TokenClaim | None:
-        """What a token grants, or None when it is malformed or forged."""
+    def read(self, token: str, sender: str = "") -> TokenClaim | None:
+        """What a token grants `sender`, or None when malformed, forged or someone else's."""
         parts = token.strip().lower().split(".")
         if len(parts) == 2:
-            purpose = TokenPurpose.REPLY
+            purpose, holder = TokenPurpose.REPLY, ""
         elif len(parts) == 3 and parts[2] in (TokenPurpose.AGENT, TokenPurpose.NOTE):
-            purpose = TokenPurpose(parts[2])
+            purpose, holder = TokenPurpose(parts[2]), sender
         else:
             return None
         ref = TicketRef.parse(parts[0])
         if ref is None:
             return None
-        expected = self._signature(purpose.value, ref)
+        expected = self._signature(purpose.value, ref, holder)
         return TokenClaim(ref, purpose) if hmac.compare_digest(expected, parts[1]) else None
 
-    def verify(self, token: str, purpose: TokenPurpose = TokenPurpose.REPLY) -> TicketRef | None:
+    def verify(
+        self, token: str, purpose: TokenPurpose = TokenPurpose.REPLY, sender: str = ""
+    ) -> TicketRef | None:
         """The ticket a token names for `purpose`, or None."""
-        claim = self.read(token)
+        claim = self.read(token, sender)
         return claim.ref if claim and claim.purpose is purpose else None
 
     def reply_address(
-        self, support_address: str, ref: TicketRef, purpose: TokenPurpose = TokenPurpose.REPLY
+        self,
+        support_address: str,
+        ref: TicketRef,
+        purpose: TokenPurpose = TokenPurpose.REPLY,
+        holder: str = "",
     ) -> str:
         local, _, domain = support_address.partition("@")
-        return f"{local}+{self.token_for(ref, purpose)}@{domain}"
+        return f"{local}+{self.token_for(ref, purpose, holder)}@{domain}"

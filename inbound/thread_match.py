@@ -17,7 +17,7 @@ from inbound.addressing import parse_support_recipient
 
 
 class TokenVerifier(Protocol):
-    def read(self, token: str) -> TokenClaim | None: ...
+    def read(self, token: str, sender: str = "") -> TokenClaim | None: ...
 
 
 class MessageIndex(Protocol):
@@ -35,7 +35,7 @@ def match_thread(
     for recipient in msg.recipients:
         parsed = parse_support_recipient(recipient, support_addresses)
         if parsed and parsed.tag:
-            claim = tokens.read(parsed.tag)
+            claim = tokens.read(parsed.tag, msg.sender.address if msg.sender else "")
             if claim and index.ticket_exists(claim.ref):
                 return ThreadMatch(claim.ref, ThreadSource.REPLY_TOKEN, claim.purpose)
     ref = index.ref_for_message_ids(msg.thread_ids)

@@ -19,6 +19,11 @@ pytestmark = pytest.mark.e2e
 
 MARIA = "Maria Souza <maria@alfa.edu.br>"
 SUPPORT = "suporte@example.com"
+# What our border MTA (the trusted authserv-id in the test config) writes for agents' mail.
+AGENT_AUTH = (
+    "Authentication-Results: mx.example.com; dkim=pass header.d=example.com;"
+    " dmarc=pass header.from=example.com\r\n"
+)
 AGENT_ADDRESS = re.compile(r"suporte\+tg-\d{5}\.[a-z2-7]{16}\.agent@example\.com")
 
 
@@ -57,7 +62,8 @@ def outlook_reply(
         f"In-Reply-To: {notification.header('Message-ID')}\r\n"
         f"References: {notification.header('References')} {notification.header('Message-ID')}\r\n"
         "Thread-Index: AQHbPx1A2b3c4d5e6f7g8h9i0j==\r\nX-Mailer: Microsoft Outlook 16.0\r\n"
-        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        + AGENT_AUTH
+        + "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
         "Content-Transfer-Encoding: 8bit\r\n\r\n" + body
     ).encode("utf-8")
 
@@ -80,7 +86,7 @@ def gmail_reply(
         f"Subject: Re: {notification.header('Subject')}\r\n"
         f"Message-ID: <CAF{new_message_id('mail.gmail.com')[1:]}\r\n"
         f"In-Reply-To: {notification.header('Message-ID')}\r\n"
-        f"References: {notification.header('Message-ID')}\r\n"
+        f"References: {notification.header('Message-ID')}\r\n" + AGENT_AUTH + ""
         "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n"
         "Content-Transfer-Encoding: 8bit\r\n\r\n" + body
     ).encode("utf-8")
@@ -265,7 +271,11 @@ def test_internal_notes_reach_other_agents_never_the_customer(
         raw = gmail_reply(notification, "#nota\n\n" + text)
     else:
         raw = simple_mail(
-            "Ana Ribeiro <ana@example.com>", f"[#{ref}] obs", text, to=note_address.group(1)
+            "Ana Ribeiro <ana@example.com>",
+            f"[#{ref}] obs",
+            text,
+            to=note_address.group(1),
+            extra=AGENT_AUTH,
         )
     agent_sends(serve, raw)
     [_, note] = sink.wait_for_count(2, address="carlos@example.com")
@@ -363,6 +373,7 @@ def test_agent_opens_a_ticket_for_a_customer(
         "Ligação: boletos não saem",
         "#solicitante maria@alfa.edu.br\n#prioridade 1\n\n"
         "Conforme conversamos por telefone, abrimos este chamado para os boletos.",
+        extra=AGENT_AUTH,
     )
     code, answer = serve.send(raw, "ana@example.com", SUPPORT)
     assert code == 250 and b"created" in answer
@@ -383,7 +394,9 @@ def test_agent_opens_a_ticket_for_a_customer(
 
 def test_agent_mail_that_names_no_ticket_gets_help(serve: ServeProcess, sink: SmtpSink) -> None:
     code, answer = serve.send(
-        simple_mail("Ana Ribeiro <ana@example.com>", "oi", "Testando."), "ana@example.com", SUPPORT
+        simple_mail("Ana Ribeiro <ana@example.com>", "oi", "Testando.", extra=AGENT_AUTH),
+        "ana@example.com",
+        SUPPORT,
     )
     assert code == 250 and b"rejected" in answer
     [help_mail] = sink.wait_for_count(1, address="ana@example.com")
@@ -398,6 +411,7 @@ def test_a_forged_agent_from_without_the_signed_address_reaches_no_customer(
         "Ana Ribeiro <ana@example.com>",
         f"Re: [#{ref}] Sistema fora do ar",
         "#status fechado\n\nMaria, mande sua senha para conferirmos.",
+        extra=AGENT_AUTH,  # even an authenticated agent needs the signed address
     )
     code, answer = serve.send(forged, "ana@example.com", SUPPORT)
     assert code == 250 and b"rejected" in answer
@@ -409,4 +423,20 @@ def test_a_forged_agent_from_without_the_signed_address_reaches_no_customer(
     assert "signed reply address" in warning.text
     barrier(serve, sink)
     assert not any("senha" in m.text for m in sink.to("maria@alfa.edu.br"))
+    assert gateway_config.cli_json("tickets", "show", ref)["status"] == "new"
+
+
+def test_another_agents_copy_of_a_notification_gives_no_powers(
+    serve: ServeProcess, sink: SmtpSink, gateway_config: GatewayConfig
+) -> None:
+    """Agent addresses are bound to their agent: Carlos replying through Ana's
+    (forwarded) notification is not carried out."""
+    ref, _, notification = customer_writes(serve, sink)
+    raw = gmail_reply(
+        notification, "#status fechado\n\nEncerrando.", sender="Carlos <carlos@example.com>"
+    )
+    code, answer = serve.send(raw, "carlos@example.com", notification.header("Reply-To"))
+    assert code == 250 and b"rejected" in answer, answer
+    barrier(serve, sink)
+    assert not [m for m in sink.to("maria@alfa.edu.br") if "Encerrando" in m.text]
     assert gateway_config.cli_json("tickets", "show", ref)["status"] == "new"

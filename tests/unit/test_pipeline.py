@@ -36,6 +36,8 @@ from gateway.tokens import ReplyTokens
 from rules.engine import RuleSet
 
 TOKENS = ReplyTokens(b"unit-test-secret-unit-test-secret")
+ANA = "ana@example.com"
+AGENT_AUTH = (("Authentication-Results", "mx.example.com; dmarc=pass header.from=example.com"),)
 TICKET = TicketSnapshot(
     ref=TicketRef(7),
     subject="Sistema fora do ar",
@@ -231,20 +233,29 @@ def test_same_org_contact_may_update_but_not_open() -> None:
 
 
 def test_agent_acts_on_a_ticket_only_through_the_signed_agent_address() -> None:
-    agent_address = TOKENS.reply_address("suporte@example.com", TicketRef(7), TokenPurpose.AGENT)
-    signed = mail(sender="ana@example.com", envelope=Envelope(rcpt_tos=(agent_address,)))
+    agent_address = TOKENS.reply_address(
+        "suporte@example.com", TicketRef(7), TokenPurpose.AGENT, ANA
+    )
+    signed = mail(sender=ANA, envelope=Envelope(rcpt_tos=(agent_address,)), headers=AGENT_AUTH)
     decision = decide(signed)
     assert decision.kind is DecisionKind.THREAD_UPDATE and decision.author_role is AuthorRole.AGENT
+    # Another agent cannot use Ana's address, and Ana's mail must pass authentication.
+    carlos = replace(signed, sender=EmailAddress("carlos@example.com"))
+    assert decide(carlos).kind is not DecisionKind.THREAD_UPDATE
+    assert decide(replace(signed, headers=())).kind is DecisionKind.AGENT_ERROR
     # A From: ana@… with only a subject tag could be anyone: refused, and told to the agent.
     forged = decide(mail(sender="ana@example.com", subject="[#TG-00007] x"))
     assert forged.kind is DecisionKind.AGENT_ERROR and forged.ticket is None
 
 
 def test_agent_commands_are_read_and_removed_from_the_text() -> None:
-    agent_address = TOKENS.reply_address("suporte@example.com", TicketRef(7), TokenPurpose.AGENT)
+    agent_address = TOKENS.reply_address(
+        "suporte@example.com", TicketRef(7), TokenPurpose.AGENT, ANA
+    )
     msg = mail(
-        sender="ana@example.com",
+        sender=ANA,
         envelope=Envelope(rcpt_tos=(agent_address,)),
+        headers=AGENT_AUTH,
         text_body="#status aguardando_cliente\n#prioridade 1\n\nPode testar?",
     )
     decision = decide(msg)
@@ -255,8 +266,8 @@ def test_agent_commands_are_read_and_removed_from_the_text() -> None:
 
 
 def test_the_note_address_makes_any_agent_mail_internal() -> None:
-    note = TOKENS.reply_address("suporte@example.com", TicketRef(7), TokenPurpose.NOTE)
-    decision = decide(mail(sender="ana@example.com", envelope=Envelope(rcpt_tos=(note,))))
+    note = TOKENS.reply_address("suporte@example.com", TicketRef(7), TokenPurpose.NOTE, ANA)
+    decision = decide(mail(sender=ANA, envelope=Envelope(rcpt_tos=(note,)), headers=AGENT_AUTH))
     assert decision.commands is not None and decision.commands.is_note
 
 
