@@ -81,7 +81,12 @@ def build(
         admins=gateway_cfg.admins,
         clock=clock,
     )
-    directory = watch_directory(settings.directory_path, alerts.file_refused)
+    directory = watch_directory(
+        settings.directory_path,
+        alerts.file_refused,
+        settings.rules_path,
+        templates.rule_templates(gateway_cfg.locale),
+    )
     rules = watch_rules(
         settings.rules_path,
         settings.directory_path,

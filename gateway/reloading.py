@@ -103,9 +103,21 @@ class Watched(Generic[T]):
 
 
 def watch_directory(
-    path: Path, on_error: Callable[[str, SourceFileError], None] | None = None
+    path: Path,
+    on_error: Callable[[str, SourceFileError], None] | None = None,
+    rules_folder: Path | None = None,
+    templates: Mapping[str, Iterable[str]] | None = None,
 ) -> Watched[Directory]:
-    return Watched("directory.yaml", lambda: [path], lambda: load_directory(path), on_error)
+    """The directory; an edit the current rules do not validate against is refused too,
+    so rules and directory never disagree (a rule naming a queue that was removed)."""
+
+    def load() -> Directory:
+        directory = load_directory(path)
+        if rules_folder is not None:
+            load_rules(rules_folder, Vocabulary.of(directory, templates or {}))
+        return directory
+
+    return Watched("directory.yaml", lambda: [path], load, on_error)
 
 
 def watch_rules(

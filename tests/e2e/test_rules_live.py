@@ -179,3 +179,26 @@ def test_rules_check_and_rules_test_use_the_same_files(
         f"{rules_dir / '20-broken.yaml'}:2:10: unknown condition 'subjetc'"
         in result.stderr.decode()
     )
+
+
+def test_a_directory_edit_that_breaks_the_rules_is_refused_with_them(
+    rules_dir: Path, gateway_config: GatewayConfig, sink: SmtpSink
+) -> None:
+    (rules_dir / "10-urgencia.yaml").write_text(HIGH)  # routes to queue n2
+    serve = ServeProcess(gateway_config).start()
+    try:
+        directory = gateway_config.folder / "directory.yaml"
+        text = directory.read_text()
+        save(
+            directory,
+            text.replace('  - {id: n2, name: "Suporte Nível 2"}\n', "")
+            .replace(", escalates_to: n2", "")
+            .replace("queues: [n2]", "queues: [n1]"),
+        )
+        [alert] = sink.wait_for_count(1, address="admin@example.com")
+        assert "directory.yaml" in alert.header("Subject")
+        assert "10-urgencia.yaml:3:" in alert.text and "unknown queue" in alert.text
+        ref = send(serve, "Sistema fora do ar")
+        assert gateway_config.cli_json("tickets", "show", ref)["queue"] == "n2"  # old, coherent set
+    finally:
+        serve.stop()
