@@ -126,8 +126,8 @@ def test_outbox_flush_sends_queued_mail_and_reports_failures(
     gateway_config.cli("ingest", str(mail))
     assert sink.mails == []  # ingest only queues; nothing is sent inline
     result = gateway_config.cli("outbox", "flush")
-    # The acknowledgement, and one notification to the queue's agents.
-    assert b"sent 2, retrying later 0, failed 0" in result.stdout
+    # The acknowledgement, and a notification to each of the queue's two agents.
+    assert b"sent 3, retrying later 0, failed 0" in result.stdout
     [ack] = sink.to("maria@alfa.edu.br")
     assert ack.header("Subject").startswith("[#TG-00001] Recebemos sua solicitação")
     [notification] = sink.to("ana@example.com")
@@ -142,5 +142,5 @@ def test_outbox_flush_sends_queued_mail_and_reports_failures(
     gateway_config.cli("ingest", str(other))
     result = gateway_config.cli("outbox", "flush", check=False)
     assert result.returncode == 1
-    assert b"sent 0, retrying later 2, failed 0" in result.stdout
+    assert b"sent 0, retrying later 3, failed 0" in result.stdout
     assert b"cannot reach relay" in result.stderr
