@@ -65,18 +65,10 @@ class Located:
 
 def load_yaml(path: Path) -> Located:
     """Load one YAML document keeping positions of every key and item."""
-    text = _read(path)
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise SourceFileError(
-            [Problem(path, line, col, f"YAML syntax error: {exc.problem or exc}")]
-        ) from exc
-    positions: dict[Loc, tuple[int, int]] = {}
-    data = _construct(node, (), positions) if node is not None else None
-    return Located(path, data, positions)
+    documents = load_yaml_documents(path)
+    if len(documents) > 1:
+        raise SourceFileError([Problem(path, 1, 1, "expected one YAML document, found several")])
+    return documents[0] if documents else Located(path, None, {})
 
 
 def load_yaml_documents(path: Path) -> list[Located]:
