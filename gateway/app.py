@@ -26,6 +26,7 @@ from gateway.http_app import HttpEndpoint, SurveyPages
 from gateway.imap_runner import ImapRunner, all_mailboxes, intake_delivery
 from gateway.intake import Intake, IntakePolicy
 from gateway.lifecycle_actions import LifecycleActions
+from gateway.mailer import Mailer
 from gateway.outbox_store import DatabaseOutboxStore
 from gateway.policy import Policy, watch_policy
 from gateway.reloading import Watched, watch_directory, watch_rules
@@ -105,6 +106,7 @@ def build(
         directory=directory,
         locale=gateway_cfg.locale,
         support_address=settings.support_address,
+        mailer=Mailer(templates, gateway_cfg.locale, zone, clock),
     )
     intake = Intake(
         db=db,

@@ -23,22 +23,21 @@ from gateway.domain import (
     AuthorRole,
     Decision,
     DecisionKind,
-    Direction,
     Directory,
     MailKind,
     TicketRef,
     TicketStatus,
     Triage,
     TriageOutcome,
-    Visibility,
 )
 from gateway.lifecycle import ClockState, ReplyEffect, Sla, TimerKind
+from gateway.mailer import Letter, Mailer
 from gateway.policy import Duration, Policy
 from gateway.surveys import SurveyAnswer, SurveyLinks, parse_reply
 from gateway.tokens import ReplyTokens
-from outbound.compose import Addressing, Templates, compose
+from outbound.compose import Templates
 from storage.lifecycle import ClockFields, FiredTimer, LifecycleStore, WantedTimer
-from storage.repository import NewMessage, Outbox, TicketRepository
+from storage.repository import TicketRepository
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +76,6 @@ WHO = {
     "pt_BR": {"inbound": "Cliente", "outbound": "Suporte"},
     "en": {"inbound": "Customer", "outbound": "Support"},
 }
-SUPPORT_NAMES = {"pt_BR": "Suporte", "en": "Support"}
 DURATION_WORDS = {
     "pt_BR": ("dia útil", "dias úteis", "hora útil", "horas úteis"),
     "en": ("business day", "business days", "business hour", "business hours"),
@@ -97,7 +95,9 @@ class LifecycleActions:
         directory: Callable[[], Directory],
         locale: str,
         support_address: str,
+        mailer: Mailer,
     ) -> None:
+        self.mailer = mailer
         self.templates = templates
         self.tokens = tokens
         self.links = links
@@ -570,20 +570,20 @@ class LifecycleActions:
             "assignee": fields.assignee or "",
             "level": level,
         }
-        rendered = self.templates.render(template, self.locale, context)
-        mail = compose(
-            MailKind.SLA_NOTICE,
-            rendered,
-            Addressing(
-                from_address=self.support_address,
-                from_name="ticketgate",
+        self.mailer.queue(
+            session,
+            self.support_address,
+            Letter(
+                kind=MailKind.SLA_NOTICE,
+                template=template,
+                context=context,
                 to=[("", address) for address in recipients],
-                reply_to=self.tokens.reply_address(self.support_address, fields.ref),
                 ticket=fields.ref,
+                from_name="ticketgate",
+                automatic="auto-generated",
             ),
             now,
         )
-        Outbox(session).enqueue(mail, now)
         return event
 
     # --- mail ------------------------------------------------------------------------------
@@ -624,41 +624,23 @@ class LifecycleActions:
             "support_address": self.support_address,
             **extra,
         }
-        rendered = self.templates.render(template, self.locale, context)
         thread = store.thread_message_ids(fields.ref)
-        mail = compose(
-            kind,
-            rendered,
-            Addressing(
-                from_address=self.support_address,
-                from_name=SUPPORT_NAMES[self.locale],
+        self.mailer.queue(
+            session,
+            self.support_address,
+            Letter(
+                kind=kind,
+                template=template,
+                context=context,
                 to=[(fields.requester_name, fields.requester)],
+                ticket=fields.ref,
                 reply_to=self.tokens.reply_address(self.support_address, fields.ref),
                 in_reply_to=thread[-1] if thread else None,
                 references=thread[:-1],
-                ticket=fields.ref,
+                public_author=self.support_address,
             ),
             now,
         )
-        Outbox(session).enqueue(mail, now)
-        tickets = TicketRepository(session)
-        tickets.add_message(
-            fields.ref,
-            NewMessage(
-                message_id=mail.message_id,
-                direction=Direction.OUTBOUND,
-                visibility=Visibility.PUBLIC,
-                sender=self.support_address,
-                recipients=mail.recipients,
-                subject=rendered.subject,
-                body=rendered.text,
-            ),
-            now,
-        )
-        tickets.record_event(
-            fields.ref, "mail_queued", "ticketgate", now, kind=kind.value, template=template,
-            message_id=mail.message_id,
-        )  # fmt: skip
 
     def _local(self, instant: datetime) -> str:
         local = instant.astimezone(self.policy().calendar.zone)

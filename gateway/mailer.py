@@ -89,8 +89,15 @@ class Mailer:
     def category_label(self, category: str) -> str:
         return CATEGORY_LABELS[self.locale].get(category, category)
 
-    def queue(self, session: Session, support_address: str, letter: Letter) -> OutgoingMail:
-        now = self.clock.now()
+    def queue(
+        self,
+        session: Session,
+        support_address: str,
+        letter: Letter,
+        now: datetime | None = None,
+    ) -> OutgoingMail:
+        """Queue `letter`; `now` is the use case's own instant (time travel), else the clock."""
+        now = now or self.clock.now()
         rendered = self.templates.render(letter.template, self.locale, letter.context)
         mail = compose(
             letter.kind,
