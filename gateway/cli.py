@@ -109,6 +109,7 @@ def main(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
         stream=sys.stderr,
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per sweep otherwise
     logging.getLogger("mail-parser").setLevel(logging.ERROR)
     logging.getLogger("mailparser").setLevel(logging.ERROR)
     ctx.obj = Context(config_path)
