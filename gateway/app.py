@@ -40,6 +40,7 @@ from outbound.worker import OutboxWorker
 from rules.engine import RuleSet
 from storage.blobs import BlobStore
 from storage.db import Database
+from storage.repository import Outbox, ReceiptLedger, TicketRepository
 
 log = logging.getLogger("ticketgate")
 
@@ -156,10 +157,26 @@ async def _watch_admin_files(gateway: Gateway, stop: asyncio.Event, interval: fl
             await asyncio.wait_for(stop.wait(), timeout=interval)
 
 
+def metrics(db: Database) -> str:
+    """Counts an operator alerts on: tickets by status, outbox by state, mail by outcome."""
+    with db.transaction() as session:
+        groups = {
+            "ticketgate_tickets": ("status", TicketRepository(session).count_by_status()),
+            "ticketgate_outbox": ("state", Outbox(session).counts()),
+            "ticketgate_received_total": ("outcome", ReceiptLedger(session).count_by_outcome()),
+        }
+    lines = []
+    for name, (label, counts) in groups.items():
+        kind = "counter" if name.endswith("_total") else "gauge"
+        lines.append(f"# TYPE {name} {kind}")
+        lines += [f'{name}{{{label}="{key}"}} {value}' for key, value in sorted(counts.items())]
+    return "\n".join(lines) + "\n"
+
+
 def _start_http(gateway: Gateway) -> HttpEndpoint | None:
     """The survey pages; a busy port is logged, not fatal: mail matters more than pages."""
     cfg = gateway.settings.file.http
-    endpoint = HttpEndpoint(gateway.survey_pages, cfg.host, cfg.port)
+    endpoint = HttpEndpoint(gateway.survey_pages, cfg.host, cfg.port, lambda: metrics(gateway.db))
     try:
         host, port = endpoint.start()
     except OSError as exc:

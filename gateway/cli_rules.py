@@ -17,12 +17,12 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from gateway.business_time import BusinessCalendar, national_holidays
+from gateway.business_time import BusinessCalendar
 from gateway.config import Settings, load_directory
 from gateway.domain import Directory, Outcome, TicketRef, TriageOutcome
-from gateway.pipeline import triage_input
+from gateway.pipeline import message_new_text, triage_input
+from gateway.policy import load_policy
 from inbound.mime import UnparseableMessage, parse_message
-from inbound.reply_text import new_text
 from outbound.compose import Templates
 from rules.engine import RuleSet
 from rules.loader import Vocabulary, load_rules, rule_files
@@ -95,7 +95,10 @@ def rules_test(
     """Show which rules match MESSAGE.eml and the triage they give, changing nothing."""
     loaded = _load(ctx.obj.settings())
     zone = ZoneInfo(loaded.settings.gateway.timezone)
-    calendar = BusinessCalendar(zone=zone, is_holiday=national_holidays("BR"))
+    try:  # the same business calendar serve uses: the policy file's
+        calendar = load_policy(loaded.settings.policy_path, zone).calendar
+    except SourceFileError as exc:
+        raise click.ClickException(f"{exc}\nFix the file(s) above first.") from exc
     when = datetime.fromisoformat(at) if at else datetime.now(UTC)
     if when.tzinfo is None:
         when = when.replace(tzinfo=zone)
@@ -115,7 +118,7 @@ def rules_test(
         if treat_as != "auto"
         else not (TicketRef.find_in_subject(msg.subject) or msg.thread_ids)
     )
-    text = new_text(msg.text_body, msg.html_body)
+    text = message_new_text(msg)
     subject = triage_input(
         msg,
         text,
@@ -216,7 +219,7 @@ def _replay(
             outcome = loaded.rules.evaluate(
                 triage_input(
                     msg,
-                    new_text(msg.text_body, msg.html_body),
+                    message_new_text(msg),
                     loaded.directory,
                     is_new=is_new,
                     local_time=receipt.received_at.astimezone(calendar.zone),

@@ -1,4 +1,4 @@
-"""The small HTTP endpoint inside `serve`: survey pages and /healthz.
+"""The small HTTP endpoint inside `serve`: survey pages, /healthz and /metrics.
 
 Mail carries one-click links (`/survey/<token>?rating=5`, `?met=yes`); this
 module serves them with the standard library's threading HTTP server in its
@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -137,8 +138,15 @@ def _page(
 class HttpEndpoint:
     """A ThreadingHTTPServer on its own thread; `start()` binds, `stop()` shuts down."""
 
-    def __init__(self, pages: SurveyPages, host: str, port: int) -> None:
+    def __init__(
+        self,
+        pages: SurveyPages,
+        host: str,
+        port: int,
+        metrics: Callable[[], str] = lambda: "",
+    ) -> None:
         self.pages = pages
+        self.metrics = metrics
         self.host = host
         self.port = port
         self._server: ThreadingHTTPServer | None = None
@@ -146,6 +154,7 @@ class HttpEndpoint:
 
     def start(self) -> tuple[str, int]:
         pages = self.pages
+        metrics = self.metrics
 
         class Handler(BaseHTTPRequestHandler):
             server_version = "ticketgate"
@@ -169,6 +178,15 @@ class HttpEndpoint:
                 url = urlsplit(self.path)
                 if url.path == "/healthz":
                     self._send(Page(HTTPStatus.OK, "ok\n"), "text/plain; charset=utf-8")
+                    return
+                if url.path == "/metrics":
+                    try:
+                        page = Page(HTTPStatus.OK, metrics())
+                    except Exception:
+                        log.exception("metrics failed")
+                        page = Page(HTTPStatus.SERVICE_UNAVAILABLE, "# store unavailable\n")
+                    # Prometheus text exposition format, version 0.0.4.
+                    self._send(page, "text/plain; version=0.0.4; charset=utf-8")
                     return
                 if url.path.startswith("/survey/"):
                     token = url.path.removeprefix("/survey/").strip("/")

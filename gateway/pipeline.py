@@ -181,12 +181,16 @@ def refuse_forged_sender(a: Assessment, facts: Facts) -> Assessment | Decision:
     return a
 
 
-def extract_new_text(a: Assessment, facts: Facts) -> Assessment | Decision:
-    msg = a.message
+def message_new_text(msg: ParsedMessage) -> str:
+    """What the sender newly wrote; shared by the pipeline and `rules test`."""
     # Cut at our "reply above" marker after any HTML is turned into text, so an
     # HTML-only reply cannot carry a quoted notification through.
     source = msg.text_body if msg.text_body.strip() else html_to_text(msg.html_body)
-    return replace(a, new_text=extract_reply(cut_at_reply_marker(source)))
+    return extract_reply(cut_at_reply_marker(source))
+
+
+def extract_new_text(a: Assessment, facts: Facts) -> Assessment | Decision:
+    return replace(a, new_text=message_new_text(a.message))
 
 
 def read_agent_commands(a: Assessment, facts: Facts) -> Assessment | Decision:

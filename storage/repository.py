@@ -283,6 +283,12 @@ class TicketRepository:
             .limit(1)
         )
 
+    def count_by_status(self) -> dict[str, int]:
+        rows = self.session.execute(
+            select(TicketRow.status, func.count(TicketRow.id)).group_by(TicketRow.status)
+        ).all()
+        return {status: int(n) for status, n in rows}
+
     def initial_triage(self, ref: TicketRef) -> dict[str, Any]:
         """The triage a ticket was created with, from its `created` event."""
         data = self.session.scalar(
@@ -372,6 +378,12 @@ class ReceiptLedger:
             )
         )
         self.session.flush()
+
+    def count_by_outcome(self) -> dict[str, int]:
+        rows = self.session.execute(
+            select(ReceiptRow.outcome, func.count(ReceiptRow.id)).group_by(ReceiptRow.outcome)
+        ).all()
+        return {outcome: int(n) for outcome, n in rows}
 
     def recent(self, limit: int) -> list[ReceiptRecord]:
         """The last `limit` receipts, oldest first."""

@@ -146,3 +146,22 @@ def test_links_cannot_be_forged_or_moved_to_another_ticket(
     }
     assert report[("month", "2025-06")]["answered"] == 1
     assert report[("month", "2025-06")]["average_rating"] == 5.0
+
+
+def test_metrics_count_tickets_outbox_and_received_mail(
+    served: ServeProcess, http_port: int, sink: SmtpSink
+) -> None:
+    mail = (
+        "From: Maria Souza <maria@alfa.edu.br>\r\nTo: suporte@example.com\r\n"
+        "Subject: Métricas\r\nMessage-ID: <metrics-1@alfa.edu.br>\r\n\r\nOi.\r\n"
+    ).encode()
+    assert served.send(mail, "maria@alfa.edu.br", "suporte@example.com")[0] == 250
+    assert served.send(mail, "maria@alfa.edu.br", "suporte@example.com")[0] == 250
+    sink.wait_for_count(1, address="maria@alfa.edu.br")
+    status, text = _get(f"http://127.0.0.1:{http_port}/metrics")
+    assert status == 200
+    assert 'ticketgate_tickets{status="new"} 1' in text
+    assert 'ticketgate_received_total{outcome="created"} 1' in text
+    assert "# TYPE ticketgate_outbox gauge" in text
+    # A duplicate is answered from the ledger and records nothing new.
+    assert 'outcome="duplicate"' not in text
