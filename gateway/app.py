@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from gateway.alerts import AdminAlerts
-from gateway.business_time import SlaTargets
 from gateway.clock import SystemClock
 from gateway.config import Settings
 from gateway.domain import Clock, Directory, Envelope, Outcome
@@ -123,11 +122,10 @@ def build(
         rules=rules,
         tokens=tokens,
         templates=templates,
-        calendar=policy().calendar,  # rules' business_hours flag; due times use the live policy
-        sla=SlaTargets.seeds_default(),
+        calendar=lambda: policy().calendar,  # the live policy, as for due times
         clock=clock,
-        on_commit=on_commit or (lambda: None),
         lifecycle=lifecycle,
+        on_commit=on_commit or (lambda: None),
     )
     store = DatabaseOutboxStore(db)
     return Gateway(

@@ -20,8 +20,6 @@ from zoneinfo import ZoneInfo
 
 import holidays as holiday_tables
 
-from gateway.domain import Priority
-
 Weekday = int  # Monday is 0, as in datetime.weekday()
 Span = tuple[time, time]
 
@@ -190,37 +188,3 @@ class BusinessCalendar:
         """`days` business days, then `extra` business time (a policy duration)."""
         moved = self.add_days(start, days) if days else start
         return self.add(moved, extra) if extra or not days else moved
-
-
-@dataclass(frozen=True)
-class SlaTargets:
-    """First-response and resolution targets per priority, in business hours."""
-
-    first_response_hours: Mapping[Priority, float]
-    resolution_hours: Mapping[Priority, float]
-
-    @classmethod
-    def seeds_default(cls) -> SlaTargets:
-        """Seed 004: a first answer within 12 h; seed 003: resolved within 3 business days."""
-        return cls(
-            first_response_hours={
-                Priority.CRITICAL: 1,
-                Priority.HIGH: 4,
-                Priority.MEDIUM: 8,
-                Priority.NORMAL: 12,
-            },
-            resolution_hours={
-                Priority.CRITICAL: 10,
-                Priority.HIGH: 20,
-                Priority.MEDIUM: 30,
-                Priority.NORMAL: 30,
-            },
-        )
-
-    def due_times(
-        self, calendar: BusinessCalendar, opened_at: datetime, priority: Priority
-    ) -> tuple[datetime, datetime]:
-        return (
-            calendar.add_hours(opened_at, self.first_response_hours[priority]),
-            calendar.add_hours(opened_at, self.resolution_hours[priority]),
-        )

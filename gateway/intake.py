@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from gateway import pipeline
 from gateway.agent_desk import AgentDesk, AgentEvent, split_followers
-from gateway.business_time import BusinessCalendar, SlaTargets
+from gateway.business_time import BusinessCalendar
 from gateway.domain import (
     AuthorRole,
     Clock,
@@ -34,7 +34,6 @@ from gateway.domain import (
     ParsedMessage,
     TicketRef,
     TicketSnapshot,
-    TicketStatus,
     TriageInput,
     TriageOutcome,
     Visibility,
@@ -143,11 +142,10 @@ class Intake:
         rules: Callable[[], RuleSet],
         tokens: ReplyTokens,
         templates: Templates,
-        calendar: BusinessCalendar,
-        sla: SlaTargets,
+        calendar: Callable[[], BusinessCalendar],
         clock: Clock,
+        lifecycle: LifecycleActions,
         on_commit: Callable[[], None] = lambda: None,
-        lifecycle: LifecycleActions | None = None,
     ) -> None:
         self.db = db
         self.blobs = blobs
@@ -157,7 +155,6 @@ class Intake:
         self.tokens = tokens
         self.templates = templates
         self.calendar = calendar
-        self.sla = sla
         self.clock = clock
         self.on_commit = on_commit
         self.lifecycle = lifecycle  # the SLA clock, status timers and surveys (issue 5)
@@ -201,14 +198,13 @@ class Intake:
         now = self.clock.now()
         # One directory and one rule set per message, taken before the transaction (a
         # reload may queue an admin alert in its own): a swap never lands half-way.
-        directory, rules = self.directory(), self.rules()
+        directory, rules, calendar = self.directory(), self.rules(), self.calendar()
         with self.db.transaction() as session:
             facts = StoreFacts(
-                session, self.policy, directory, self.tokens, self.clock, rules, self.calendar
+                session, self.policy, directory, self.tokens, self.clock, rules, calendar
             )
             decision = pipeline.run(msg, facts)
-            if self.lifecycle is not None:  # a reply to a closed ticket may open a new one
-                decision = self.lifecycle.route(session, decision)
+            decision = self.lifecycle.route(session, decision)  # closed: maybe a new ticket
             ledger = ReceiptLedger(session)
             if decision.kind is DecisionKind.DUPLICATE:
                 earlier = ledger.outcome_of(pipeline.dedup_key(msg))
@@ -239,12 +235,11 @@ class Intake:
             case DecisionKind.THREAD_UPDATE if decision.author_role is AuthorRole.AGENT:
                 assert decision.ticket is not None
                 since = self.clock.now()
-                before = self.lifecycle.clock(session, decision.ticket) if self.lifecycle else None
+                before = self.lifecycle.clock(session, decision.ticket)
                 self.desk.agent_reply(
                     session, directory, msg, decision, support, self.policy.support_addresses
                 )
-                if self.lifecycle is not None and before is not None:  # answers, #status, #priority
-                    self.lifecycle.after_agent_update(session, before, since)
+                self.lifecycle.after_agent_update(session, before, since)  # answers, #status …
                 return decision.ticket
             case DecisionKind.THREAD_UPDATE:
                 return self._thread_update(session, msg, decision, directory)
@@ -298,10 +293,8 @@ class Intake:
             requester = decision.commands.requester
             found = directory.contact(requester)
             requester_name = found[1].name if found else ""
-        first_due, resolution_due = (
-            self.lifecycle.initial_dues(now, triage, decision.organization_id)
-            if self.lifecycle is not None
-            else self.sla.due_times(self.calendar, now, triage.priority)
+        first_due, resolution_due = self.lifecycle.initial_dues(
+            now, triage, decision.organization_id
         )
         subject = msg.subject or (
             "(sem assunto)" if self.policy.locale == "pt_BR" else "(no subject)"
@@ -348,8 +341,8 @@ class Intake:
             )
         else:
             self.desk.follow_cc(session, directory, ref, msg, self.policy.support_addresses)
-        if self.lifecycle is not None:  # start the SLA clock; link a follow-up of a closed one
-            self.lifecycle.on_created(session, ref, decision.ticket, now)
+        # Start the SLA clock; link a follow-up of a closed ticket.
+        self.lifecycle.on_created(session, ref, decision.ticket, now)
         template = rules.reply_with if rules and rules.reply_with else "acknowledgement"
         self._queue_ticket_mail(session, ref, template, msg, (requester_name, requester))
         self.desk.notify_agents(
@@ -446,27 +439,10 @@ class Intake:
             channel_message_id=msg.message_id,
         )
         self._apply_rules_to_update(session, tickets, ref, msg, decision, directory, now)
-        snapshot = tickets.snapshot(ref)
         customer = decision.author_role in (AuthorRole.REQUESTER, AuthorRole.CONTACT)
-        if customer and self.lifecycle is not None:  # survey answer, reopen, or resume the clock
+        if customer:  # a survey answer, a reopen, or the SLA clock resuming
             self.lifecycle.customer_replied(
                 session, ref, decision.new_text, msg.sender.address, now
-            )
-        elif (
-            customer
-            and snapshot is not None
-            and snapshot.status
-            in (TicketStatus.WAITING_CUSTOMER, TicketStatus.RESOLVED, TicketStatus.CLOSED)
-        ):
-            previous = tickets.set_status(ref, TicketStatus.OPEN, now)
-            tickets.record_event(
-                ref,
-                "status_changed",
-                msg.sender.address,
-                now,
-                old=previous.value,
-                new=TicketStatus.OPEN.value,
-                cause="customer replied",
             )
         if customer:
             support = self._support_address(msg)
