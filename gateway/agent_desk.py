@@ -272,7 +272,7 @@ class AgentDesk:
         tickets.add_message(
             ref,
             NewMessage(
-                message_id=msg.message_id or f"<sha256.{msg.raw_sha256}@ticketgate.invalid>",
+                message_id=msg.stored_id,
                 direction=Direction.INBOUND,
                 visibility=Visibility.INTERNAL,
                 sender=msg.sender.address,

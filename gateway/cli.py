@@ -25,6 +25,7 @@ from tqdm import tqdm
 from gateway.app import Gateway, build, make_transport
 from gateway.app import serve as serve_forever
 from gateway.cli_lifecycle import report, scheduler
+from gateway.cli_params import TICKET_REF
 from gateway.cli_rules import rules as rules_group
 from gateway.clock import SystemClock
 from gateway.config import Settings, ensure_secret_file, load_settings
@@ -233,14 +234,11 @@ def tickets_list(obj: Context, as_json: bool, status: str | None, limit: int | N
 
 
 @tickets.command("show")
-@click.argument("ref")
+@click.argument("parsed", metavar="REF", type=TICKET_REF)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def tickets_show(obj: Context, ref: str, as_json: bool) -> None:
+def tickets_show(obj: Context, parsed: TicketRef, as_json: bool) -> None:
     """One ticket with its messages and event log."""
-    parsed = TicketRef.parse(ref)
-    if parsed is None:
-        raise click.ClickException(f"'{ref}' is not a ticket ref (they look like TG-00042)")
     db = obj.database()
     with db.transaction() as session:
         repo = TicketRepository(session)

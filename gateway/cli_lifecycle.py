@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from gateway.app import build
+from gateway.cli_params import TICKET_REF
 from gateway.clock import FixedClock, SystemClock
 from gateway.domain import TicketRef
 from gateway.surveys import summarize
@@ -68,14 +69,11 @@ def run_once(obj: object, now_text: str | None, as_json: bool) -> None:
 
 
 @scheduler.command("timers")
-@click.argument("ref")
+@click.argument("parsed", metavar="REF", type=TICKET_REF)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def timers(obj: object, ref: str, as_json: bool) -> None:
+def timers(obj: object, parsed: TicketRef, as_json: bool) -> None:
     """A ticket's timers: kind, due time and state (pending, fired, cancelled)."""
-    parsed = TicketRef.parse(ref)
-    if parsed is None:
-        raise click.ClickException(f"'{ref}' is not a ticket ref (they look like TG-00042)")
     db = obj.database()  # type: ignore[attr-defined]
     with db.transaction() as session:
         rows = LifecycleStore(session).timers(parsed)

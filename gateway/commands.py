@@ -12,7 +12,14 @@ from __future__ import annotations
 
 import re
 
-from gateway.domain import CommandSheet, Directory, Priority, TicketChanges, TicketStatus
+from gateway.domain import (
+    CATEGORIES,
+    CommandSheet,
+    Directory,
+    Priority,
+    TicketChanges,
+    TicketStatus,
+)
 
 # Lines from one of these markers down are the quoted notification, whatever the client.
 REPLY_ABOVE = ("##- Responda acima desta linha -##", "##- Reply above this line -##")
@@ -37,8 +44,7 @@ STATUS_WORDS = {
     "resolvido": TicketStatus.RESOLVED,
     "fechado": TicketStatus.CLOSED,
 }
-CATEGORIES = ("question", "problem", "service_request", "suggestion")
-ENVIRONMENTS = {
+ENVIRONMENT_WORDS = {
     "production": "production",
     "producao": "production",
     "produção": "production",
@@ -138,8 +144,8 @@ def _value(name: str, argument: str, directory: Directory, sender: str) -> tuple
             return word, ""
         return None, f"unknown category '{argument}' (use {', '.join(CATEGORIES)})"
     if name == "environment":
-        if word in ENVIRONMENTS:
-            return ENVIRONMENTS[word], ""
+        if word in ENVIRONMENT_WORDS:
+            return ENVIRONMENT_WORDS[word], ""
         return None, f"unknown environment '{argument}' (use production or staging)"
     if name == "assign":
         email = sender if word in ("me", "eu", "mim") else word

@@ -175,6 +175,11 @@ class ParsedMessage:
         return tuple(value for key, value in self.headers if key.lower() == wanted)
 
     @property
+    def stored_id(self) -> str:
+        """The Message-ID to file this mail under; one made from its bytes if it has none."""
+        return self.message_id or f"<sha256.{self.raw_sha256}@ticketgate.invalid>"
+
+    @property
     def recipients(self) -> tuple[str, ...]:
         """Where the mail was delivered: the envelope if known, else To and Cc."""
         if self.envelope.rcpt_tos:
@@ -268,6 +273,11 @@ class TicketSnapshot:
     requester: str
     organization_id: str | None
     followers: tuple[str, ...] = ()
+
+
+# The ticket types and environments of the seeds (001, 003); rules and agents set them.
+CATEGORIES = ("question", "problem", "service_request", "suggestion")
+ENVIRONMENTS = ("production", "staging")
 
 
 @dataclass(frozen=True)
@@ -554,14 +564,6 @@ class TriageInput:
     is_new: bool
     local_time: datetime
     in_business_hours: bool
-
-
-class RuleAction(StrEnum):
-    """What a matched rule may do besides setting fields."""
-
-    REPLY_WITH = "reply_with"
-    REJECT = "reject"
-    IGNORE = "ignore"
 
 
 @dataclass(frozen=True)

@@ -266,7 +266,7 @@ class Intake:
 
     def _inbound_message(self, msg: ParsedMessage, decision: Decision) -> NewMessage:
         return NewMessage(
-            message_id=msg.message_id or f"<sha256.{msg.raw_sha256}@ticketgate.invalid>",
+            message_id=msg.stored_id,
             direction=Direction.INBOUND,
             visibility=Visibility.PUBLIC,
             sender=msg.sender.address if msg.sender else "",

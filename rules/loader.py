@@ -19,7 +19,7 @@ from datetime import time
 from pathlib import Path
 from typing import Any
 
-from gateway.domain import Directory, Priority, Triage, TriageInput
+from gateway.domain import CATEGORIES, ENVIRONMENTS, Directory, Priority, Triage, TriageInput
 from rules.engine import (
     AllOf,
     AnyOf,
@@ -36,8 +36,6 @@ from rules.engine import (
 from rules.patterns import Pattern, PatternError, compile_pattern
 from rules.sourcefile import Loc, Located, Problem, SourceFileError, load_yaml_documents
 
-CATEGORIES = ("question", "problem", "service_request", "suggestion")
-ENVIRONMENTS = ("production", "staging")
 OPERATORS = ("equals", "contains", "starts_with", "ends_with", "regex", "present")
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 RULE_KEYS = ("name", "description", "when", "then", "stop", "enabled")

@@ -144,3 +144,13 @@ def test_outbox_flush_sends_queued_mail_and_reports_failures(
     assert result.returncode == 1
     assert b"sent 0, retrying later 3, failed 0" in result.stdout
     assert b"cannot reach relay" in result.stderr
+
+
+def test_a_malformed_or_unknown_ref_says_what_a_ref_looks_like(
+    gateway_config: GatewayConfig,
+) -> None:
+    bad = gateway_config.cli("tickets", "show", "42", check=False)
+    assert bad.returncode == 2
+    assert b"'42' is not a ticket ref (they look like TG-00042)" in bad.stderr
+    missing = gateway_config.cli("tickets", "show", "TG-00042", check=False)
+    assert missing.returncode == 1 and b"no ticket TG-00042" in missing.stderr
