@@ -28,10 +28,10 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from gateway.app import Gateway, build
-from gateway.config import load_settings
-from gateway.imap_runner import intake_delivery
-from gateway.sources import open_sources
+from gateway.cli.sources import open_sources
+from gateway.config.settings import load_settings
+from gateway.runtime.app import Gateway, build
+from gateway.runtime.imap_runner import intake_delivery
 from inbound.imap import MailboxPoller, MailboxSettings, Password
 
 # The Dovecot fixture lives with the tests; make the repository root importable.

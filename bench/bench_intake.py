@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from gateway.app import build
-from gateway.config import load_settings
+from gateway.config.settings import load_settings
+from gateway.runtime.app import build
 from inbound.mime import parse_message
 
 DIRECTORY = """\

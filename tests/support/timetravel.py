@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from gateway.app import Gateway, build
-from gateway.clock import FixedClock
-from gateway.config import load_settings
+from gateway.config.settings import load_settings
 from gateway.domain import TicketRef, TicketStatus
+from gateway.domain.clock import FixedClock
+from gateway.runtime.app import Gateway, build
 from storage.lifecycle import LifecycleStore
 from tests.support.gateway_process import SECRET, GatewayConfig
 from tests.support.mailfiles import simple_mail

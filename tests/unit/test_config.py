@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import load_directory, load_settings
+from gateway.config.settings import load_directory, load_settings
 from rules.sourcefile import SourceFileError
 
 GOOD = """\

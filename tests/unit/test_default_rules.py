@@ -19,9 +19,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from gateway.config import load_directory
+from gateway.config.settings import load_directory
 from gateway.domain import Directory, TriageOutcome
-from gateway.pipeline import triage_input
+from gateway.intake.steps import triage_input
 from inbound.mime import parse_message
 from inbound.reply_text import new_text
 from outbound.compose import Templates

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import load_settings
-from gateway.imap_runner import all_mailboxes
+from gateway.config.settings import load_settings
+from gateway.runtime.imap_runner import all_mailboxes
 from inbound.imap import CredentialUnavailable, OAuth2Token, Password
 from rules.sourcefile import SourceFileError
 

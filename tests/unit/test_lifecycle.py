@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway import lifecycle
+from gateway.config.policy_file import Policy
 from gateway.domain import Agent, Directory, Priority, Queue, TicketRef, TicketStatus
-from gateway.lifecycle import ReplyEffect, Sla, TimerKind
-from gateway.policy import Policy
-from gateway.surveys import SurveyAnswer, SurveyLinks, parse_reply, summarize
+from gateway.lifecycle import sla as lifecycle
+from gateway.lifecycle.sla import ReplyEffect, Sla, TimerKind
+from gateway.lifecycle.surveys import SurveyAnswer, SurveyLinks, parse_reply, summarize
 
 SP = ZoneInfo("America/Sao_Paulo")
 POLICY = replace(Policy.seeds_default(SP), direction=("diretoria@example.com",))

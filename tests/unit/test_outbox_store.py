@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from gateway.domain import MailKind, OutgoingMail
-from gateway.outbox_store import DatabaseOutboxStore
+from gateway.runtime.outbox_store import DatabaseOutboxStore
 from storage.db import Database
 from storage.repository import Outbox
 

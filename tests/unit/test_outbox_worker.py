@@ -11,8 +11,8 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from gateway.clock import FixedClock
 from gateway.domain import ClaimedMail
+from gateway.domain.clock import FixedClock
 from outbound.relay import PermanentSendError, TransientSendError
 from outbound.worker import OutboxWorker, RetryPolicy
 

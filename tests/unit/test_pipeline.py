@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway import pipeline
 from gateway.domain import (
     Agent,
     AuthorRole,
@@ -32,7 +31,8 @@ from gateway.domain import (
     TriageInput,
     TriageOutcome,
 )
-from gateway.tokens import ReplyTokens
+from gateway.domain.signing import ReplyTokens
+from gateway.intake import steps as pipeline
 from rules.engine import RuleSet
 
 TOKENS = ReplyTokens(b"unit-test-secret-unit-test-secret")

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from gateway.config.policy_file import Duration, load_policy, watch_policy
 from gateway.domain import Priority
-from gateway.policy import Duration, load_policy, watch_policy
 from rules.sourcefile import SourceFileError
 
 SP = ZoneInfo("America/Sao_Paulo")

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.domain import TicketRef, TokenClaim, TokenPurpose
-from gateway.tokens import ReplyTokens
+from gateway.domain.signing import ReplyTokens
 
 TOKENS = ReplyTokens(b"0123456789abcdef0123456789abcdef")
 

@@ -21,8 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from gateway.domain import Clock
-from gateway.lifecycle_actions import LifecycleActions
-from gateway.surveys import PAGE_TEXT, SurveyAnswer, SurveyLinks
+from gateway.lifecycle.actions import LifecycleActions
+from gateway.lifecycle.surveys import PAGE_TEXT, SurveyAnswer, SurveyLinks
 from storage.db import Database
 from storage.lifecycle import LifecycleStore, SurveyRecord
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from gateway.config import ImapSection, Settings
-from gateway.intake import Intake
+from gateway.config.settings import ImapSection, Settings
+from gateway.intake.use_case import Intake
 from inbound.imap import (
     Credential,
     CredentialUnavailable,

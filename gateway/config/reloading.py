@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from gateway.config import load_directory
+from gateway.config.settings import load_directory
 from gateway.domain import Directory
 from rules.engine import RuleSet
 from rules.loader import Vocabulary, load_rules, rule_files

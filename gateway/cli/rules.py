@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from gateway.business_time import BusinessCalendar
-from gateway.config import Settings, load_directory
+from gateway.config.policy_file import load_policy
+from gateway.config.settings import Settings, load_directory
 from gateway.domain import Directory, Outcome, TicketRef, TriageOutcome
-from gateway.pipeline import message_new_text, triage_input
-from gateway.policy import load_policy
+from gateway.domain.calendar import BusinessCalendar
+from gateway.intake.steps import message_new_text, triage_input
 from inbound.mime import UnparseableMessage, parse_message
 from outbound.compose import Templates
 from rules.engine import RuleSet

@@ -18,7 +18,6 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from gateway.commands import REPLY_ABOVE
 from gateway.domain import (
     AttachmentPart,
     Decision,
@@ -33,8 +32,9 @@ from gateway.domain import (
     TokenPurpose,
     Visibility,
 )
-from gateway.mailer import SUPPORT_NAMES, Letter, Mailer
-from gateway.tokens import ReplyTokens
+from gateway.domain.commands import REPLY_ABOVE
+from gateway.domain.signing import ReplyTokens
+from gateway.mail.letters import SUPPORT_NAMES, Letter, Mailer
 from inbound.addressing import parse_support_recipient
 from storage.repository import NewMessage, TicketRepository
 

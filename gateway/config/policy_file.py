@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays as holiday_tables
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from gateway.business_time import BusinessCalendar, national_holidays
+from gateway.config.reloading import Watched
 from gateway.domain import Priority
-from gateway.reloading import Watched
+from gateway.domain.calendar import BusinessCalendar, national_holidays
 from rules.sourcefile import Problem, SourceFileError, load_yaml, validate
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

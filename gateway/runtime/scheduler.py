@@ -20,7 +20,7 @@ from datetime import datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from gateway.domain import Clock
-from gateway.lifecycle_actions import LifecycleActions
+from gateway.lifecycle.actions import LifecycleActions
 from storage.db import Database
 from storage.lifecycle import LifecycleStore
 

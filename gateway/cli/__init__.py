@@ -22,17 +22,17 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from gateway.app import Gateway, build, make_transport
-from gateway.app import serve as serve_forever
-from gateway.cli_lifecycle import report, scheduler
-from gateway.cli_params import TICKET_REF
-from gateway.cli_rules import rules as rules_group
-from gateway.clock import SystemClock
-from gateway.config import Settings, ensure_secret_file, load_settings
+from gateway.cli.lifecycle import report, scheduler
+from gateway.cli.params import TICKET_REF
+from gateway.cli.rules import rules as rules_group
+from gateway.cli.sources import MessageSource, open_sources
+from gateway.config.settings import Settings, ensure_secret_file, load_settings
 from gateway.domain import Envelope, TicketRecord, TicketRef, TicketStatus
-from gateway.imap_runner import all_mailboxes
-from gateway.outbox_store import DatabaseOutboxStore
-from gateway.sources import MessageSource, open_sources
+from gateway.domain.clock import SystemClock
+from gateway.runtime.app import Gateway, build, make_transport
+from gateway.runtime.app import serve as serve_forever
+from gateway.runtime.imap_runner import all_mailboxes
+from gateway.runtime.outbox_store import DatabaseOutboxStore
 from inbound.imap import check_mailbox
 from outbound.worker import OutboxWorker
 from rules.sourcefile import SourceFileError

@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from gateway.app import build
-from gateway.cli_params import TICKET_REF
-from gateway.clock import FixedClock, SystemClock
+from gateway.cli.params import TICKET_REF
 from gateway.domain import TicketRef
-from gateway.surveys import summarize
+from gateway.domain.clock import FixedClock, SystemClock
+from gateway.lifecycle.surveys import summarize
+from gateway.runtime.app import build
 from rules.sourcefile import SourceFileError
 from storage.lifecycle import LifecycleStore
 

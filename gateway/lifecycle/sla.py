@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from gateway.config.policy_file import Policy
 from gateway.domain import Directory, Priority, TicketStatus, unique
-from gateway.policy import Policy
 
 PAUSED = frozenset({TicketStatus.WAITING_CUSTOMER, TicketStatus.WAITING_THIRD_PARTY})
 RUNNING = frozenset({TicketStatus.NEW, TicketStatus.OPEN})

@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
-from gateway.commands import cut_at_reply_marker, read_commands
 from gateway.domain import (
     AuthorRole,
     AutomatedKind,
@@ -37,6 +36,7 @@ from gateway.domain import (
     TriageInput,
     TriageOutcome,
 )
+from gateway.domain.commands import cut_at_reply_marker, read_commands
 from inbound.automated import classify_automated
 from inbound.reply_text import extract_reply, html_to_text
 from inbound.sender_auth import sender_authentication

@@ -17,21 +17,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from gateway.alerts import AdminAlerts
-from gateway.clock import SystemClock
-from gateway.config import Settings
+from gateway.config.policy_file import Policy, watch_policy
+from gateway.config.reloading import Watched, watch_directory, watch_rules
+from gateway.config.settings import Settings
 from gateway.domain import Clock, Directory, Envelope, Outcome
-from gateway.http_app import HttpEndpoint, SurveyPages
-from gateway.imap_runner import ImapRunner, all_mailboxes, intake_delivery
-from gateway.intake import Intake, IntakePolicy
-from gateway.lifecycle_actions import LifecycleActions
-from gateway.mailer import Mailer
-from gateway.outbox_store import DatabaseOutboxStore
-from gateway.policy import Policy, watch_policy
-from gateway.reloading import Watched, watch_directory, watch_rules
-from gateway.scheduler import Sweeper, start_scheduler
-from gateway.surveys import SurveyLinks
-from gateway.tokens import ReplyTokens
+from gateway.domain.clock import SystemClock
+from gateway.domain.signing import ReplyTokens
+from gateway.intake.use_case import Intake, IntakePolicy
+from gateway.lifecycle.actions import LifecycleActions
+from gateway.lifecycle.surveys import SurveyLinks
+from gateway.mail.letters import Mailer
+from gateway.runtime.alerts import AdminAlerts
+from gateway.runtime.http import HttpEndpoint, SurveyPages
+from gateway.runtime.imap_runner import ImapRunner, all_mailboxes, intake_delivery
+from gateway.runtime.outbox_store import DatabaseOutboxStore
+from gateway.runtime.scheduler import Sweeper, start_scheduler
 from inbound.smtp import SupportHandler, start_listener
 from outbound.compose import Templates
 from outbound.relay import PickupFolder, SmtpRelay, Transport

@@ -18,9 +18,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gateway import pipeline
-from gateway.agent_desk import AgentDesk, AgentEvent, split_followers
-from gateway.business_time import BusinessCalendar
 from gateway.domain import (
     AuthorRole,
     Clock,
@@ -38,9 +35,12 @@ from gateway.domain import (
     TriageOutcome,
     Visibility,
 )
-from gateway.lifecycle_actions import LifecycleActions
-from gateway.mailer import Letter, Mailer
-from gateway.tokens import ReplyTokens
+from gateway.domain.calendar import BusinessCalendar
+from gateway.domain.signing import ReplyTokens
+from gateway.intake import steps as pipeline
+from gateway.intake.agents import AgentDesk, AgentEvent, split_followers
+from gateway.lifecycle.actions import LifecycleActions
+from gateway.mail.letters import Letter, Mailer
 from inbound.addressing import parse_support_recipient
 from inbound.html_sanitizer import sanitize_html
 from inbound.mime import UnparseableMessage, parse_message

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gateway import lifecycle
+from gateway.config.policy_file import Duration, Policy
 from gateway.domain import (
     AuthorRole,
     Decision,
@@ -30,11 +30,11 @@ from gateway.domain import (
     Triage,
     TriageOutcome,
 )
-from gateway.lifecycle import ClockState, ReplyEffect, Sla, TimerKind
-from gateway.mailer import Letter, Mailer
-from gateway.policy import Duration, Policy
-from gateway.surveys import SurveyAnswer, SurveyLinks, parse_reply
-from gateway.tokens import ReplyTokens
+from gateway.domain.signing import ReplyTokens
+from gateway.lifecycle import sla as lifecycle
+from gateway.lifecycle.sla import ClockState, ReplyEffect, Sla, TimerKind
+from gateway.lifecycle.surveys import SurveyAnswer, SurveyLinks, parse_reply
+from gateway.mail.letters import Letter, Mailer
 from outbound.compose import Templates
 from storage.lifecycle import ClockFields, FiredTimer, LifecycleStore, WantedTimer
 from storage.repository import TicketRepository
