@@ -152,6 +152,10 @@ def _headers_named(name: str) -> Callable[[TriageInput], Sequence[str]]:
     return lambda s: tuple(v for k, v in s.headers if k.lower() == wanted)
 
 
+def _contact_field(name: str) -> Callable[[TriageInput], Sequence[str]]:
+    return lambda s: (getattr(s.contact, name),) if s.contact else ()
+
+
 class _Checker:
     """Turns one YAML document into rules, collecting problems instead of stopping."""
 
@@ -295,7 +299,7 @@ class _Checker:
                 parts.append(
                     FieldIs(
                         f"contact {key}",
-                        lambda s, k=key: (getattr(s.contact, k),) if s.contact else (),
+                        _contact_field(key),
                         self.matcher((*loc, key), matcher),
                     )
                 )

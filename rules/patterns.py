@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Protocol, cast
 
 import regex
 
@@ -23,6 +24,14 @@ class PatternError(ValueError):
         super().__init__(message)
         self.message = message
         self.position = position
+
+
+class _CompileError(Protocol):
+    """What a `regex.error` carries at run time (the types-regex stub declares only
+    its constructor)."""
+
+    msg: str
+    pos: int | None
 
 
 @dataclass(frozen=True)
@@ -45,4 +54,5 @@ def compile_pattern(source: str) -> Pattern:
     try:
         return Pattern(source, regex.compile(source, regex.IGNORECASE | regex.VERSION0))
     except regex.error as exc:
-        raise PatternError(str(exc.msg), exc.pos) from exc
+        detail = cast(_CompileError, exc)
+        raise PatternError(str(detail.msg), detail.pos) from exc

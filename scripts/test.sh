@@ -23,6 +23,7 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 
 .venv/bin/ruff check .
+.venv/bin/mypy  # files and strictness: [tool.mypy] in pyproject.toml
 echo "== test suite on SQLite"
 TICKETGATE_TEST_DB=sqlite .venv/bin/python -m pytest -q "$@"
 echo "== test suite on PostgreSQL"

@@ -161,16 +161,6 @@ class LifecycleStore:
     def link(self, ref: TicketRef, linked_from: TicketRef) -> None:
         self._ticket(ref).linked_from = linked_from.number
 
-    def thread_message_ids(self, ref: TicketRef, limit: int = 20) -> list[str]:
-        """The ticket's Message-IDs, oldest first (the last `limit`), for References."""
-        rows = self.session.scalars(
-            select(MessageRow.message_id)
-            .where(MessageRow.ticket_id == ref.number)
-            .order_by(MessageRow.id.desc())
-            .limit(limit)
-        )
-        return list(reversed(list(rows)))
-
     def public_history(self, ref: TicketRef, limit: int = 5) -> list[tuple[datetime, str, str]]:
         """(at, direction, body) of the last public messages people wrote, oldest first
         (the gateway's own acknowledgements and notices are left out)."""
@@ -189,20 +179,6 @@ class LifecycleStore:
         ).all()
         return [(at, direction, body) for at, direction, body in reversed(rows)]
 
-    def public_outbound_since(self, ref: TicketRef, since: datetime) -> bool:
-        """Whether a public mail went to the customer at or after `since` (an agent's answer)."""
-        found = self.session.scalar(
-            select(MessageRow.id)
-            .where(
-                MessageRow.ticket_id == ref.number,
-                MessageRow.direction == "outbound",
-                MessageRow.visibility == "public",
-                MessageRow.created_at >= since,
-            )
-            .limit(1)
-        )
-        return found is not None
-
     # --- timers ------------------------------------------------------------------------
 
     def sync_timers(self, ref: TicketRef, wanted: Sequence[WantedTimer], now: datetime) -> None:
@@ -218,8 +194,8 @@ class LifecycleStore:
             if row.state == "pending" and key not in keys:
                 row.state = "cancelled"
         for want in wanted:
-            row = rows.get(want.key)
-            if row is None:
+            existing = rows.get(want.key)
+            if existing is None:
                 self.session.add(
                     TimerRow(
                         ticket_id=ref.number,
@@ -232,9 +208,9 @@ class LifecycleStore:
                         created_at=now,
                     )
                 )
-            elif row.state in ("pending", "cancelled"):
-                row.state = "pending"
-                row.due_at = want.due
+            elif existing.state in ("pending", "cancelled"):
+                existing.state = "pending"
+                existing.due_at = want.due
 
     def due_timer_ids(self, now: datetime, limit: int) -> list[int]:
         """Pending timers due at `now`, earliest first (the `(state, due_at)` index)."""

@@ -6,6 +6,7 @@ commits; the use case decides when its one transaction ends.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -78,6 +79,7 @@ class TicketRepository:
             requester=row.requester,
             organization_id=row.organization_id,
             followers=tuple(row.followers or ()),
+            queue=row.queue,
         )
 
     def ref_for_message_ids(self, message_ids: Sequence[str]) -> TicketRef | None:
@@ -97,7 +99,9 @@ class TicketRepository:
                 select(column, ticket).where(column.in_(wanted), ticket.is_not(None))
             ).all()
             for mid, ticket_id in rows:
-                by_id.setdefault(mid, ticket_id)
+                # Never None: `IN` matches no NULL and the query excludes a NULL ticket.
+                if mid is not None and ticket_id is not None:
+                    by_id.setdefault(mid, ticket_id)
         for mid in message_ids:
             if mid in by_id:
                 return TicketRef(by_id[mid])
@@ -227,7 +231,7 @@ class TicketRepository:
         ).limit(limit)
         return [_ticket_record(row) for row in self.session.scalars(query)]
 
-    def messages(self, ref: TicketRef) -> list[MessageRecord]:
+    def messages(self, ref: TicketRef) -> builtins.list[MessageRecord]:
         rows = self.session.scalars(
             select(MessageRow)
             .where(MessageRow.ticket_id == ref.number)
@@ -261,7 +265,7 @@ class TicketRepository:
         row.updated_at = now
         return True
 
-    def public_message_ids(self, ref: TicketRef, limit: int = 20) -> list[str]:
+    def public_message_ids(self, ref: TicketRef, limit: int = 20) -> builtins.list[str]:
         """The customer-visible thread's Message-IDs, oldest first (for References)."""
         rows = self.session.scalars(
             select(MessageRow.message_id)
@@ -298,7 +302,7 @@ class TicketRepository:
         )
         return dict((data or {}).get("triage", {}))
 
-    def events(self, ref: TicketRef) -> list[EventRecord]:
+    def events(self, ref: TicketRef) -> builtins.list[EventRecord]:
         rows = self.session.scalars(
             select(EventRow).where(EventRow.ticket_id == ref.number).order_by(EventRow.id)
         )

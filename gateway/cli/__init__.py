@@ -85,9 +85,9 @@ def write_demo_config(folder: Path) -> Path:
     rules = folder / "rules"
     if not rules.exists():
         rules.mkdir()
-        for source in (resources.files("rules") / "default").iterdir():
-            if source.name.endswith(".yaml"):
-                (rules / source.name).write_bytes(source.read_bytes())
+        for entry in (resources.files("rules") / "default").iterdir():
+            if entry.name.endswith(".yaml"):
+                (rules / entry.name).write_bytes(entry.read_bytes())
     ensure_secret_file(folder)
     return folder / "ticketgate.toml"
 

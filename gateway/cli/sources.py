@@ -27,10 +27,12 @@ class MessageSource:
             assert self.path is not None
             yield self.path.read_bytes()
         elif self.kind == "maildir":
+            assert self.path is not None
             box = mailbox.Maildir(self.path, factory=None, create=False)
             for key in sorted(box.keys()):
                 yield box.get_bytes(key)
         else:
+            assert self.path is not None
             mbox = mailbox.mbox(self.path, factory=None, create=False)
             for key in mbox.iterkeys():
                 yield mbox.get_bytes(key)

@@ -1,9 +1,16 @@
-"""Clocks to inject: the system clock in production, a fixed one for time travel."""
+"""Where "now" comes from: injected everywhere, so time-dependent code is testable."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """The one source of the current instant; only the edges and use cases ask it."""
+
+    def now(self) -> datetime: ...
 
 
 class SystemClock:

@@ -3,8 +3,9 @@
 Each step answers one question about an immutable `Assessment` and returns
 either a new Assessment for the next step or the final `Decision`. Steps do
 no I/O: what they must know about the world (tickets, the directory, tokens,
-recent rejections) comes through the read-only `Facts` port, which the use
-case backs with its open transaction. The order is data: `STEPS` below.
+recent rejections) comes through the read-only `Facts` port (facts.py), which
+the use case backs with its open transaction. The order is data: `STEPS`
+below; what each decision then causes is data too (effects.py).
 """
 
 from __future__ import annotations
@@ -13,58 +14,41 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
 
 from gateway.domain import (
+    AgentCommandsFailed,
+    AgentError,
+    AgentUpdate,
     AuthorRole,
     AutomatedKind,
     AutomatedVerdict,
     CommandSheet,
     Contact,
+    CreateTicket,
     Decision,
-    DecisionKind,
     Directory,
+    Duplicate,
+    IgnoreAutomated,
     Organization,
     ParsedMessage,
+    Quarantine,
+    RecordBounce,
+    RejectUnauthorized,
     SenderAuth,
     ThreadMatch,
     ThreadSource,
-    TicketChanges,
-    TicketRef,
+    ThreadUpdate,
     TicketSnapshot,
     TokenPurpose,
     TriageInput,
     TriageOutcome,
 )
 from gateway.domain.commands import cut_at_reply_marker, read_commands
+from gateway.intake.facts import Facts
 from inbound.automated import classify_automated
 from inbound.reply_text import extract_reply, html_to_text
 from inbound.sender_auth import sender_authentication
-from inbound.thread_match import MessageIndex, TokenVerifier, match_thread
-
-
-class Facts(MessageIndex, Protocol):
-    """What the pipeline may ask about the world; answered inside the transaction."""
-
-    directory: Directory
-    tokens: TokenVerifier
-    support_addresses: Sequence[str]
-    trusted_authserv_ids: Sequence[str]
-    max_message_bytes: int
-
-    def already_received(self, dedup_key: str) -> bool: ...
-
-    def ticket(self, ref: TicketRef) -> TicketSnapshot | None: ...
-
-    def ref_for_sent_message_id(self, message_id: str) -> TicketRef | None: ...
-
-    def rejections_recently_sent_to(self, address: str) -> int: ...
-
-    def triage(self, subject: TriageInput) -> TriageOutcome: ...
-
-    def local_now(self) -> datetime: ...
-
-    def in_business_hours(self) -> bool: ...
+from inbound.thread_match import match_thread
 
 
 @dataclass(frozen=True)
@@ -103,15 +87,14 @@ def dedup_key(msg: ParsedMessage) -> str:
 
 def skip_duplicate(a: Assessment, facts: Facts) -> Assessment | Decision:
     if facts.already_received(a.dedup_key):
-        return Decision(DecisionKind.DUPLICATE, "already received: nothing new is made")
+        return Duplicate("already received: nothing new is made")
     return a
 
 
 def refuse_oversized(a: Assessment, facts: Facts) -> Assessment | Decision:
     if a.message.size > facts.max_message_bytes:
-        return Decision(
-            DecisionKind.QUARANTINE,
-            f"{a.message.size} bytes is over max_message_bytes ({facts.max_message_bytes})",
+        return Quarantine(
+            f"{a.message.size} bytes is over max_message_bytes ({facts.max_message_bytes})"
         )
     return a
 
@@ -119,9 +102,9 @@ def refuse_oversized(a: Assessment, facts: Facts) -> Assessment | Decision:
 def require_sender(a: Assessment, facts: Facts) -> Assessment | Decision:
     sender = a.message.sender
     if sender is None:
-        return Decision(DecisionKind.QUARANTINE, "no usable From address")
+        return Quarantine("no usable From address")
     if any(sender.address == s for s in facts.support_addresses):
-        return Decision(DecisionKind.IGNORE_AUTOMATED, "mail from our own address (loop)")
+        return IgnoreAutomated("mail from our own address (loop)")
     return a
 
 
@@ -130,11 +113,11 @@ def ignore_automated(a: Assessment, facts: Facts) -> Assessment | Decision:
     if verdict is None:
         return a
     if verdict.kind is not AutomatedKind.BOUNCE:
-        return Decision(DecisionKind.IGNORE_AUTOMATED, verdict.reason)
+        return IgnoreAutomated(verdict.reason)
     # A bounce of our own mail is recorded on its ticket: the requester's address fails.
     reported = a.message.reported_message_id
     ticket = facts.ref_for_sent_message_id(reported) if reported else None
-    return Decision(DecisionKind.RECORD_BOUNCE, verdict.reason, ticket=ticket)
+    return RecordBounce(verdict.reason, ticket=ticket)
 
 
 def authenticate_sender(a: Assessment, facts: Facts) -> Assessment | Decision:
@@ -174,10 +157,7 @@ def identify_author(a: Assessment, facts: Facts) -> Assessment | Decision:
 def refuse_forged_sender(a: Assessment, facts: Facts) -> Assessment | Decision:
     """A failed sender check means the From is not who wrote it: never act on it."""
     if a.auth is SenderAuth.FAIL:
-        return Decision(
-            DecisionKind.QUARANTINE,
-            "sender failed authentication (Authentication-Results); not answered",
-        )
+        return Quarantine("sender failed authentication (Authentication-Results); not answered")
     return a
 
 
@@ -249,17 +229,14 @@ def apply_rules(a: Assessment, facts: Facts) -> Assessment | Decision:
     )
     rule_names = ", ".join(m.name for m in outcome.matches)
     if outcome.ignore:
-        return Decision(
-            DecisionKind.IGNORE_AUTOMATED, f"ignored by rule(s): {rule_names}", rules=outcome
-        )
+        return IgnoreAutomated(f"ignored by rule(s): {rule_names}", rules=outcome)
     if outcome.reject_with:
         sender = msg.sender.address
         recently = facts.rejections_recently_sent_to(sender)
-        return Decision(
-            DecisionKind.REJECT_UNAUTHORIZED,
+        return RejectUnauthorized(
             f"rejected by rule(s): {rule_names}",
             notify_sender=recently == 0 and a.auth is not SenderAuth.FAIL,
-            reply_template=outcome.reject_with,
+            template=outcome.reject_with,
             rules=outcome,
         )
     return replace(a, triage=outcome)
@@ -268,72 +245,87 @@ def apply_rules(a: Assessment, facts: Facts) -> Assessment | Decision:
 def decide(a: Assessment, facts: Facts) -> Assessment | Decision:
     """Thread an update, open a ticket, or reject: the official-channel policy (seed 001)."""
     org_id = a.organization.id if a.organization else None
-    if a.role is AuthorRole.AGENT and facts.trusted_authserv_ids and a.auth is not SenderAuth.PASS:
-        # Where the border MTA vouches for senders, acting as support needs its pass.
-        return Decision(
-            DecisionKind.AGENT_ERROR,
-            "agent mail not authenticated",
-            author_role=AuthorRole.AGENT,
-            commands=CommandSheet(
-                changes=TicketChanges(),
-                errors=(
-                    "your mail did not pass sender authentication (DKIM/SPF/DMARC) at our "
-                    "mail server, so it cannot act for support; nothing was done",
-                ),
-                text="",
-            ),
-        )
-    if a.role is AuthorRole.AGENT and a.ticket is None:
-        return _agent_without_ticket(a, facts)
-    if a.role is AuthorRole.AGENT and not _signed_for_agents(a.thread):
-        # A From header is easy to forge; acting for support needs the signed agent address.
-        return Decision(
-            DecisionKind.AGENT_ERROR,
-            "agent mail without a signed agent address",
-            author_role=AuthorRole.AGENT,
-            ticket=None,
-            commands=CommandSheet(
-                changes=TicketChanges(),
-                errors=(
-                    "to act on a ticket, reply to the ticket's notification mail (its signed "
-                    "reply address proves the answer is yours); nothing was done",
-                ),
-                text="",
-            ),
-        )
+    if a.role is AuthorRole.AGENT:
+        return _agent_decision(a, facts)
     if a.ticket is not None and a.role is not AuthorRole.STRANGER:
-        return Decision(
-            DecisionKind.THREAD_UPDATE,
-            f"{a.role.value} replied; matched by {a.thread.source.value if a.thread else '?'}",
+        source = a.thread.source.value if a.thread else "?"
+        follow_up = facts.follow_up_triage(a.ticket.ref, a.new_text)
+        if follow_up is not None:  # seed 002: a reply to a closed ticket opens a new one
+            return CreateTicket(
+                f"reply to closed {a.ticket.ref}: a new ticket linked to it",
+                organization_id=org_id or a.ticket.organization_id,
+                new_text=a.new_text,
+                rules=follow_up,
+                follow_up_of=a.ticket.ref,
+            )
+        return ThreadUpdate(
+            f"{a.role.value} replied; matched by {source}",
             ticket=a.ticket.ref,
             author_role=a.role,
             organization_id=org_id,
             new_text=a.new_text,
             rules=a.triage,
-            commands=a.commands,
         )
     if a.may_open_tickets:
         reason = "authorized contact opened a ticket"
         if a.ticket is not None:
             reason += " (not a participant of the ticket its mail named)"
-        return Decision(
-            DecisionKind.CREATE_TICKET,
-            reason,
-            author_role=AuthorRole.REQUESTER,
-            organization_id=org_id,
-            new_text=a.new_text,
-            rules=a.triage,
-        )
+        return CreateTicket(reason, organization_id=org_id, new_text=a.new_text, rules=a.triage)
     sender = a.message.sender.address if a.message.sender else ""
     recently = facts.rejections_recently_sent_to(sender)
-    return Decision(
-        DecisionKind.REJECT_UNAUTHORIZED,
+    return RejectUnauthorized(
         "sender is not an authorized contact"
         + ("" if a.ticket is None else " of the ticket named")
         + ("; rejection already sent recently" if recently else ""),
         organization_id=org_id,
         notify_sender=recently == 0,
     )
+
+
+def _agent_decision(a: Assessment, facts: Facts) -> Decision:
+    """An agent acts for support only through a signed address (and a pass where the
+    border MTA vouches for senders); a mistake in any command changes nothing."""
+    if facts.trusted_authserv_ids and a.auth is not SenderAuth.PASS:
+        return AgentError(
+            "agent mail not authenticated",
+            errors=(
+                "your mail did not pass sender authentication (DKIM/SPF/DMARC) at our "
+                "mail server, so it cannot act for support; nothing was done",
+            ),
+        )
+    sheet = a.commands
+    assert sheet is not None  # read_agent_commands ran for every agent
+    if a.ticket is None:
+        return _agent_without_ticket(a, sheet, facts)
+    if not _signed_for_agents(a.thread):
+        # A From header is easy to forge; acting for support needs the signed agent address.
+        return AgentError(
+            "agent mail without a signed agent address",
+            errors=(
+                "to act on a ticket, reply to the ticket's notification mail (its signed "
+                "reply address proves the answer is yours); nothing was done",
+            ),
+        )
+    errors = sheet.errors + _escalation_errors(a.ticket, sheet, facts)
+    if errors:
+        return AgentCommandsFailed(
+            "agent commands failed", ticket=a.ticket.ref, errors=errors, new_text=a.new_text
+        )
+    source = a.thread.source.value if a.thread else "?"
+    return AgentUpdate(f"agent replied; matched by {source}", ticket=a.ticket.ref, commands=sheet)
+
+
+def _escalation_errors(
+    ticket: TicketSnapshot, sheet: CommandSheet, facts: Facts
+) -> tuple[str, ...]:
+    if not sheet.changes.escalate:
+        return ()
+    queue_id = sheet.changes.queue or ticket.queue
+    queue = facts.directory.queue(queue_id or "")
+    if queue is None or not queue.escalates_to:
+        hint = "escalates_to in directory.yaml"
+        return (f"#escalate: queue '{queue_id}' has no next level ({hint})",)
+    return ()
 
 
 def _signed_for_agents(thread: ThreadMatch | None) -> bool:
@@ -344,31 +336,22 @@ def _signed_for_agents(thread: ThreadMatch | None) -> bool:
     )
 
 
-def _agent_without_ticket(a: Assessment, facts: Facts) -> Decision:
+def _agent_without_ticket(a: Assessment, sheet: CommandSheet, facts: Facts) -> Decision:
     """An agent writing to the support address opens a ticket for a customer (#requester)."""
-    sheet = a.commands
-    assert sheet is not None
     if sheet.requester and not sheet.errors:
         found = facts.directory.contact(sheet.requester)
-        return Decision(
-            DecisionKind.CREATE_TICKET,
+        return CreateTicket(
             f"agent opened a ticket on behalf of {sheet.requester}",
-            author_role=AuthorRole.AGENT,
             organization_id=found[0].id if found else None,
             new_text=a.new_text,
             rules=a.triage,
-            commands=sheet,
+            on_behalf=sheet,
         )
     errors = sheet.errors or (
         "this mail names no ticket: reply to a ticket's mail, or start a new one "
         "with '#requester customer@example.com' to open a ticket for that customer",
     )
-    return Decision(
-        DecisionKind.AGENT_ERROR,
-        "agent mail could not be carried out",
-        author_role=AuthorRole.AGENT,
-        commands=replace(sheet, errors=tuple(errors)),
-    )
+    return AgentError("agent mail could not be carried out", errors=tuple(errors))
 
 
 # The decision process, one question per line, in order.

@@ -1,7 +1,8 @@
 """The ticket lifecycle as pure functions: the SLA clock, status timers, transitions.
 
-Sits between the policy (gateway/policy.py) and the code that touches the
-store (gateway/lifecycle_actions.py, called by intake and the scheduler).
+Sits between the policy (gateway/domain/policy.py) and the code that touches
+the store (gateway/lifecycle/clock.py and timers.py, behind the facade that
+intake and the sweeper call, gateway/lifecycle/actions.py).
 Nothing here reads the clock, the database or the directory files: each
 function takes `now`, the ticket's `ClockState` and the `Policy`, and answers
 with values — the due times, the set of timers that should be pending, who
@@ -17,8 +18,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from gateway.config.policy_file import Policy
-from gateway.domain import Directory, Priority, TicketStatus, unique
+from gateway.domain import Directory, Priority, Sla, TicketStatus, TimerKind, unique
+from gateway.domain.policy import Policy
 
 PAUSED = frozenset({TicketStatus.WAITING_CUSTOMER, TicketStatus.WAITING_THIRD_PARTY})
 RUNNING = frozenset({TicketStatus.NEW, TicketStatus.OPEN})
@@ -32,21 +33,6 @@ CUSTOMER_VISIBLE = frozenset(
         TicketStatus.OPEN,
     }
 )
-
-
-class Sla(StrEnum):
-    FIRST_RESPONSE = "first_response"
-    NEXT_RESPONSE = "next_response"
-    RESOLUTION = "resolution"
-
-
-class TimerKind(StrEnum):
-    SLA_WARNING = "sla_warning"
-    SLA_BREACH = "sla_breach"
-    ESCALATION = "escalation"
-    REMINDER = "reminder"
-    AUTO_RESOLVE = "auto_resolve"
-    AUTO_CLOSE = "auto_close"
 
 
 @dataclass(frozen=True)
@@ -72,7 +58,9 @@ class Dues:
     resolution: datetime | None
 
     def of(self, sla: Sla) -> datetime | None:
-        return getattr(self, sla.value)
+        if sla is Sla.FIRST_RESPONSE:
+            return self.first_response
+        return self.next_response if sla is Sla.NEXT_RESPONSE else self.resolution
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """Satisfaction surveys after close (seed 002): links, reply parsing, answers, report.
 
-The survey mail is queued by gateway/lifecycle_actions.py when a ticket
+The survey mail is queued by gateway/lifecycle/customer_mail.py when a ticket
 closes. Answers come two ways: a reply threaded by intake (parsed tolerantly
 here: "1: 5, 2: sim, ótimo atendimento") and one-click links served by
-gateway/http_app.py. A link carries the survey id and an HMAC over
+gateway/runtime/http.py. A link carries the survey id and an HMAC over
 `survey:<id>:<ticket ref>` (RFC 2104, with the gateway's secret), so it
 names one survey of one ticket: it can be neither forged nor pointed at
 another ticket's survey, and a link from an earlier survey of a reopened
@@ -214,36 +214,3 @@ def summarize(rows: Iterable[Mapping[str, Any]]) -> list[ReportLine]:
         )
     order = {"agent": 0, "queue": 1, "month": 2}
     return sorted(lines, key=lambda line: (order[line.group], line.key))
-
-
-# --- the page the links open ------------------------------------------------------------
-
-PAGE_TEXT = {
-    "pt_BR": {
-        "title": "Pesquisa de satisfação",
-        "q1": "Como você avalia o atendimento prestado pelo(a) analista neste ticket?",
-        "q2": "Falando sobre a situação reportada neste ticket, nosso suporte atendeu a sua "
-        "expectativa?",
-        "yes": "Sim",
-        "no": "Não",
-        "comment": "Comentário (opcional)",
-        "send": "Enviar",
-        "thanks": "Obrigado! Sua resposta foi registrada.",
-        "recorded": "Respostas registradas",
-        "invalid": "Este link de pesquisa não é válido.",
-        "ticket": "Chamado",
-    },
-    "en": {
-        "title": "Satisfaction survey",
-        "q1": "How do you rate the service the analyst gave you on this ticket?",
-        "q2": "Thinking of the situation you reported, did our support meet your expectation?",
-        "yes": "Yes",
-        "no": "No",
-        "comment": "Comment (optional)",
-        "send": "Send",
-        "thanks": "Thank you! Your answer was recorded.",
-        "recorded": "Recorded answers",
-        "invalid": "This survey link is not valid.",
-        "ticket": "Ticket",
-    },
-}

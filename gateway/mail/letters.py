@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -21,33 +20,16 @@ from gateway.domain import (
     AttachmentPart,
     Clock,
     Direction,
+    EventKind,
     MailKind,
     OutgoingMail,
     TicketRef,
     Visibility,
 )
+from gateway.mail.contexts import TemplateContext
+from gateway.mail.labels import Words
 from outbound.compose import Addressing, Templates, compose
 from storage.repository import NewMessage, Outbox, TicketRepository
-
-SUPPORT_NAMES = {"pt_BR": "Suporte", "en": "Support"}
-PRIORITY_LABELS = {
-    "pt_BR": {0: "crítica", 1: "alta", 2: "média", 3: "normal"},
-    "en": {0: "critical", 1: "high", 2: "medium", 3: "normal"},
-}
-CATEGORY_LABELS = {
-    "pt_BR": {
-        "question": "dúvida",
-        "problem": "problema / manutenção",
-        "service_request": "requisição de serviço",
-        "suggestion": "sugestão",
-    },
-    "en": {
-        "question": "question",
-        "problem": "problem / maintenance",
-        "service_request": "service request",
-        "suggestion": "suggestion",
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -56,7 +38,7 @@ class Letter:
 
     kind: MailKind
     template: str
-    context: Mapping[str, object]
+    context: Mapping[str, object] | TemplateContext
     to: Sequence[tuple[str, str]]
     cc: Sequence[tuple[str, str]] = ()
     ticket: TicketRef | None = None
@@ -71,23 +53,12 @@ class Letter:
 
 
 class Mailer:
-    def __init__(self, templates: Templates, locale: str, zone: ZoneInfo, clock: Clock) -> None:
+    """Renders, composes and queues letters in the caller's transaction."""
+
+    def __init__(self, templates: Templates, words: Words, clock: Clock) -> None:
         self.templates = templates
-        self.locale = locale
-        self.zone = zone
+        self.words = words
         self.clock = clock
-
-    def local_time(self, instant: datetime | None) -> str:
-        if instant is None:
-            return "—"
-        local = instant.astimezone(self.zone)
-        return local.strftime("%d/%m/%Y %H:%M" if self.locale == "pt_BR" else "%Y-%m-%d %H:%M")
-
-    def priority_label(self, priority: int) -> str:
-        return PRIORITY_LABELS[self.locale][int(priority)]
-
-    def category_label(self, category: str) -> str:
-        return CATEGORY_LABELS[self.locale].get(category, category)
 
     def queue(
         self,
@@ -98,13 +69,16 @@ class Mailer:
     ) -> OutgoingMail:
         """Queue `letter`; `now` is the use case's own instant (time travel), else the clock."""
         now = now or self.clock.now()
-        rendered = self.templates.render(letter.template, self.locale, letter.context)
+        context = letter.context
+        if isinstance(context, TemplateContext):
+            context = context.as_mapping()
+        rendered = self.templates.render(letter.template, self.words.locale, context)
         mail = compose(
             letter.kind,
             rendered,
             Addressing(
                 from_address=support_address,
-                from_name=letter.from_name or SUPPORT_NAMES[self.locale],
+                from_name=letter.from_name or self.words.support_name,
                 to=letter.to,
                 cc=letter.cc,
                 reply_to=letter.reply_to,
@@ -135,7 +109,7 @@ class Mailer:
                 )
             tickets.record_event(
                 letter.ticket,
-                "mail_queued",
+                EventKind.MAIL_QUEUED,
                 "ticketgate",
                 now,
                 kind=letter.kind.value,

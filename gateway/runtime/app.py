@@ -17,21 +17,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from gateway.config.policy_file import Policy, watch_policy
+from gateway.config.policy_file import watch_policy
 from gateway.config.reloading import Watched, watch_directory, watch_rules
 from gateway.config.settings import Settings
 from gateway.domain import Clock, Directory, Envelope, Outcome
 from gateway.domain.clock import SystemClock
+from gateway.domain.policy import Policy
 from gateway.domain.signing import ReplyTokens
 from gateway.intake.use_case import Intake, IntakePolicy
 from gateway.lifecycle.actions import LifecycleActions
 from gateway.lifecycle.surveys import SurveyLinks
+from gateway.lifecycle.sweeper import Sweeper
+from gateway.mail.labels import Words
 from gateway.mail.letters import Mailer
 from gateway.runtime.alerts import AdminAlerts
 from gateway.runtime.http import HttpEndpoint, SurveyPages
 from gateway.runtime.imap_runner import ImapRunner, all_mailboxes, intake_delivery
 from gateway.runtime.outbox_store import DatabaseOutboxStore
-from gateway.runtime.scheduler import Sweeper, start_scheduler
+from gateway.runtime.scheduler import start_scheduler
 from inbound.smtp import SupportHandler, start_listener
 from outbound.compose import Templates
 from outbound.relay import PickupFolder, SmtpRelay, Transport
@@ -106,7 +109,7 @@ def build(
         directory=directory,
         locale=gateway_cfg.locale,
         support_address=settings.support_address,
-        mailer=Mailer(templates, gateway_cfg.locale, zone, clock),
+        mailer=Mailer(templates, Words(gateway_cfg.locale, zone), clock),
     )
     intake = Intake(
         db=db,
@@ -225,7 +228,12 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
     lock = _hold_sqlite_lock(settings)
     wake = asyncio.Event()
     loop = asyncio.get_running_loop()
-    gateway = build(settings, on_commit=lambda: loop.call_soon_threadsafe(wake.set))
+
+    def wake_worker() -> None:
+        """Wake the outbox worker from any thread (a commit, a fired timer)."""
+        loop.call_soon_threadsafe(wake.set)
+
+    gateway = build(settings, on_commit=wake_worker)
     if lock is not None:
         released = gateway.outbox_store.release_own_claims()
         if released:
@@ -263,7 +271,7 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
     scheduler = start_scheduler(
         gateway.sweeper,
         refresh=gateway.policy.refresh,
-        on_fired=lambda: loop.call_soon_threadsafe(wake.set),
+        on_fired=wake_worker,
     )
     http = _start_http(gateway)
     try:

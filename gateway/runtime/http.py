@@ -22,7 +22,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from gateway.domain import Clock
 from gateway.lifecycle.actions import LifecycleActions
-from gateway.lifecycle.surveys import PAGE_TEXT, SurveyAnswer, SurveyLinks
+from gateway.lifecycle.surveys import SurveyAnswer, SurveyLinks
+from gateway.mail.labels import PAGE_TEXT
 from storage.db import Database
 from storage.lifecycle import LifecycleStore, SurveyRecord
 

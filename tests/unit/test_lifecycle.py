@@ -8,10 +8,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.config.policy_file import Policy
-from gateway.domain import Agent, Directory, Priority, Queue, TicketRef, TicketStatus
+from gateway.domain import (
+    Agent,
+    Directory,
+    Priority,
+    Queue,
+    Sla,
+    TicketRef,
+    TicketStatus,
+    TimerKind,
+)
+from gateway.domain.policy import Policy
 from gateway.lifecycle import sla as lifecycle
-from gateway.lifecycle.sla import ReplyEffect, Sla, TimerKind
+from gateway.lifecycle.sla import ReplyEffect
 from gateway.lifecycle.surveys import SurveyAnswer, SurveyLinks, parse_reply, summarize
 
 SP = ZoneInfo("America/Sao_Paulo")

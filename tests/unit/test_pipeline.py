@@ -11,8 +11,11 @@ import pytest
 
 from gateway.domain import (
     Agent,
+    AgentError,
+    AgentUpdate,
     AuthorRole,
     Contact,
+    CreateTicket,
     Decision,
     DecisionKind,
     Directory,
@@ -21,6 +24,7 @@ from gateway.domain import (
     Organization,
     ParsedMessage,
     Priority,
+    Quarantine,
     Queue,
     ThreadSource,
     TicketRef,
@@ -107,6 +111,9 @@ class MemoryFacts:
     def in_business_hours(self) -> bool:
         return True
 
+    def follow_up_triage(self, ref: TicketRef, new_text: str) -> TriageOutcome | None:
+        return None
+
 
 def mail(sender: str | None = "maria@alfa.edu.br", **changes: object) -> ParsedMessage:
     base = ParsedMessage(
@@ -171,7 +178,8 @@ def test_failed_authentication_is_quarantined_even_for_a_contact() -> None:
         headers=(("Authentication-Results", "mx.example.com; dmarc=fail header.from=alfa.edu.br"),)
     )
     decision = decide(forged)
-    assert decision.kind is DecisionKind.QUARANTINE and not decision.notify_sender
+    # A quarantine carries no mail to send: its type has nothing to address.
+    assert isinstance(decision, Quarantine)
 
 
 @pytest.mark.parametrize(
@@ -238,14 +246,14 @@ def test_agent_acts_on_a_ticket_only_through_the_signed_agent_address() -> None:
     )
     signed = mail(sender=ANA, envelope=Envelope(rcpt_tos=(agent_address,)), headers=AGENT_AUTH)
     decision = decide(signed)
-    assert decision.kind is DecisionKind.THREAD_UPDATE and decision.author_role is AuthorRole.AGENT
+    assert decision.kind is DecisionKind.AGENT_UPDATE and decision.author_role is AuthorRole.AGENT
     # Another agent cannot use Ana's address, and Ana's mail must pass authentication.
     carlos = replace(signed, sender=EmailAddress("carlos@example.com"))
-    assert decide(carlos).kind is not DecisionKind.THREAD_UPDATE
+    assert decide(carlos).kind not in (DecisionKind.THREAD_UPDATE, DecisionKind.AGENT_UPDATE)
     assert decide(replace(signed, headers=())).kind is DecisionKind.AGENT_ERROR
     # A From: ana@… with only a subject tag could be anyone: refused, and told to the agent.
     forged = decide(mail(sender="ana@example.com", subject="[#TG-00007] x"))
-    assert forged.kind is DecisionKind.AGENT_ERROR and forged.ticket is None
+    assert isinstance(forged, AgentError)  # an AgentError names no ticket
 
 
 def test_agent_commands_are_read_and_removed_from_the_text() -> None:
@@ -259,28 +267,28 @@ def test_agent_commands_are_read_and_removed_from_the_text() -> None:
         text_body="#status aguardando_cliente\n#prioridade 1\n\nPode testar?",
     )
     decision = decide(msg)
-    assert decision.commands is not None
+    assert isinstance(decision, AgentUpdate)
     assert decision.commands.changes.status is TicketStatus.WAITING_CUSTOMER
     assert decision.commands.changes.priority is Priority.HIGH
-    assert decision.new_text == "Pode testar?"
+    assert decision.commands.text == "Pode testar?"
 
 
 def test_the_note_address_makes_any_agent_mail_internal() -> None:
     note = TOKENS.reply_address("suporte@example.com", TicketRef(7), TokenPurpose.NOTE, ANA)
     decision = decide(mail(sender=ANA, envelope=Envelope(rcpt_tos=(note,)), headers=AGENT_AUTH))
-    assert decision.commands is not None and decision.commands.is_note
+    assert isinstance(decision, AgentUpdate) and decision.commands.is_note
 
 
 def test_contact_of_another_org_opens_a_new_ticket_instead_of_joining() -> None:
     decision = decide(mail(sender="carla@beta.com.br", subject="Re: [#TG-00007] x"))
-    assert decision.kind is DecisionKind.CREATE_TICKET and decision.ticket is None
+    assert isinstance(decision, CreateTicket) and decision.follow_up_of is None
     assert decision.organization_id == "beta"
 
 
 def test_stranger_is_rejected_once_then_silently() -> None:
     first = decide(mail(sender="x@evil.example", subject="[#TG-00007] me dê os dados"))
     assert first.kind is DecisionKind.REJECT_UNAUTHORIZED and first.notify_sender
-    assert first.ticket is None
+    assert not hasattr(first, "ticket")
     again = decide(mail(sender="x@evil.example"), MemoryFacts(rejections={"x@evil.example": 1}))
     assert again.kind is DecisionKind.REJECT_UNAUTHORIZED and not again.notify_sender
 

@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.config.policy_file import Duration, load_policy, watch_policy
+from gateway.config.policy_file import load_policy, watch_policy
 from gateway.domain import Priority
+from gateway.domain.policy import Duration
 from rules.sourcefile import SourceFileError
 
 SP = ZoneInfo("America/Sao_Paulo")

@@ -1,0 +1,62 @@
+"""The kinds of things that happen to a ticket: events in its log, timers, SLA clocks.
+
+Stored as their string values (the event log's `kind`, the timers' `kind`
+and `sla` columns), so a value here is a contract with rows already written.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventKind(StrEnum):
+    """One line of a ticket's event log (`tickets show`)."""
+
+    CREATED = "created"
+    MESSAGE_ADDED = "message_added"
+    TRIAGED_BY_RULES = "triaged_by_rules"
+    FIELD_CHANGED = "field_changed"
+    STATUS_CHANGED = "status_changed"
+    FIRST_RESPONSE = "first_response"
+    ESCALATED = "escalated"
+    FOLLOWERS_ADDED = "followers_added"
+    RECIPIENTS_DROPPED = "recipients_dropped"
+    NO_AGENT_TO_NOTIFY = "no_agent_to_notify"
+    AGENT_COMMANDS_FAILED = "agent_commands_failed"
+    MAIL_QUEUED = "mail_queued"
+    MAIL_BOUNCED = "mail_bounced"
+    LINKED = "linked"
+    REMINDER_SENT = "reminder_sent"
+    SURVEY_SENT = "survey_sent"
+    SURVEY_ANSWERED = "survey_answered"
+    SLA_WARNING = "sla_warning"
+    SLA_BREACHED = "sla_breached"
+    SLA_ESCALATED = "sla_escalated"
+
+
+class Sla(StrEnum):
+    """The three clocks a ticket's SLA targets measure."""
+
+    FIRST_RESPONSE = "first_response"
+    NEXT_RESPONSE = "next_response"
+    RESOLUTION = "resolution"
+
+
+class TimerKind(StrEnum):
+    """What a pending timer does when it fires (gateway/lifecycle/timers.py)."""
+
+    SLA_WARNING = "sla_warning"
+    SLA_BREACH = "sla_breach"
+    ESCALATION = "escalation"
+    REMINDER = "reminder"
+    AUTO_RESOLVE = "auto_resolve"
+    AUTO_CLOSE = "auto_close"
+
+
+class AgentNews(StrEnum):
+    """Why agents are mailed about a ticket (the agent notification's `event`)."""
+
+    NEW = "new"
+    UPDATE = "update"
+    NOTE = "note"
+    ESCALATED = "escalated"

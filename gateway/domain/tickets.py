@@ -1,0 +1,173 @@
+"""Tickets as every package speaks of them: status, priority, refs, triage, records."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import IntEnum, StrEnum
+
+
+class TicketStatus(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    WAITING_CUSTOMER = "waiting_customer"
+    WAITING_THIRD_PARTY = "waiting_third_party"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Priority(IntEnum):
+    """Urgency as the seeds define it: 0 is critical, 3 is normal."""
+
+    CRITICAL = 0
+    HIGH = 1
+    MEDIUM = 2
+    NORMAL = 3
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    INTERNAL = "internal"
+
+
+_REF_RE = re.compile(r"\bTG-(\d{1,12})\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, order=True)
+class TicketRef:
+    """The public name of a ticket, e.g. ``TG-00042``; it is not a secret."""
+
+    number: int
+
+    def __str__(self) -> str:
+        return f"TG-{self.number:05d}"
+
+    @classmethod
+    def parse(cls, text: str) -> TicketRef | None:
+        match = _REF_RE.fullmatch(text.strip())
+        return cls(int(match.group(1))) if match else None
+
+    @classmethod
+    def find_in_subject(cls, subject: str) -> TicketRef | None:
+        """The ref of a ``[#TG-00042]`` tag anywhere in a subject."""
+        match = re.search(r"\[#TG-(\d{1,12})\]", subject, re.IGNORECASE)
+        return cls(int(match.group(1))) if match else None
+
+
+# --- tickets as the pipeline sees them -------------------------------------------
+
+
+@dataclass(frozen=True)
+class TicketSnapshot:
+    """What the pipeline needs to know about an existing ticket to decide."""
+
+    ref: TicketRef
+    subject: str
+    status: TicketStatus
+    requester: str
+    organization_id: str | None
+    followers: tuple[str, ...] = ()
+    queue: str | None = None
+
+
+# The ticket types and environments of the seeds (001, 003); rules and agents set them.
+CATEGORIES = ("question", "problem", "service_request", "suggestion")
+ENVIRONMENTS = ("production", "staging")
+
+
+@dataclass(frozen=True)
+class Triage:
+    """How a new ticket is classified; rules set it, agents change it."""
+
+    category: str = "question"
+    priority: Priority = Priority.NORMAL
+    environment: str = "production"
+    queue: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+# --- what an agent's mail asks for ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TicketChanges:
+    """What an agent's commands ask to change; None means unchanged."""
+
+    status: TicketStatus | None = None
+    priority: Priority | None = None
+    queue: str | None = None
+    category: str | None = None
+    environment: str | None = None
+    assignee: str | None = None
+    tags: tuple[str, ...] = ()
+    escalate: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return self == TicketChanges()
+
+
+def unique(items: Iterable[str]) -> tuple[str, ...]:
+    """Items in first-seen order without repeats."""
+    return tuple(dict.fromkeys(items))
+
+
+# --- records read back from the store ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttachmentRecord:
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    message_id: str
+    direction: Direction
+    visibility: Visibility
+    sender: str
+    recipients: tuple[str, ...]
+    subject: str
+    body: str
+    attachments: tuple[AttachmentRecord, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    at: datetime
+    actor: str
+    kind: str
+    data: dict[str, object]
+
+
+@dataclass(frozen=True)
+class TicketRecord:
+    ref: TicketRef
+    subject: str
+    status: TicketStatus
+    priority: Priority
+    category: str
+    environment: str
+    queue: str | None
+    requester: str
+    requester_name: str
+    organization: str | None
+    assignee: str | None
+    tags: tuple[str, ...]
+    followers: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+    next_response_due: datetime | None = None

@@ -1,0 +1,298 @@
+"""Effects that concern agents: telling them, and carrying out what they ask by mail.
+
+Agents are notified of new tickets and customer updates (the assignee only,
+once there is one) with the ticket's facts and addresses signed for them.
+An agent's reply is carried out here, one small effect per concern: field
+changes, escalation, an internal note, the answer relayed to the customer
+from the support address, the status change (through the lifecycle, the one
+writer of status). Each takes the decision and the `Job` (ports.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gateway.domain import (
+    AgentCommandsFailed,
+    AgentError,
+    AgentNews,
+    AgentUpdate,
+    AttachmentPart,
+    CreateTicket,
+    Direction,
+    Directory,
+    EventKind,
+    MailKind,
+    TicketChanges,
+    TicketRecord,
+    TicketStatus,
+    TokenPurpose,
+    Visibility,
+)
+from gateway.intake.ports import Job
+from gateway.mail.contexts import AgentAnswer, AgentNotification, CommandErrors, TicketFacts
+from gateway.mail.letters import Letter
+from gateway.mail.threading import customer_thread
+from storage.repository import NewMessage
+
+NOBODY = "ticketgate"  # the actor of what the gateway does on its own
+
+
+# --- shared by every path that tells agents --------------------------------------------
+
+
+def notify_agents(
+    job: Job,
+    news: AgentNews,
+    text: str,
+    attachments: Sequence[AttachmentPart] = (),
+) -> None:
+    """Mail the assignee, or the queue's agents, about a ticket; never the author."""
+    ticket = job.ticket()
+    directory, ports = job.directory, job.ports
+    if ticket.assignee:
+        recipients = [ticket.assignee]
+    else:
+        recipients = [a.email for a in directory.agents if ticket.queue in a.queues]
+    author = job.sender
+    recipients = [r for r in dict.fromkeys(recipients) if r.lower() != author.lower()]
+    if not recipients:
+        job.event(EventKind.NO_AGENT_TO_NOTIFY, NOBODY, queue=ticket.queue)
+        return
+    facts = TicketFacts.of(ticket, directory, ports.words)
+    is_agent = directory.agent(author) is not None
+    author_label = agent_name(directory, author) if is_agent else (job.sender_name or author)
+    purpose = TokenPurpose.NOTE if news is AgentNews.NOTE else TokenPurpose.AGENT
+    # One mail per agent: each carries reply and note addresses bound to that agent.
+    for recipient in recipients:
+        note_address = ports.tokens.reply_address(
+            job.support, ticket.ref, TokenPurpose.NOTE, recipient
+        )
+        context = AgentNotification.of(
+            news, author_label, text, facts, note_address, ports.words
+        )
+        ports.mail.queue(
+            job.support,
+            Letter(
+                kind=MailKind.AGENT_NOTIFICATION,
+                template="agent_notification",
+                context=context,
+                to=[(agent_name(directory, recipient), recipient)],
+                ticket=ticket.ref,
+                # Replying to a note stays a note (RT's comment address).
+                reply_to=ports.tokens.reply_address(job.support, ticket.ref, purpose, recipient),
+                # One stable root per ticket, so every agent's client threads them together.
+                in_reply_to=agent_thread_root(ticket, job.support),
+                automatic="auto-generated",
+                attachments=attachments,
+            ),
+            job.now,
+        )
+
+
+def split_followers(
+    directory: Directory, organization: str | None, addresses: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """Contacts of the ticket's organization may follow it; nobody else sees its content."""
+    allowed, dropped = [], []
+    for address in dict.fromkeys(a.lower() for a in addresses):
+        found = directory.contact(address)
+        if found and organization and found[0].id == organization:
+            allowed.append(address)
+        else:
+            dropped.append(address)
+    return allowed, dropped
+
+
+def add_followers(job: Job, ticket: TicketRecord, addresses: Sequence[str]) -> list[str]:
+    """Allowed addresses become followers; the others are dropped, and the drop recorded."""
+    allowed, dropped = split_followers(job.directory, ticket.organization, addresses)
+    new = [a for a in allowed if a not in ticket.followers]
+    if new:
+        job.ports.tickets.change_fields(ticket.ref, {"followers": new}, job.now)
+        job.event(EventKind.FOLLOWERS_ADDED, added=new)
+    if dropped:
+        job.event(
+            EventKind.RECIPIENTS_DROPPED, addresses=dropped, reason="not allowed on this ticket"
+        )
+    return new
+
+
+def apply_field_changes(job: Job, changes: TicketChanges) -> None:
+    """Queue, priority, category, environment, assignee, tags and escalation, an event each.
+    Status is not a field here: the lifecycle writes it (`agent_status`)."""
+    ticket = job.ticket()
+    wanted: dict[str, object] = {}
+    for name in ("priority", "queue", "category", "environment"):
+        value = getattr(changes, name)
+        if value is not None:
+            wanted[name] = value
+    if changes.assignee:
+        wanted["assignee"] = changes.assignee
+    if changes.tags:
+        wanted["tags"] = list(changes.tags)
+    if changes.escalate:
+        current = job.directory.queue(str(wanted.get("queue") or ticket.queue))
+        assert current is not None and current.escalates_to  # checked by the pipeline
+        wanted["queue"] = current.escalates_to
+        wanted["assignee"] = None
+    for name, (old, new) in job.ports.tickets.change_fields(ticket.ref, wanted, job.now).items():
+        job.event(EventKind.FIELD_CHANGED, field=name, old=old, new=new)
+    if changes.escalate:
+        job.event(EventKind.ESCALATED, queue=wanted["queue"])
+
+
+def keep_internal(job: Job, text: str) -> None:
+    """The agent's mail in the thread as an internal note: agents see it, customers never."""
+    assert job.ref is not None
+    msg = job.msg
+    job.ports.tickets.add_message(
+        job.ref,
+        NewMessage(
+            message_id=msg.stored_id,
+            direction=Direction.INBOUND,
+            visibility=Visibility.INTERNAL,
+            sender=job.sender,
+            recipients=tuple(a.address for a in (*msg.to, *msg.cc)),
+            subject=msg.subject,
+            body=text,
+            raw_sha256=msg.raw_sha256,
+            attachments=tuple(p for p in msg.attachments if p.filename),
+        ),
+        job.now,
+    )
+
+
+def agent_name(directory: Directory, email: str) -> str:
+    agent = directory.agent(email)
+    return agent.name if agent else email
+
+
+def agent_thread_root(ticket: TicketRecord, support: str) -> str:
+    return f"<{str(ticket.ref).lower()}.agents@{support.rpartition('@')[2]}>"
+
+
+# --- an agent's reply on a ticket ------------------------------------------------------
+
+
+def apply_agent_fields(d: AgentUpdate, job: Job) -> None:
+    apply_field_changes(job, d.commands.changes)
+
+
+def notify_escalation(d: AgentUpdate, job: Job) -> None:
+    """The next level hears of it with the agent's words (sent to the customer or not)."""
+    if d.commands.changes.escalate:
+        notify_agents(job, AgentNews.ESCALATED, d.commands.text)
+
+
+def keep_note(d: AgentUpdate, job: Job) -> None:
+    """`#note` or the note address: internal, and the other agents are told."""
+    if d.commands.is_note and d.commands.text:
+        keep_internal(job, d.commands.text)
+        notify_agents(job, AgentNews.NOTE, d.commands.text, job.msg.attachments)
+
+
+def relay_answer(d: AgentUpdate, job: Job) -> None:
+    """The agent's answer goes out from the support address, signed with the agent's name;
+    the agent's own address and the quoted notification never reach the customer."""
+    sheet = d.commands
+    if sheet.is_note or not sheet.text:
+        return  # a note, or commands only: nothing for the customer
+    ticket = job.ticket()
+    msg, ports = job.msg, job.ports
+    extra = [
+        a.address
+        for a in (*msg.to, *msg.cc)
+        if not job.is_support(a.address)
+        and job.directory.agent(a.address) is None
+        and a.address not in (ticket.requester, *ticket.followers)
+    ]
+    added = add_followers(job, ticket, extra)
+    # Checked again on the way out: whatever put a follower there, a customer's
+    # copy never goes to another organization or to an agent's own mailbox.
+    followers, _ = split_followers(
+        job.directory, ticket.organization, [*ticket.followers, *added]
+    )
+    name = agent_name(job.directory, job.sender)
+    thread = customer_thread(
+        ports.tickets.public_message_ids(ticket.ref),
+        ports.tickets.last_customer_message_id(ticket.ref),
+    )
+    ports.mail.queue(
+        job.support,
+        Letter(
+            kind=MailKind.AGENT_REPLY,
+            template="agent_reply",
+            context=AgentAnswer.of(sheet.text, name, ticket),
+            to=[(ticket.requester_name, ticket.requester)],
+            cc=[("", f) for f in dict.fromkeys(followers) if f != ticket.requester],
+            ticket=ticket.ref,
+            reply_to=ports.tokens.reply_address(job.support, ticket.ref),
+            in_reply_to=thread.in_reply_to,
+            references=thread.references,
+            automatic=None,
+            from_name=f"{name} ({ports.words.support_name})",
+            attachments=[p for p in msg.attachments if p.filename and not p.inline],
+            public_author=job.sender,
+        ),
+        job.now,
+    )
+    job.answered = True
+    ports.lifecycle.agent_responded(ticket.ref, job.now, job.sender)
+
+
+def agent_status(d: AgentUpdate | CreateTicket, job: Job) -> None:
+    """`#status`, through the lifecycle; the customer hears of it unless the agent's own
+    answer just told them (a close always sends the closing mail and survey)."""
+    sheet = d.commands if isinstance(d, AgentUpdate) else d.on_behalf
+    wanted = sheet.changes.status if sheet else None
+    if wanted is None or job.ref is None:
+        return
+    current = job.ticket().status
+    if wanted is current:
+        return
+    job.ports.lifecycle.change_status(
+        job.ref,
+        wanted,
+        job.now,
+        actor=job.sender,
+        cause="agent command",
+        notify=not job.answered and wanted is not TicketStatus.OPEN,
+    )
+
+
+def recompute_clock(d: AgentUpdate, job: Job) -> None:
+    """A new priority or category means new due times and timers."""
+    changes = d.commands.changes
+    if job.ref is not None and (changes.priority is not None or changes.category is not None):
+        job.ports.lifecycle.recompute(job.ref, job.now)
+
+
+# --- an agent's mail that cannot be carried out -----------------------------------------
+
+
+def keep_failed_as_note(d: AgentCommandsFailed, job: Job) -> None:
+    keep_internal(job, d.new_text)
+
+
+def record_command_errors(d: AgentCommandsFailed, job: Job) -> None:
+    job.event(EventKind.AGENT_COMMANDS_FAILED, errors=list(d.errors))
+
+
+def reply_command_errors(d: AgentCommandsFailed | AgentError, job: Job) -> None:
+    """A short reply to the agent only: what failed, and that nothing reached the customer."""
+    msg = job.msg
+    job.ports.mail.queue(
+        job.support,
+        Letter(
+            kind=MailKind.AGENT_NOTIFICATION,
+            template="agent_command_errors",
+            context=CommandErrors.of(d.errors, job.ref),
+            to=[(job.sender_name, job.sender)],
+            ticket=job.ref,
+            in_reply_to=msg.message_id,
+            references=msg.references,
+            automatic="auto-replied",
+        ),
+        job.now,
+    )

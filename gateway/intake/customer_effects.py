@@ -1,0 +1,256 @@
+"""Effects of a customer's mail: open a ticket, thread an update, reject, record a bounce.
+
+Each function does one thing for one decision, through the ports of the
+message's transaction (ports.py); effects.py lists them in order per
+decision kind. The acknowledgement is queued in the outbox, never sent
+here: it leaves only if the whole decision commits.
+"""
+
+from __future__ import annotations
+
+from gateway.domain import (
+    AgentNews,
+    CreateTicket,
+    Direction,
+    EventKind,
+    MailKind,
+    RecordBounce,
+    RejectUnauthorized,
+    ThreadUpdate,
+    TicketRef,
+    TriageOutcome,
+    Visibility,
+)
+from gateway.intake.agent_effects import (
+    add_followers,
+    apply_field_changes,
+    notify_agents,
+    split_followers,
+)
+from gateway.intake.ports import Job
+from gateway.mail.contexts import Acknowledgement, Rejection
+from gateway.mail.letters import Letter
+from inbound.html_sanitizer import sanitize_html
+from storage.repository import NewMessage
+
+RULES = "rules"  # the actor of the rules' audit events
+
+
+def open_ticket(d: CreateTicket, job: Job) -> None:
+    """The ticket row: subject, requester, triage, the rules' assignee and followers, and the
+    due times the acknowledgement promises."""
+    ports, rules = job.ports, d.rules
+    requester, requester_name = job.sender, job.sender_name
+    if d.on_behalf is not None and d.on_behalf.requester is not None:
+        requester = d.on_behalf.requester
+        found = job.directory.contact(requester)
+        requester_name = found[1].name if found else ""
+    first_due, resolution_due = ports.lifecycle.initial_dues(job.now, d.triage, d.organization_id)
+    followers = rules.followers if rules else ()
+    job.ref = ports.tickets.create(
+        subject=job.msg.subject or ports.words.no_subject,
+        requester=requester,
+        requester_name=requester_name,
+        organization_id=d.organization_id,
+        triage=d.triage,
+        now=job.now,
+        first_response_due=first_due,
+        resolution_due=resolution_due,
+        assignee=rules.assignee if rules else None,
+        followers=split_followers(job.directory, d.organization_id, followers)[0],
+    )
+
+
+def store_inbound(d: CreateTicket | ThreadUpdate, job: Job) -> None:
+    """The sender's new text (quotes stripped), sanitized HTML and attachments."""
+    assert job.ref is not None
+    msg = job.msg
+    job.ports.tickets.add_message(
+        job.ref,
+        NewMessage(
+            message_id=msg.stored_id,
+            direction=Direction.INBOUND,
+            visibility=Visibility.PUBLIC,
+            sender=job.sender,
+            recipients=tuple(a.address for a in (*msg.to, *msg.cc)),
+            subject=msg.subject,
+            body=d.new_text,
+            body_html=sanitize_html(msg.html_body) if msg.html_body else "",
+            raw_sha256=msg.raw_sha256,
+            attachments=tuple(p for p in msg.attachments if not p.inline or p.filename),
+        ),
+        job.now,
+    )
+
+
+def record_created(d: CreateTicket, job: Job) -> None:
+    triage = d.triage
+    job.event(
+        EventKind.CREATED,
+        reason=d.reason,
+        channel_message_id=job.msg.message_id,
+        requester=job.ticket().requester,
+        triage={
+            "queue": triage.queue,
+            "priority": int(triage.priority),
+            "category": triage.category,
+            "environment": triage.environment,
+            "tags": list(triage.tags),
+        },
+    )
+
+
+def record_rules(d: CreateTicket | ThreadUpdate, job: Job) -> None:
+    """Audit: which rules (file, name, version) set which fields (issue 4)."""
+    rules = d.rules
+    if not rules or not rules.matches:
+        return
+    job.event(
+        EventKind.TRIAGED_BY_RULES,
+        RULES,
+        rules=[
+            {"file": m.file, "line": m.line, "name": m.name, "version": m.version,
+             "sets": list(m.sets)}
+            for m in rules.matches
+        ],
+        set_by=dict(rules.set_by),
+    )  # fmt: skip
+
+
+def apply_on_behalf_fields(d: CreateTicket, job: Job) -> None:
+    """An agent's `#requester` mail may carry other commands for the new ticket."""
+    if d.on_behalf is not None:
+        apply_field_changes(job, d.on_behalf.changes)
+
+
+def follow_cc(d: CreateTicket | ThreadUpdate, job: Job) -> None:
+    """Contacts of the ticket's organization CC'd by a customer become followers."""
+    if isinstance(d, CreateTicket) and d.on_behalf is not None:
+        return  # the agent's CC are colleagues, not the customer's
+    ticket, msg = job.ticket(), job.msg
+    others = [
+        a.address
+        for a in (*msg.to, *msg.cc)
+        if a.address not in (job.sender, ticket.requester) and not job.is_support(a.address)
+    ]
+    add_followers(job, ticket, others)
+
+
+def start_clock(d: CreateTicket, job: Job) -> None:
+    """The SLA clock and its timers; a follow-up is linked to the closed ticket."""
+    assert job.ref is not None
+    job.ports.lifecycle.on_created(job.ref, d.follow_up_of, job.now)
+
+
+def acknowledge(d: CreateTicket, job: Job) -> None:
+    """The acknowledgement (or a rule's own template) to the requester."""
+    ticket = job.ticket()
+    template = d.rules.reply_with if d.rules and d.rules.reply_with else "acknowledgement"
+    _ticket_mail(job, template, ticket.requester_name, ticket.requester)
+
+
+def notify_agents_of_new(d: CreateTicket, job: Job) -> None:
+    notify_agents(job, AgentNews.NEW, d.new_text, job.msg.attachments)
+
+
+def record_message_added(d: ThreadUpdate, job: Job) -> None:
+    job.event(
+        EventKind.MESSAGE_ADDED,
+        role=d.author_role.value,
+        reason=d.reason,
+        channel_message_id=job.msg.message_id,
+    )
+
+
+def apply_rules_to_update(d: ThreadUpdate, job: Job) -> None:
+    """Rules matching an update change only the fields they name, with an event each."""
+    rules = d.rules
+    if not rules or not rules.matches:
+        return
+    set_by = dict(rules.set_by)
+    wanted = _rule_fields(rules, set_by)
+    if "followers" in set_by:
+        organization = job.ticket().organization
+        wanted["followers"] = split_followers(job.directory, organization, rules.followers)[0]
+    assert job.ref is not None
+    for name, (old, new) in job.ports.tickets.change_fields(job.ref, wanted, job.now).items():
+        job.event(EventKind.FIELD_CHANGED, f"rule:{set_by[name]}", field=name, old=old, new=new)
+
+
+def _rule_fields(rules: TriageOutcome, set_by: dict[str, str]) -> dict[str, object]:
+    triage = rules.triage
+    wanted: dict[str, object] = {
+        name: getattr(triage, name)
+        for name in ("category", "priority", "queue", "environment")
+        if name in set_by
+    }
+    if "tags" in set_by:
+        wanted["tags"] = list(triage.tags)
+    if "assignee" in set_by:
+        wanted["assignee"] = rules.assignee
+    return wanted
+
+
+def reply_with_rule_template(d: ThreadUpdate, job: Job) -> None:
+    if d.rules and d.rules.reply_with and d.rules.matches:
+        _ticket_mail(job, d.rules.reply_with, job.sender_name, job.sender)
+
+
+def customer_clock(d: ThreadUpdate, job: Job) -> None:
+    """A survey answer, a reopen, or the next-response clock starting (the lifecycle)."""
+    assert job.ref is not None
+    job.ports.lifecycle.customer_replied(job.ref, d.new_text, job.sender, job.now)
+
+
+def notify_agents_of_update(d: ThreadUpdate, job: Job) -> None:
+    notify_agents(job, AgentNews.UPDATE, d.new_text, job.msg.attachments)
+
+
+def send_rejection(d: RejectUnauthorized, job: Job) -> None:
+    """The polite rejection: the official channel, and nothing about any ticket."""
+    if not d.notify_sender or job.msg.sender is None:
+        return
+    job.ports.mail.queue(
+        job.support,
+        Letter(
+            kind=MailKind.REJECTION,
+            template=d.template,
+            context=Rejection(job.support),
+            to=[("", job.sender)],
+            in_reply_to=job.msg.message_id,
+            references=job.msg.references,
+        ),
+        job.now,
+    )
+
+
+def record_bounce(d: RecordBounce, job: Job) -> None:
+    """A bounce of our own mail: the requester's address fails, and the ticket says so."""
+    if d.ticket is None:
+        return
+    job.ref = d.ticket
+    job.event(
+        EventKind.MAIL_BOUNCED, reason=d.reason, bounced_message_id=job.msg.reported_message_id
+    )
+
+
+def _ticket_mail(job: Job, template: str, name: str, address: str) -> None:
+    """An automatic reply about a ticket, threaded under the mail it answers."""
+    ticket = job.ticket()
+    ref: TicketRef = ticket.ref
+    ports = job.ports
+    ports.mail.queue(
+        job.support,
+        Letter(
+            kind=MailKind.ACKNOWLEDGEMENT,
+            template=template,
+            context=Acknowledgement.of(ticket, name, job.support, ports.words),
+            to=[(name, address)],
+            ticket=ref,
+            reply_to=ports.tokens.reply_address(job.support, ref),
+            in_reply_to=job.msg.message_id,
+            references=job.msg.references,
+            public_author=job.support,
+        ),
+        job.now,
+    )

@@ -1,0 +1,159 @@
+"""The intake's ports bound to one open session: the pipeline's `Facts`, and the
+`TicketLog`, `MailQueue` and `LifecycleHooks` the effects write through.
+
+Built by the use case for each message's transaction; nothing here commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from gateway.domain import (
+    Clock,
+    Directory,
+    MailKind,
+    OutgoingMail,
+    TicketRef,
+    TicketSnapshot,
+    TicketStatus,
+    Triage,
+    TriageInput,
+    TriageOutcome,
+)
+from gateway.domain.calendar import BusinessCalendar
+from gateway.domain.signing import ReplyTokens
+from gateway.lifecycle.actions import LifecycleActions
+from gateway.lifecycle.sla import ReplyEffect
+from gateway.mail.letters import Letter, Mailer
+from inbound.thread_match import TokenVerifier
+from rules.engine import RuleSet
+from storage.repository import Outbox, ReceiptLedger, TicketRepository
+
+REJECTION_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class IntakePolicy:
+    support_addresses: tuple[str, ...]
+    trusted_authserv_ids: tuple[str, ...]
+    max_message_bytes: int
+    locale: str
+    zone: ZoneInfo
+
+
+class StoreFacts:
+    """The pipeline's `Facts`, answered from the open transaction."""
+
+    def __init__(
+        self,
+        session: Session,
+        policy: IntakePolicy,
+        directory: Directory,
+        tokens: ReplyTokens,
+        clock: Clock,
+        rules: RuleSet,
+        calendar: BusinessCalendar,
+        lifecycle: LifecycleActions,
+    ) -> None:
+        self._tickets = TicketRepository(session)
+        self._rules = rules
+        self._calendar = calendar
+        self._ledger = ReceiptLedger(session)
+        self._outbox = Outbox(session)
+        self._clock = clock
+        self._session = session
+        self._lifecycle = lifecycle
+        self.directory = directory
+        self.rules = rules
+        self.tokens: TokenVerifier = tokens
+        self.support_addresses: Sequence[str] = policy.support_addresses
+        self.trusted_authserv_ids: Sequence[str] = policy.trusted_authserv_ids
+        self.max_message_bytes = policy.max_message_bytes
+
+    def already_received(self, dedup_key: str) -> bool:
+        return self._ledger.seen(dedup_key)
+
+    def ticket(self, ref: TicketRef) -> TicketSnapshot | None:
+        return self._tickets.snapshot(ref)
+
+    def ticket_exists(self, ref: TicketRef) -> bool:
+        return self._tickets.snapshot(ref) is not None
+
+    def ref_for_message_ids(self, message_ids: Sequence[str]) -> TicketRef | None:
+        return self._tickets.ref_for_message_ids(message_ids)
+
+    def ref_for_sent_message_id(self, message_id: str) -> TicketRef | None:
+        return self._outbox.ticket_of(message_id)
+
+    def rejections_recently_sent_to(self, address: str) -> int:
+        since = self._clock.now() - REJECTION_WINDOW
+        return self._outbox.count_sent_to(MailKind.REJECTION.value, address, since)
+
+    def triage(self, subject: TriageInput) -> TriageOutcome:
+        return self._rules.evaluate(subject)
+
+    def local_now(self) -> datetime:
+        return self._clock.now().astimezone(self._calendar.zone)
+
+    def in_business_hours(self) -> bool:
+        return self._calendar.is_open(self._clock.now())
+
+    def follow_up_triage(self, ref: TicketRef, new_text: str) -> TriageOutcome | None:
+        return self._lifecycle.follow_up_triage(self._session, ref, new_text)
+
+
+class SessionMail:
+    """The `MailQueue` port over the open session."""
+
+    def __init__(self, mailer: Mailer, session: Session) -> None:
+        self._mailer = mailer
+        self._session = session
+
+    def queue(self, support_address: str, letter: Letter, now: datetime) -> OutgoingMail:
+        return self._mailer.queue(self._session, support_address, letter, now)
+
+
+class SessionLifecycle:
+    """The `LifecycleHooks` port: the lifecycle's use-case steps bound to the open session."""
+
+    def __init__(self, actions: LifecycleActions, session: Session) -> None:
+        self._actions = actions
+        self._session = session
+
+    def initial_dues(
+        self, now: datetime, triage: Triage, organization: str | None
+    ) -> tuple[datetime | None, datetime | None]:
+        return self._actions.initial_dues(now, triage, organization)
+
+    def on_created(self, ref: TicketRef, linked_from: TicketRef | None, now: datetime) -> None:
+        self._actions.on_created(self._session, ref, linked_from, now)
+
+    def customer_replied(
+        self, ref: TicketRef, text: str, sender: str, now: datetime
+    ) -> ReplyEffect:
+        return self._actions.customer_replied(self._session, ref, text, sender, now)
+
+    def agent_responded(self, ref: TicketRef, now: datetime, actor: str) -> None:
+        self._actions.agent_responded(self._session, ref, now, actor)
+
+    def change_status(
+        self,
+        ref: TicketRef,
+        new: TicketStatus,
+        now: datetime,
+        *,
+        actor: str,
+        cause: str,
+        notify: bool = True,
+    ) -> TicketStatus:
+        return self._actions.change_status(
+            self._session, ref, new, now, actor=actor, cause=cause, notify=notify
+        )
+
+    def recompute(self, ref: TicketRef, now: datetime) -> None:
+        self._actions.recompute(self._session, ref, now)

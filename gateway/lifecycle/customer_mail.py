@@ -1,0 +1,153 @@
+"""The lifecycle's mail to the customer: a status change, the close and its survey, the
+reminder while we wait for them, and the notice that a silent ticket was resolved.
+
+Called by gateway/lifecycle/clock.py after it moves a ticket's status and by
+gateway/lifecycle/timers.py when a timer fires; each mail is queued in the step's
+transaction, threaded under the ticket's public thread only
+(gateway/mail/threading.py), so an internal note's Message-ID never reaches the customer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from gateway.domain import EventKind, MailKind
+from gateway.lifecycle import sla as lifecycle
+from gateway.lifecycle.sla import ClockState
+from gateway.lifecycle.step import GATEWAY, SCHEDULER, Step
+from gateway.mail.letters import Letter
+from gateway.mail.threading import customer_thread
+from storage.lifecycle import ClockFields
+
+HISTORY_TEXT = 600  # characters of each earlier message quoted in the mail
+
+
+def status_changed(step: Step, fields: ClockFields, state: ClockState, cause: str) -> None:
+    """The ticket moved to `state.status` (waiting, resolved, back in progress)."""
+    words = step.words
+    _mail(
+        step,
+        fields,
+        "status_changed",
+        MailKind.STATUS,
+        {
+            "status": state.status.value,
+            "status_label": words.status(state.status.value),
+            "cause": words.cause(cause),
+            "deadline": _deadline(step, lifecycle.resolve_deadline(state, step.policy)),
+        },
+    )
+
+
+def closed(step: Step, fields: ClockFields, cause: str) -> None:
+    """The ticket closed: say so, then (if the policy asks) send the satisfaction survey."""
+    _mail(
+        step,
+        fields,
+        "closed",
+        MailKind.STATUS,
+        {
+            "cause": cause if cause != SCHEDULER else "",
+            "new_ticket_on_reply": step.policy.reply_to_closed == "new_ticket",
+        },
+    )
+    if not step.policy.survey_enabled:
+        return
+    survey_id = step.store.create_survey(
+        fields.ref, agent=fields.assignee, queue=fields.queue, now=step.now
+    )
+    _mail(
+        step,
+        fields,
+        "survey",
+        MailKind.SURVEY,
+        step.parts.links.links(survey_id, fields.ref),
+        with_history=False,
+    )
+    step.tickets.record_event(
+        fields.ref, EventKind.SURVEY_SENT, GATEWAY, step.now, survey=survey_id
+    )
+
+
+def reminder(step: Step, fields: ClockFields, state: ClockState) -> None:
+    """We still wait for the customer's answer, and resolve the ticket without it at ..."""
+    _mail(
+        step,
+        fields,
+        "reminder",
+        MailKind.REMINDER,
+        {
+            "since": step.words.when(fields.status_since),
+            "deadline": _deadline(step, lifecycle.resolve_deadline(state, step.policy)),
+        },
+    )
+
+
+def auto_resolved(step: Step, fields: ClockFields, resolved: ClockState) -> None:
+    """No answer in `resolve_after`: the ticket is resolved, and closes at ... unless they
+    write."""
+    _mail(
+        step,
+        fields,
+        "auto_resolved",
+        MailKind.STATUS,
+        {
+            "waited": step.words.duration(step.policy.resolve_after),
+            "deadline": _deadline(step, lifecycle.resolve_deadline(resolved, step.policy)),
+        },
+    )
+
+
+def _deadline(step: Step, instant: datetime | None) -> str:
+    return step.words.when(instant) if instant else ""
+
+
+def _mail(
+    step: Step,
+    fields: ClockFields,
+    template: str,
+    kind: MailKind,
+    extra: Mapping[str, object],
+    *,
+    with_history: bool = True,
+) -> None:
+    """A mail to the requester, threaded under the ticket's last public message."""
+    words = step.words
+    history = (
+        [
+            {
+                "at": words.when(at),
+                "who": words.who(direction),
+                "text": body if len(body) <= HISTORY_TEXT else body[:HISTORY_TEXT] + " […]",
+            }
+            for at, direction, body in step.store.public_history(fields.ref)
+        ]
+        if with_history
+        else []
+    )
+    context = {
+        "ticket": {
+            "ref": str(fields.ref),
+            "subject": fields.subject,
+            "priority": int(fields.priority),
+        },
+        "requester_name": fields.requester_name,
+        "history": history,
+        "support_address": step.parts.support_address,
+        **extra,
+    }
+    thread = customer_thread(step.tickets.public_message_ids(fields.ref))
+    step.queue(
+        Letter(
+            kind=kind,
+            template=template,
+            context=context,
+            to=[(fields.requester_name, fields.requester)],
+            ticket=fields.ref,
+            reply_to=step.parts.tokens.reply_address(step.parts.support_address, fields.ref),
+            in_reply_to=thread.in_reply_to,
+            references=thread.references,
+            public_author=step.parts.support_address,
+        )
+    )

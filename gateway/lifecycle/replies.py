@@ -1,0 +1,124 @@
+"""What a customer's reply does to its ticket: answer the survey, reopen, restart the
+next-response clock, or (after the close) ask for a new linked ticket.
+
+Intake asks `follow_up_triage` before it decides where a reply goes, and calls
+`customer_replied` once the reply is threaded; the survey pages (gateway/runtime/http.py)
+record a click's answer through `record_survey_answer`. The clock itself moves through
+gateway/lifecycle/clock.py.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from gateway.domain import EventKind, TicketRef, TicketStatus, Triage, TriageOutcome
+from gateway.domain.policy import Policy
+from gateway.lifecycle import clock
+from gateway.lifecycle import sla as lifecycle
+from gateway.lifecycle.sla import ReplyEffect
+from gateway.lifecycle.step import Step
+from gateway.lifecycle.surveys import SurveyAnswer, parse_reply
+from storage.lifecycle import ClockFields, LifecycleStore
+from storage.repository import TicketRepository
+
+REOPEN_CAUSE = "customer replied"  # Words.cause (gateway/mail/labels.py) words it for the mail
+
+
+def follow_up_triage(
+    session: Session, policy: Policy, ref: TicketRef, text: str
+) -> TriageOutcome | None:
+    """The triage of the new ticket a reply to closed `ref` opens, linked to it: the old
+    ticket's category, priority, environment, queue and assignee. None when the ticket
+    is not closed, the reply answers its open survey, or the policy says reopen.
+    Reads only."""
+    store = LifecycleStore(session)
+    fields = store.clock(ref)
+    if fields.status is not TicketStatus.CLOSED:
+        return None
+    effect = lifecycle.customer_reply_effect(
+        fields.status,
+        policy,
+        answers_open_survey=_survey_answer(store, fields, text) is not None,
+    )
+    if effect is not ReplyEffect.NEW_TICKET:
+        return None
+    ticket = TicketRepository(session).get(ref)
+    if ticket is None:
+        raise LookupError(f"no ticket {ref}")
+    triage = Triage(
+        category=fields.category,
+        priority=fields.priority,
+        environment=ticket.environment,
+        queue=fields.queue,
+    )
+    return TriageOutcome(triage=triage, assignee=fields.assignee)
+
+
+def customer_replied(step: Step, ref: TicketRef, text: str, sender: str) -> ReplyEffect:
+    """A customer's message threaded into `ref`: answer the survey, reopen, or restart
+    the next-response clock."""
+    fields = step.store.clock(ref)
+    answer = _survey_answer(step.store, fields, text)
+    effect = lifecycle.customer_reply_effect(
+        fields.status, step.policy, answers_open_survey=answer is not None
+    )
+    state = clock.state_of(fields)
+    if effect is ReplyEffect.SURVEY_ANSWER:
+        assert answer is not None
+        survey = step.store.latest_survey(ref)
+        assert survey is not None
+        record_survey_answer(step, survey.id, ref, answer, "reply", sender)
+    elif effect is ReplyEffect.REOPEN:
+        reopened = lifecycle.transition(state, TicketStatus.OPEN, step.now, step.policy)
+        clock.settle(
+            step,
+            fields,
+            lifecycle.customer_wrote(reopened, step.now),
+            actor=sender,
+            cause=REOPEN_CAUSE,
+            # Back from waiting is news only after a resolve or close.
+            notify=fields.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED),
+        )
+    else:
+        clock.save(step, ref, lifecycle.customer_wrote(state, step.now))
+    return effect
+
+
+def record_survey_answer(
+    step: Step,
+    survey_id: int,
+    ref: TicketRef,
+    answer: SurveyAnswer,
+    channel: str,
+    actor: str,
+) -> None:
+    """Store what a reply (`channel` "reply") or a link click ("link") answered."""
+    step.store.answer_survey(
+        survey_id,
+        rating=answer.rating,
+        met_expectation=answer.met_expectation,
+        comment=answer.comment,
+        channel=channel,
+        now=step.now,
+    )
+    step.tickets.record_event(
+        ref,
+        EventKind.SURVEY_ANSWERED,
+        actor,
+        step.now,
+        channel=channel,
+        rating=answer.rating,
+        met_expectation=answer.met_expectation,
+        comment=answer.comment,
+    )
+
+
+def _survey_answer(store: LifecycleStore, fields: ClockFields, text: str) -> SurveyAnswer | None:
+    """The answers in a reply to a closed ticket whose survey is still unanswered."""
+    if fields.status is not TicketStatus.CLOSED:
+        return None
+    survey = store.latest_survey(fields.ref)
+    if survey is None or survey.answered_at is not None:
+        return None
+    answer = parse_reply(text)
+    return None if answer.empty else answer

@@ -1,0 +1,80 @@
+"""What every lifecycle step is handed: the gateway's parts, and one transaction's session,
+policy and instant.
+
+The facade (gateway/lifecycle/actions.py) builds one `Step` per call from intake, the
+survey pages or the sweeper; clock.py, replies.py, customer_mail.py, notices.py and
+timers.py take it instead of the same half-dozen arguments each; a timer's effect takes
+a `Firing`, the step plus the timer and the ticket's clock as the sweep found it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from gateway.domain import Directory
+from gateway.domain.policy import Policy
+from gateway.domain.signing import ReplyTokens
+from gateway.lifecycle.sla import ClockState
+from gateway.lifecycle.surveys import SurveyLinks
+from gateway.mail.labels import Words
+from gateway.mail.letters import Letter, Mailer
+from storage.lifecycle import ClockFields, FiredTimer, LifecycleStore
+from storage.repository import TicketRepository
+
+SCHEDULER = "scheduler"  # the actor of what a timer does
+GATEWAY = "ticketgate"  # the actor of what the gateway records on its own
+STALE = "stale"  # what a timer reports when the ticket moved on since it was set
+
+
+@dataclass(frozen=True)
+class LifecycleParts:
+    """The long-lived collaborators, built once in gateway/runtime/app.py."""
+
+    tokens: ReplyTokens
+    links: SurveyLinks
+    policy: Callable[[], Policy]
+    directory: Callable[[], Directory]
+    locale: str
+    support_address: str
+    mailer: Mailer
+
+
+@dataclass(frozen=True)
+class Step:
+    """One lifecycle step inside the caller's transaction; it never commits."""
+
+    parts: LifecycleParts
+    session: Session
+    policy: Policy  # read once per step, so one step sees one policy
+    now: datetime
+
+    @property
+    def words(self) -> Words:
+        """Labels and dates in the locale, shown in the business calendar's zone."""
+        return Words(self.parts.locale, self.policy.calendar.zone)
+
+    @property
+    def store(self) -> LifecycleStore:
+        return LifecycleStore(self.session)
+
+    @property
+    def tickets(self) -> TicketRepository:
+        return TicketRepository(self.session)
+
+    def queue(self, letter: Letter) -> None:
+        """Queue a mail in this step's transaction, sent from the support address."""
+        self.parts.mailer.queue(self.session, self.parts.support_address, letter, self.now)
+
+
+@dataclass(frozen=True)
+class Firing:
+    """A claimed timer about to take effect (gateway/lifecycle/timers.py)."""
+
+    step: Step
+    timer: FiredTimer
+    fields: ClockFields  # the ticket's clock, read under lock
+    state: ClockState  # the same, as the pure lifecycle sees it

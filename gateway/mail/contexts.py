@@ -1,0 +1,168 @@
+"""Typed template contexts: what each template is filled with, built in one place.
+
+A template reads plain names (`ticket.ref`, `requester_name`); these frozen
+values say which names each template gets and build them from domain
+records with the locale's `Words`, so a label or date format is never
+spelled out by a caller. `as_mapping()` hands Jinja plain dicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from gateway.domain import AgentNews, Directory, TicketRecord, TicketRef
+from gateway.domain.commands import REPLY_ABOVE
+from gateway.mail.labels import Words
+
+
+class TemplateContext:
+    """Base of every typed context: its fields are the template's variables."""
+
+    def as_mapping(self) -> dict[str, object]:
+        return asdict(self)  # type: ignore[call-overload]  # every subclass is a dataclass
+
+
+@dataclass(frozen=True)
+class TicketLine:
+    """The ticket as a customer's mail names it."""
+
+    ref: str
+    subject: str
+    priority: int
+
+    @classmethod
+    def of(cls, ticket: TicketRecord) -> TicketLine:
+        return cls(str(ticket.ref), ticket.subject, int(ticket.priority))
+
+
+@dataclass(frozen=True)
+class Acknowledgement(TemplateContext):
+    """`acknowledgement` (or a rule's `reply_with` template): the ticket is open."""
+
+    ticket: TicketLine
+    requester_name: str
+    priority_label: str
+    category_label: str
+    first_response_due: str
+    support_address: str
+
+    @classmethod
+    def of(
+        cls, ticket: TicketRecord, requester_name: str, support: str, words: Words
+    ) -> Acknowledgement:
+        return cls(
+            ticket=TicketLine.of(ticket),
+            requester_name=requester_name,
+            priority_label=words.priority(ticket.priority),
+            category_label=words.category(ticket.category),
+            first_response_due=words.when(ticket.first_response_due),
+            support_address=support,
+        )
+
+
+@dataclass(frozen=True)
+class Rejection(TemplateContext):
+    """`rejection`: the official channel, and nothing about any ticket."""
+
+    support_address: str
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    """The ticket as an agent's mail shows it."""
+
+    ref: str
+    subject: str
+    requester: str
+    requester_name: str
+    organization: str
+    priority: int
+    priority_label: str
+    category: str
+    environment: str
+    queue: str
+    assignee: str
+    status: str
+    first_response_due: str
+    resolution_due: str
+
+    @classmethod
+    def of(cls, ticket: TicketRecord, directory: Directory, words: Words) -> TicketFacts:
+        org = directory.organization(ticket.organization)
+        return cls(
+            ref=str(ticket.ref),
+            subject=ticket.subject,
+            requester=ticket.requester,
+            requester_name=ticket.requester_name,
+            organization=org.name if org else (ticket.organization or "—"),
+            priority=int(ticket.priority),
+            priority_label=words.priority(ticket.priority),
+            category=words.category(ticket.category),
+            environment=ticket.environment,
+            queue=ticket.queue or "—",
+            assignee=ticket.assignee or "—",
+            status=ticket.status.value,
+            first_response_due=words.when(ticket.first_response_due),
+            resolution_due=words.when(ticket.resolution_due),
+        )
+
+
+@dataclass(frozen=True)
+class AgentNotification(TemplateContext):
+    """`agent_notification`: what happened, the facts, and where to answer."""
+
+    event: AgentNews
+    author: str
+    text: str
+    marker: str
+    note_address: str
+    ticket: TicketFacts
+
+    @classmethod
+    def of(
+        cls,
+        news: AgentNews,
+        author: str,
+        text: str,
+        ticket: TicketFacts,
+        note_address: str,
+        words: Words,
+    ) -> AgentNotification:
+        marker = REPLY_ABOVE[0] if words.locale == "pt_BR" else REPLY_ABOVE[1]
+        return cls(news, author, text, marker, note_address, ticket)
+
+    def as_mapping(self) -> dict[str, object]:
+        mapping = asdict(self)
+        mapping["event"] = self.event.value
+        return mapping
+
+
+@dataclass(frozen=True)
+class TicketName:
+    ref: str
+    subject: str
+
+
+@dataclass(frozen=True)
+class AgentAnswer(TemplateContext):
+    """`agent_reply`: an agent's text, relayed to the customer from the support address."""
+
+    text: str
+    agent_name: str
+    ticket: TicketName
+
+    @classmethod
+    def of(cls, text: str, agent_name: str, ticket: TicketRecord) -> AgentAnswer:
+        return cls(text, agent_name, TicketName(str(ticket.ref), ticket.subject))
+
+
+@dataclass(frozen=True)
+class CommandErrors(TemplateContext):
+    """`agent_command_errors`: what failed; nothing reached the customer."""
+
+    errors: list[str]
+    ref: str
+
+    @classmethod
+    def of(cls, errors: tuple[str, ...], ref: TicketRef | None) -> CommandErrors:
+        return cls(list(errors), str(ref) if ref else "")

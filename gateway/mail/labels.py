@@ -1,0 +1,167 @@
+"""Every word the gateway writes outside a template, and every date format, per locale.
+
+Templates hold the sentences; what they are filled with (labels of
+priorities, categories, statuses and SLA clocks, the support team's name,
+durations, dates) comes from here, so a locale is complete in two places:
+its template folder and this module. `Words` is the one date formatter:
+every date a customer or agent reads is shown in the ticket's time zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from gateway.domain.policy import Duration
+
+LOCALES = ("pt_BR", "en")
+SUPPORT_NAMES = {"pt_BR": "Suporte", "en": "Support"}
+NO_SUBJECT = {"pt_BR": "(sem assunto)", "en": "(no subject)"}
+PRIORITY_LABELS = {
+    "pt_BR": {0: "crítica", 1: "alta", 2: "média", 3: "normal"},
+    "en": {0: "critical", 1: "high", 2: "medium", 3: "normal"},
+}
+CATEGORY_LABELS = {
+    "pt_BR": {
+        "question": "dúvida",
+        "problem": "problema / manutenção",
+        "service_request": "requisição de serviço",
+        "suggestion": "sugestão",
+    },
+    "en": {
+        "question": "question",
+        "problem": "problem / maintenance",
+        "service_request": "service request",
+        "suggestion": "suggestion",
+    },
+}
+STATUS_LABELS = {
+    "pt_BR": {
+        "new": "novo",
+        "open": "em atendimento",
+        "waiting_customer": "aguardando o seu retorno",
+        "waiting_third_party": "aguardando terceiros",
+        "resolved": "resolvido",
+        "closed": "fechado",
+    },
+    "en": {
+        "new": "new",
+        "open": "in progress",
+        "waiting_customer": "waiting for your answer",
+        "waiting_third_party": "waiting for a third party",
+        "resolved": "resolved",
+        "closed": "closed",
+    },
+}
+SLA_LABELS = {
+    "pt_BR": {
+        "first_response": "primeira resposta",
+        "next_response": "próxima resposta",
+        "resolution": "solução",
+    },
+    "en": {
+        "first_response": "first response",
+        "next_response": "next response",
+        "resolution": "resolution",
+    },
+}
+WHO = {
+    "pt_BR": {"inbound": "Cliente", "outbound": "Suporte"},
+    "en": {"inbound": "Customer", "outbound": "Support"},
+}
+DURATION_WORDS = {
+    "pt_BR": ("dia útil", "dias úteis", "hora útil", "horas úteis"),
+    "en": ("business day", "business days", "business hour", "business hours"),
+}
+CUSTOMER_REPLIED = {"pt_BR": "recebemos a sua resposta", "en": "we got your answer"}
+DATE_FORMATS = {"pt_BR": "%d/%m/%Y %H:%M", "en": "%Y-%m-%d %H:%M"}
+NO_DATE = "—"
+
+
+PAGE_TEXT = {
+    "pt_BR": {
+        "title": "Pesquisa de satisfação",
+        "q1": "Como você avalia o atendimento prestado pelo(a) analista neste ticket?",
+        "q2": "Falando sobre a situação reportada neste ticket, nosso suporte atendeu a sua "
+        "expectativa?",
+        "yes": "Sim",
+        "no": "Não",
+        "comment": "Comentário (opcional)",
+        "send": "Enviar",
+        "thanks": "Obrigado! Sua resposta foi registrada.",
+        "recorded": "Respostas registradas",
+        "invalid": "Este link de pesquisa não é válido.",
+        "ticket": "Chamado",
+    },
+    "en": {
+        "title": "Satisfaction survey",
+        "q1": "How do you rate the service the analyst gave you on this ticket?",
+        "q2": "Thinking of the situation you reported, did our support meet your expectation?",
+        "yes": "Yes",
+        "no": "No",
+        "comment": "Comment (optional)",
+        "send": "Send",
+        "thanks": "Thank you! Your answer was recorded.",
+        "recorded": "Recorded answers",
+        "invalid": "This survey link is not valid.",
+        "ticket": "Ticket",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Words:
+    """The labels and date format of one locale, in one time zone."""
+
+    locale: str
+    zone: ZoneInfo
+
+    @property
+    def support_name(self) -> str:
+        return SUPPORT_NAMES[self.locale]
+
+    @property
+    def no_subject(self) -> str:
+        return NO_SUBJECT[self.locale]
+
+    def when(self, instant: datetime | None) -> str:
+        """A date and time as people of the locale write it, in the ticket's zone."""
+        if instant is None:
+            return NO_DATE
+        return instant.astimezone(self.zone).strftime(DATE_FORMATS[self.locale])
+
+    def priority(self, priority: int) -> str:
+        return PRIORITY_LABELS[self.locale][int(priority)]
+
+    def category(self, category: str) -> str:
+        return CATEGORY_LABELS[self.locale].get(category, category)
+
+    def status(self, status: str) -> str:
+        return STATUS_LABELS[self.locale].get(status, status)
+
+    def sla(self, sla: str) -> str:
+        return SLA_LABELS[self.locale][sla]
+
+    def who(self, direction: str) -> str:
+        return WHO[self.locale].get(direction, direction)
+
+    def cause(self, cause: str) -> str:
+        """A status change's cause as the customer reads it."""
+        return CUSTOMER_REPLIED[self.locale] if cause == "customer replied" else cause
+
+    def duration(self, duration: Duration | None) -> str:
+        if duration is None:
+            return ""
+        day, days, hour, hours = DURATION_WORDS[self.locale]
+        parts = []
+        if duration.days:
+            parts.append(f"{duration.days} {day if duration.days == 1 else days}")
+        whole_hours = int(duration.time.total_seconds() // 3600)
+        if whole_hours:
+            parts.append(f"{whole_hours} {hour if whole_hours == 1 else hours}")
+        return " + ".join(parts) or str(duration)
+
+    def page(self) -> dict[str, str]:
+        """The survey page's words."""
+        return PAGE_TEXT[self.locale]

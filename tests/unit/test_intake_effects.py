@@ -1,0 +1,449 @@
+"""Each effect of a decision on its own, over in-memory fakes of the intake's ports.
+
+The fakes implement the Protocols of gateway/intake/ports.py with plain
+lists and dicts (no database, no sockets): what an effect writes is what it
+asks of its ports, so that is what these tests read back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from gateway.domain import (
+    Agent,
+    AgentCommandsFailed,
+    AgentError,
+    AgentUpdate,
+    AttachmentPart,
+    AuthorRole,
+    CommandSheet,
+    Contact,
+    CreateTicket,
+    Directory,
+    EmailAddress,
+    EventKind,
+    IgnoreAutomated,
+    MailKind,
+    Organization,
+    OutgoingMail,
+    ParsedMessage,
+    Priority,
+    Queue,
+    RecordBounce,
+    RejectUnauthorized,
+    RuleMatch,
+    ThreadUpdate,
+    TicketChanges,
+    TicketRecord,
+    TicketRef,
+    TicketStatus,
+    Triage,
+    TriageOutcome,
+    Visibility,
+)
+from gateway.domain.signing import ReplyTokens
+from gateway.intake import agent_effects, customer_effects, effects
+from gateway.intake.ports import Job, Ports
+from gateway.lifecycle.sla import ReplyEffect
+from gateway.mail.contexts import AgentAnswer, AgentNotification
+from gateway.mail.labels import Words
+from gateway.mail.letters import Letter
+from storage.repository import NewMessage
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+SUPPORT = "suporte@example.com"
+ANA, BRUNO = "ana@example.com", "bruno@example.com"
+MARIA, LUIZA, CARLA = "maria@alfa.edu.br", "luiza@alfa.edu.br", "carla@beta.com.br"
+DIRECTORY = Directory(
+    queues=(Queue("n1", "Nível 1", escalates_to="n2"), Queue("n2", "Nível 2")),
+    agents=(Agent(ANA, "Ana Ribeiro", ("n1",)), Agent(BRUNO, "Bruno", ("n1", "n2"))),
+    organizations=(
+        Organization(
+            "alfa", "Escola Alfa", (), (Contact(MARIA, "Maria", True), Contact(LUIZA, "Luiza"))
+        ),
+        Organization("beta", "Beta", (), (Contact(CARLA, "Carla", True),)),
+    ),
+)
+
+
+@dataclass
+class FakeTickets:
+    """`TicketLog` over dicts."""
+
+    tickets: dict[TicketRef, TicketRecord] = field(default_factory=dict)
+    messages: list[tuple[TicketRef, NewMessage]] = field(default_factory=list)
+    events: list[tuple[TicketRef | None, str, str, dict[str, Any]]] = field(default_factory=list)
+
+    def create(self, **kw: Any) -> TicketRef:
+        ref = TicketRef(len(self.tickets) + 1)
+        triage: Triage = kw["triage"]
+        self.tickets[ref] = TicketRecord(
+            ref=ref, subject=kw["subject"], status=TicketStatus.NEW, priority=triage.priority,
+            category=triage.category, environment=triage.environment, queue=triage.queue,
+            requester=kw["requester"], requester_name=kw["requester_name"],
+            organization=kw["organization_id"], assignee=kw.get("assignee"),
+            tags=triage.tags, followers=tuple(kw.get("followers", ())), created_at=kw["now"],
+            updated_at=kw["now"], first_response_due=kw["first_response_due"],
+            resolution_due=kw["resolution_due"],
+        )  # fmt: skip
+        return ref
+
+    def get(self, ref: TicketRef) -> TicketRecord | None:
+        return self.tickets.get(ref)
+
+    def add_message(self, ref: TicketRef, message: NewMessage, now: datetime) -> None:
+        self.messages.append((ref, message))
+
+    def change_fields(
+        self, ref: TicketRef, changes: dict[str, Any], now: datetime
+    ) -> dict[str, tuple[Any, Any]]:
+        record, changed = self.tickets[ref], {}
+        for name, value in changes.items():
+            old = getattr(record, name)
+            if name in ("tags", "followers"):
+                value = tuple(dict.fromkeys([*old, *value]))
+            if value != old:
+                changed[name] = (old, value)
+                record = replace(record, **{name: value})
+        self.tickets[ref] = record
+        return changed
+
+    def record_event(
+        self, ref: TicketRef | None, event: str, actor: str, now: datetime, **data: Any
+    ) -> None:
+        self.events.append((ref, str(event), actor, data))
+
+    def public_message_ids(self, ref: TicketRef, limit: int = 20) -> list[str]:
+        return [
+            m.message_id for r, m in self.messages if r == ref and m.visibility is Visibility.PUBLIC
+        ]
+
+    def last_customer_message_id(self, ref: TicketRef) -> str | None:
+        inbound = [m.message_id for r, m in self.messages if r == ref and m.sender == MARIA]
+        return inbound[-1] if inbound else None
+
+    def kinds(self) -> list[str]:
+        return [kind for _, kind, _, _ in self.events]
+
+
+@dataclass
+class FakeMail:
+    """`MailQueue` that keeps the letters."""
+
+    letters: list[Letter] = field(default_factory=list)
+
+    def queue(self, support_address: str, letter: Letter, now: datetime) -> OutgoingMail:
+        self.letters.append(letter)
+        recipients = tuple(a for _, a in (*letter.to, *letter.cc))
+        return OutgoingMail(
+            letter.kind, f"<{len(self.letters)}@x>", support_address, recipients, b""
+        )
+
+    def to(self, address: str) -> list[Letter]:
+        return [lt for lt in self.letters if any(a == address for _, a in lt.to)]
+
+
+@dataclass
+class FakeLifecycle:
+    """`LifecycleHooks` that records what it was asked and moves status like the real one."""
+
+    tickets: FakeTickets
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+
+    def initial_dues(
+        self, now: datetime, triage: Triage, organization: str | None
+    ) -> tuple[datetime | None, datetime | None]:
+        return now, now
+
+    def on_created(self, ref: TicketRef, linked_from: TicketRef | None, now: datetime) -> None:
+        self.calls.append(("on_created", (ref, linked_from)))
+
+    def customer_replied(
+        self, ref: TicketRef, text: str, sender: str, now: datetime
+    ) -> ReplyEffect:
+        self.calls.append(("customer_replied", (ref, text)))
+        return ReplyEffect.NONE
+
+    def agent_responded(self, ref: TicketRef, now: datetime, actor: str) -> None:
+        self.calls.append(("agent_responded", ref))
+
+    def change_status(
+        self, ref: TicketRef, new: TicketStatus, now: datetime, *, actor: str, cause: str,
+        notify: bool = True,
+    ) -> TicketStatus:  # fmt: skip
+        old = self.tickets.tickets[ref].status
+        self.tickets.tickets[ref] = replace(self.tickets.tickets[ref], status=new)
+        self.calls.append(("change_status", (new, notify)))
+        return old
+
+    def recompute(self, ref: TicketRef, now: datetime) -> None:
+        self.calls.append(("recompute", ref))
+
+
+@dataclass
+class World:
+    tickets: FakeTickets
+    mail: FakeMail
+    lifecycle: FakeLifecycle
+    ports: Ports
+
+    def job(self, msg: ParsedMessage, ref: TicketRef | None = None) -> Job:
+        return Job(msg, DIRECTORY, NOW, self.ports, ref=ref)
+
+
+def world() -> World:
+    tickets, mail = FakeTickets(), FakeMail()
+    lifecycle = FakeLifecycle(tickets)
+    ports = Ports(
+        tickets, mail, lifecycle, ReplyTokens(b"effects-test-secret-0123456789"),
+        Words("pt_BR", ZoneInfo("America/Sao_Paulo")), (SUPPORT,),
+    )  # fmt: skip
+    return World(tickets, mail, lifecycle, ports)
+
+
+def mail_from(sender: str, text: str = "O sistema caiu.", **changes: Any) -> ParsedMessage:
+    base = ParsedMessage(
+        raw_sha256="cd" * 32, size=400, message_id="<m1@alfa.edu.br>", subject="Sistema fora do ar",
+        sender=EmailAddress(sender, "Remetente"), to=(EmailAddress(SUPPORT),), text_body=text,
+    )  # fmt: skip
+    return replace(base, **changes)
+
+
+def opened(w: World, **triage: Any) -> TicketRef:
+    """A ticket as `open_ticket` leaves it, for effects that run on an existing one."""
+    decision = CreateTicket("t", "alfa", "O sistema caiu.", TriageOutcome(Triage(**triage)))
+    job = w.job(mail_from(MARIA))
+    customer_effects.open_ticket(decision, job)
+    assert job.ref is not None
+    return job.ref
+
+
+def agent_update(text: str, note: bool = False, **changes: Any) -> AgentUpdate:
+    sheet = CommandSheet(TicketChanges(**changes), (), text, is_note=note)
+    return AgentUpdate("agent replied", TicketRef(1), sheet)
+
+
+# --- opening a ticket ------------------------------------------------------------------
+
+
+def test_open_ticket_takes_the_rules_assignee_and_only_allowed_followers() -> None:
+    w = world()
+    rules = TriageOutcome(Triage(queue="n1", priority=Priority.HIGH), assignee=ANA,
+                          followers=(LUIZA, CARLA))  # fmt: skip
+    job = w.job(mail_from(MARIA, subject=""))
+    customer_effects.open_ticket(CreateTicket("r", "alfa", "x", rules), job)
+    ticket = w.tickets.get(job.ref)  # type: ignore[arg-type]
+    assert ticket is not None and ticket.assignee == ANA and ticket.followers == (LUIZA,)
+    assert ticket.subject == "(sem assunto)" and ticket.priority is Priority.HIGH
+
+
+def test_a_ticket_opened_on_behalf_belongs_to_the_contact_not_the_agent() -> None:
+    w = world()
+    sheet = CommandSheet(TicketChanges(priority=Priority.CRITICAL), (), "x", requester=MARIA)
+    job = w.job(mail_from(ANA))
+    decision = CreateTicket("agent", "alfa", "x", on_behalf=sheet)
+    customer_effects.open_ticket(decision, job)
+    customer_effects.apply_on_behalf_fields(decision, job)
+    ticket = job.ticket()
+    assert ticket.requester == MARIA and ticket.requester_name == "Maria"
+    assert ticket.priority == Priority.CRITICAL
+    assert ("field_changed" in w.tickets.kinds()) and w.tickets.events[-1][2] == ANA
+
+
+def test_store_inbound_keeps_the_new_text_and_named_attachments_only() -> None:
+    w = world()
+    ref = opened(w)
+    logo = AttachmentPart("", "image/png", b"png", inline=True)
+    pdf = AttachmentPart("nota.pdf", "application/pdf", b"%PDF")
+    decision = ThreadUpdate("r", ref, AuthorRole.REQUESTER, "alfa", "Segue a nota.")
+    customer_effects.store_inbound(decision, w.job(mail_from(MARIA, attachments=(logo, pdf)), ref))
+    _, message = w.tickets.messages[-1]
+    assert message.body == "Segue a nota." and message.visibility is Visibility.PUBLIC
+    assert [a.filename for a in message.attachments] == ["nota.pdf"]
+
+
+def test_rules_are_audited_only_when_one_matched() -> None:
+    w = world()
+    ref = opened(w)
+    job = w.job(mail_from(MARIA), ref)
+    customer_effects.record_rules(CreateTicket("r", "alfa", "x", TriageOutcome(Triage())), job)
+    assert EventKind.TRIAGED_BY_RULES not in w.tickets.kinds()
+    match = RuleMatch("00.yaml", 3, "Urgente", "v1", ("subject",), ("priority",))
+    rules = TriageOutcome(Triage(), matches=(match,), set_by=(("priority", "Urgente"),))
+    customer_effects.record_rules(CreateTicket("r", "alfa", "x", rules), job)
+    assert w.tickets.events[-1][1:3] == (EventKind.TRIAGED_BY_RULES, "rules")
+
+
+def test_cc_of_the_same_organization_follow_and_others_are_dropped_and_recorded() -> None:
+    w = world()
+    ref = opened(w)
+    cc = (EmailAddress(LUIZA), EmailAddress(CARLA), EmailAddress("suporte+x@example.com"))
+    job = w.job(mail_from(MARIA, cc=cc), ref)
+    customer_effects.follow_cc(ThreadUpdate("r", ref, AuthorRole.REQUESTER, "alfa", "x"), job)
+    assert job.ticket().followers == (LUIZA,)
+    dropped = [d for _, k, _, d in w.tickets.events if k == EventKind.RECIPIENTS_DROPPED]
+    assert dropped == [{"addresses": [CARLA], "reason": "not allowed on this ticket"}]
+
+
+def test_the_acknowledgement_goes_to_the_requester_with_a_signed_reply_address() -> None:
+    w = world()
+    job = w.job(mail_from(MARIA))
+    decision = CreateTicket("r", "alfa", "x", TriageOutcome(Triage(queue="n1")))
+    customer_effects.open_ticket(decision, job)
+    customer_effects.acknowledge(decision, job)
+    (ack,) = w.mail.letters
+    assert ack.template == "acknowledgement" and ack.to == [("Remetente", MARIA)]
+    assert ack.reply_to == w.ports.tokens.reply_address(SUPPORT, job.ref)  # type: ignore[arg-type]
+    assert ack.public_author == SUPPORT and ack.in_reply_to == "<m1@alfa.edu.br>"
+
+
+def test_a_rule_template_replaces_the_acknowledgement() -> None:
+    w = world()
+    job = w.job(mail_from(MARIA))
+    decision = CreateTicket("r", "alfa", "x", TriageOutcome(Triage(), reply_with="artigos"))
+    customer_effects.open_ticket(decision, job)
+    customer_effects.acknowledge(decision, job)
+    assert [lt.template for lt in w.mail.letters] == ["artigos"]
+
+
+# --- telling agents --------------------------------------------------------------------
+
+
+def test_the_queue_is_notified_one_mail_per_agent_with_addresses_bound_to_each() -> None:
+    w = world()
+    ref = opened(w, queue="n1")
+    job = w.job(mail_from(MARIA), ref)
+    customer_effects.notify_agents_of_new(CreateTicket("r", "alfa", "Caiu."), job)
+    assert sorted(a for lt in w.mail.letters for _, a in lt.to) == [ANA, BRUNO]
+    for letter in w.mail.letters:
+        agent = letter.to[0][1]
+        assert letter.kind is MailKind.AGENT_NOTIFICATION
+        assert letter.reply_to and letter.reply_to.endswith(".agent@example.com")
+        assert isinstance(letter.context, AgentNotification)
+        assert letter.context.note_address == w.ports.tokens.reply_address(
+            SUPPORT, ref, agent_effects.TokenPurpose.NOTE, agent
+        )
+
+
+def test_only_the_assignee_is_notified_and_never_the_author() -> None:
+    w = world()
+    ref = opened(w, queue="n1")
+    w.tickets.change_fields(ref, {"assignee": ANA}, NOW)
+    agent_effects.notify_agents(w.job(mail_from(MARIA), ref), agent_effects.AgentNews.UPDATE, "x")
+    assert [lt.to[0][1] for lt in w.mail.letters] == [ANA]
+    agent_effects.notify_agents(w.job(mail_from(ANA), ref), agent_effects.AgentNews.NOTE, "x")
+    assert len(w.mail.letters) == 1 and w.tickets.kinds()[-1] == EventKind.NO_AGENT_TO_NOTIFY
+
+
+# --- an agent's reply --------------------------------------------------------------------
+
+
+def test_the_answer_goes_to_requester_and_allowed_followers_from_support() -> None:
+    w = world()
+    ref = opened(w, queue="n1")
+    cc = (EmailAddress(LUIZA), EmailAddress(CARLA), EmailAddress(BRUNO))
+    job = w.job(mail_from(ANA, cc=cc), ref)
+    effects._run(effects.AGENT_UPDATE, agent_update("Pode testar de novo?"), job)
+    (answer,) = w.mail.letters
+    assert answer.kind is MailKind.AGENT_REPLY and answer.to[0][1] == MARIA
+    assert answer.cc == [("", LUIZA)] and answer.from_name == "Ana Ribeiro (Suporte)"
+    assert isinstance(answer.context, AgentAnswer) and answer.context.text == "Pode testar de novo?"
+    assert ("agent_responded", ref) in w.lifecycle.calls and job.answered
+
+
+def test_a_note_reaches_other_agents_only_and_is_kept_internal() -> None:
+    w = world()
+    ref = opened(w, queue="n1")
+    job = w.job(mail_from(ANA), ref)
+    effects._run(effects.AGENT_UPDATE, agent_update("Cliente VIP.", note=True), job)
+    assert [lt.to[0][1] for lt in w.mail.letters] == [BRUNO]
+    assert w.tickets.messages[-1][1].visibility is Visibility.INTERNAL
+    assert ("agent_responded", ref) not in w.lifecycle.calls
+
+
+def test_status_goes_through_the_lifecycle_quietly_when_the_answer_already_told() -> None:
+    w = world()
+    ref = opened(w, queue="n1")
+    job = w.job(mail_from(ANA), ref)
+    effects._run(effects.AGENT_UPDATE, agent_update("Aguardo.", status=TicketStatus.RESOLVED), job)
+    assert ("change_status", (TicketStatus.RESOLVED, False)) in w.lifecycle.calls
+    quiet = w.job(mail_from(ANA), ref)
+    effects._run(
+        effects.AGENT_UPDATE, agent_update("", status=TicketStatus.WAITING_CUSTOMER), quiet
+    )
+    assert ("change_status", (TicketStatus.WAITING_CUSTOMER, True)) in w.lifecycle.calls
+
+
+def test_escalation_moves_to_the_next_level_drops_the_assignee_and_tells_it() -> None:
+    w = world()
+    ref = opened(w, queue="n1")
+    w.tickets.change_fields(ref, {"assignee": ANA}, NOW)
+    effects._run(effects.AGENT_UPDATE, agent_update("", escalate=True), w.job(mail_from(ANA), ref))
+    ticket = w.tickets.tickets[ref]
+    assert ticket.queue == "n2" and ticket.assignee is None
+    assert EventKind.ESCALATED in w.tickets.kinds()
+    assert [lt.to[0][1] for lt in w.mail.letters] == [BRUNO]  # n2's agents, not the author
+
+
+def test_a_priority_change_recomputes_the_clock() -> None:
+    w = world()
+    ref = opened(w, queue="n1")
+    effects._run(effects.AGENT_UPDATE, agent_update("", priority=Priority.CRITICAL),
+                 w.job(mail_from(ANA), ref))  # fmt: skip
+    assert ("recompute", ref) in w.lifecycle.calls and not w.mail.letters
+
+
+def test_failed_commands_keep_the_text_internal_and_tell_only_the_agent() -> None:
+    w = world()
+    ref = opened(w)
+    failed = AgentCommandsFailed("x", ref, ("#fila n9: no queue 'n9'",), "Resolvido!")
+    job = w.job(mail_from(ANA), ref)
+    effects._run(effects.AGENT_COMMANDS_FAILED, failed, job)
+    assert w.tickets.messages[-1][1].visibility is Visibility.INTERNAL
+    (reply,) = w.mail.letters
+    assert reply.to[0][1] == ANA and reply.template == "agent_command_errors"
+    assert w.tickets.kinds()[-1] == EventKind.AGENT_COMMANDS_FAILED
+
+
+# --- the rest ----------------------------------------------------------------------------
+
+
+def test_rejection_only_when_the_decision_says_to_notify() -> None:
+    w = world()
+    customer_effects.send_rejection(RejectUnauthorized("x"), w.job(mail_from(CARLA)))
+    assert w.mail.letters == []
+    customer_effects.send_rejection(
+        RejectUnauthorized("x", notify_sender=True), w.job(mail_from(CARLA))
+    )
+    (rejection,) = w.mail.letters
+    assert rejection.kind is MailKind.REJECTION and rejection.ticket is None
+
+
+def test_a_bounce_is_recorded_on_its_ticket_only() -> None:
+    w = world()
+    ref = opened(w)
+    job = w.job(mail_from("mailer-daemon@alfa.edu.br"))
+    assert effects.carry_out(RecordBounce("dsn"), job) is None and w.tickets.events == []
+    assert effects.carry_out(RecordBounce("dsn", ref), job) == ref
+    assert w.tickets.kinds() == [EventKind.MAIL_BOUNCED]
+
+
+def test_an_ignored_or_unsigned_mail_touches_no_ticket() -> None:
+    w = world()
+    assert effects.carry_out(IgnoreAutomated("ooo"), w.job(mail_from(MARIA))) is None
+    assert effects.carry_out(AgentError("x", ("sign",)), w.job(mail_from(ANA))) is None
+    assert w.tickets.events == [] and [lt.template for lt in w.mail.letters] == [
+        "agent_command_errors"
+    ]
+
+
+def test_every_decision_kind_has_its_effects_listed_in_order() -> None:
+    names = [e.__name__ for e in effects.CREATE_TICKET]
+    assert names[0] == "open_ticket" and names[-1] == "notify_agents_of_new"
+    assert names.index("start_clock") < names.index("acknowledge")
+    update = [e.__name__ for e in effects.THREAD_UPDATE]
+    assert update.index("store_inbound") < update.index("notify_agents_of_update")
+
