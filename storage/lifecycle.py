@@ -17,8 +17,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.domain import Priority, TicketRef, TicketStatus
+from gateway.domain import TicketRecord, TicketRef, TicketStatus
 from storage.models import MessageRow, OutboxRow, SurveyRow, TicketRow, TimerRow
+from storage.records import (
+    SurveyRecord,
+    TimerRecord,
+    survey_record,
+    ticket_record,
+    timer_record,
+)
 
 AUTOMATIC_KINDS = (
     "acknowledgement",
@@ -32,60 +39,12 @@ AUTOMATIC_KINDS = (
 
 
 @dataclass(frozen=True)
-class ClockFields:
-    """A ticket's lifecycle columns, as plain values."""
-
-    ref: TicketRef
-    subject: str
-    status: TicketStatus
-    priority: Priority
-    category: str
-    organization: str | None
-    queue: str | None
-    assignee: str | None
-    requester: str
-    requester_name: str
-    created_at: datetime
-    status_since: datetime
-    first_responded_at: datetime | None
-    awaiting_since: datetime | None
-    paused_at: datetime | None
-    paused: timedelta
-    linked_from: TicketRef | None
-
-
-@dataclass(frozen=True)
 class WantedTimer:
     kind: str
     key: str
     due: datetime
     sla: str | None = None
     level: int = 0
-
-
-@dataclass(frozen=True)
-class FiredTimer:
-    id: int
-    ref: TicketRef
-    kind: str
-    key: str
-    due: datetime
-    sla: str | None
-    level: int
-
-
-@dataclass(frozen=True)
-class SurveyRecord:
-    id: int
-    ref: TicketRef
-    agent: str | None
-    queue: str | None
-    sent_at: datetime
-    rating: int | None
-    met_expectation: bool | None
-    comment: str
-    answered_at: datetime | None
-    channel: str | None
 
 
 class LifecycleStore:
@@ -100,32 +59,14 @@ class LifecycleStore:
             raise LookupError(f"no ticket {ref}")
         return row
 
-    def clock(self, ref: TicketRef, *, lock: bool = False) -> ClockFields:
+    def clock(self, ref: TicketRef, *, lock: bool = False) -> TicketRecord:
         if lock:
             row = self.session.scalars(
                 select(TicketRow).where(TicketRow.id == ref.number).with_for_update()
             ).one()
         else:
             row = self._ticket(ref)
-        return ClockFields(
-            ref=ref,
-            subject=row.subject,
-            status=TicketStatus(row.status),
-            priority=Priority(row.priority),
-            category=row.category,
-            organization=row.organization_id,
-            queue=row.queue,
-            assignee=row.assignee,
-            requester=row.requester,
-            requester_name=row.requester_name,
-            created_at=row.created_at,
-            status_since=row.status_since or row.updated_at,
-            first_responded_at=row.first_responded_at,
-            awaiting_since=row.awaiting_since,
-            paused_at=row.sla_paused_at,
-            paused=timedelta(seconds=row.sla_paused_seconds or 0),
-            linked_from=TicketRef(row.linked_from) if row.linked_from else None,
-        )
+        return ticket_record(row)
 
     def save_clock(
         self,
@@ -223,7 +164,7 @@ class LifecycleStore:
             )
         )
 
-    def claim_timer(self, timer_id: int, now: datetime, *, skip_locked: bool) -> FiredTimer | None:
+    def claim_timer(self, timer_id: int, now: datetime, *, skip_locked: bool) -> TimerRecord | None:
         """Mark a due timer fired, or None if another sweep already took it."""
         query = select(TimerRow).where(
             TimerRow.id == timer_id, TimerRow.state == "pending", TimerRow.due_at <= now
@@ -235,16 +176,14 @@ class LifecycleStore:
             return None
         row.state = "fired"
         row.fired_at = now
-        return FiredTimer(
-            row.id, TicketRef(row.ticket_id), row.kind, row.key, row.due_at, row.sla, row.level
-        )
+        return timer_record(row)
 
-    def timers(self, ref: TicketRef) -> list[tuple[str, str, datetime, str]]:
-        """(kind, key, due, state) of every timer of a ticket, for tests and `show`."""
+    def timers(self, ref: TicketRef) -> list[TimerRecord]:
+        """Every timer of a ticket, earliest first, for `scheduler timers` and tests."""
         rows = self.session.scalars(
             select(TimerRow).where(TimerRow.ticket_id == ref.number).order_by(TimerRow.due_at)
         )
-        return [(r.kind, r.key, r.due_at, r.state) for r in rows]
+        return [timer_record(r) for r in rows]
 
     # --- surveys -----------------------------------------------------------------------
 
@@ -261,13 +200,13 @@ class LifecycleStore:
         if lock:
             query = query.with_for_update()
         row = self.session.scalars(query).one_or_none()
-        return _survey(row) if row else None
+        return survey_record(row) if row else None
 
     def latest_survey(self, ref: TicketRef) -> SurveyRecord | None:
         row = self.session.scalars(
             select(SurveyRow).where(SurveyRow.ticket_id == ref.number).order_by(SurveyRow.id.desc())
         ).first()
-        return _survey(row) if row else None
+        return survey_record(row) if row else None
 
     def answer_survey(
         self,
@@ -292,7 +231,7 @@ class LifecycleStore:
         row.answered_at = now
         row.channel = channel
         self.session.flush()
-        return _survey(row)
+        return survey_record(row)
 
     def survey_rows(self, since: datetime | None, until: datetime | None) -> list[dict[str, Any]]:
         """Every survey sent in [since, until) with its answers, for the report."""
@@ -313,18 +252,3 @@ class LifecycleStore:
             }
             for row in self.session.scalars(query.order_by(SurveyRow.sent_at))
         ]
-
-
-def _survey(row: SurveyRow) -> SurveyRecord:
-    return SurveyRecord(
-        id=row.id,
-        ref=TicketRef(row.ticket_id),
-        agent=row.agent,
-        queue=row.queue,
-        sent_at=row.sent_at,
-        rating=row.rating,
-        met_expectation=row.met_expectation,
-        comment=row.comment,
-        answered_at=row.answered_at,
-        channel=row.channel,
-    )

@@ -17,14 +17,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from gateway.domain import (
     AttachmentPart,
-    AttachmentRecord,
     ClaimedMail,
     Direction,
     EventRecord,
     MessageRecord,
     Outcome,
     OutgoingMail,
-    Priority,
     ReceiptRecord,
     TicketRecord,
     TicketRef,
@@ -40,6 +38,13 @@ from storage.models import (
     OutboxRow,
     ReceiptRow,
     TicketRow,
+)
+from storage.records import (
+    claimed_mail,
+    event_record,
+    message_record,
+    receipt_record,
+    ticket_record,
 )
 
 
@@ -70,17 +75,7 @@ class TicketRepository:
 
     def snapshot(self, ref: TicketRef) -> TicketSnapshot | None:
         row = self._row(ref)
-        if row is None:
-            return None
-        return TicketSnapshot(
-            ref=ref,
-            subject=row.subject,
-            status=TicketStatus(row.status),
-            requester=row.requester,
-            organization_id=row.organization_id,
-            followers=tuple(row.followers or ()),
-            queue=row.queue,
-        )
+        return ticket_record(row).snapshot() if row else None
 
     def ref_for_message_ids(self, message_ids: Sequence[str]) -> TicketRef | None:
         """The ticket a thread of Message-IDs belongs to, nearest ID first."""
@@ -171,14 +166,6 @@ class TicketRepository:
         if ticket is not None:
             ticket.updated_at = now
 
-    def set_status(self, ref: TicketRef, status: TicketStatus, now: datetime) -> TicketStatus:
-        """Change the status and return the previous one."""
-        row = self._require(ref)
-        previous = TicketStatus(row.status)
-        row.status = status.value
-        row.updated_at = now
-        return previous
-
     def change_fields(
         self, ref: TicketRef, changes: dict[str, Any], now: datetime
     ) -> dict[str, tuple[Any, Any]]:
@@ -215,7 +202,7 @@ class TicketRepository:
 
     def get(self, ref: TicketRef) -> TicketRecord | None:
         row = self._row(ref)
-        return _ticket_record(row) if row else None
+        return ticket_record(row) if row else None
 
     def list(
         self, *, status: TicketStatus | None = None, limit: int | None = None
@@ -229,7 +216,7 @@ class TicketRepository:
             TicketRow.first_response_due,
             TicketRow.id,
         ).limit(limit)
-        return [_ticket_record(row) for row in self.session.scalars(query)]
+        return [ticket_record(row) for row in self.session.scalars(query)]
 
     def messages(self, ref: TicketRef) -> builtins.list[MessageRecord]:
         rows = self.session.scalars(
@@ -238,32 +225,7 @@ class TicketRepository:
             .order_by(MessageRow.id)
             .options(selectinload(MessageRow.attachments))
         )
-        return [
-            MessageRecord(
-                message_id=row.message_id,
-                direction=Direction(row.direction),
-                visibility=Visibility(row.visibility),
-                sender=row.sender,
-                recipients=tuple(row.recipients),
-                subject=row.subject,
-                body=row.body,
-                attachments=tuple(
-                    AttachmentRecord(a.filename, a.content_type, a.size, a.sha256)
-                    for a in row.attachments
-                ),
-                created_at=row.created_at,
-            )
-            for row in rows
-        ]
-
-    def mark_first_response(self, ref: TicketRef, now: datetime) -> bool:
-        """Stop the first-response clock; False if it had already stopped."""
-        row = self._require(ref)
-        if row.first_responded_at is not None:
-            return False
-        row.first_responded_at = now
-        row.updated_at = now
-        return True
+        return [message_record(row) for row in rows]
 
     def public_message_ids(self, ref: TicketRef, limit: int = 20) -> builtins.list[str]:
         """The customer-visible thread's Message-IDs, oldest first (for References)."""
@@ -306,35 +268,12 @@ class TicketRepository:
         rows = self.session.scalars(
             select(EventRow).where(EventRow.ticket_id == ref.number).order_by(EventRow.id)
         )
-        return [EventRecord(row.at, row.actor, row.kind, dict(row.data)) for row in rows]
+        return [event_record(row) for row in rows]
 
 
 def _fit(text: str, limit: int) -> str:
     """Column-sized text (PostgreSQL enforces lengths); the raw mail keeps the whole."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _ticket_record(row: TicketRow) -> TicketRecord:
-    return TicketRecord(
-        ref=TicketRef(row.id),
-        subject=row.subject,
-        status=TicketStatus(row.status),
-        priority=Priority(row.priority),
-        category=row.category,
-        environment=row.environment,
-        queue=row.queue,
-        requester=row.requester,
-        requester_name=row.requester_name,
-        organization=row.organization_id,
-        assignee=row.assignee,
-        tags=tuple(row.tags or ()),
-        followers=tuple(row.followers or ()),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        first_response_due=row.first_response_due,
-        resolution_due=row.resolution_due,
-        next_response_due=row.next_response_due,
-    )
 
 
 class ReceiptLedger:
@@ -347,11 +286,9 @@ class ReceiptLedger:
         found = self.session.scalar(select(ReceiptRow.id).where(ReceiptRow.dedup_key == dedup_key))
         return found is not None
 
-    def outcome_of(self, dedup_key: str) -> tuple[Outcome, TicketRef | None] | None:
+    def outcome_of(self, dedup_key: str) -> ReceiptRecord | None:
         row = self.session.scalar(select(ReceiptRow).where(ReceiptRow.dedup_key == dedup_key))
-        if row is None:
-            return None
-        return Outcome(row.outcome), (TicketRef(row.ticket_id) if row.ticket_id else None)
+        return receipt_record(row) if row else None
 
     def record(
         self,
@@ -392,16 +329,7 @@ class ReceiptLedger:
     def recent(self, limit: int) -> list[ReceiptRecord]:
         """The last `limit` receipts, oldest first."""
         rows = self.session.scalars(select(ReceiptRow).order_by(ReceiptRow.id.desc()).limit(limit))
-        return [
-            ReceiptRecord(
-                message_id=row.message_id,
-                raw_sha256=row.raw_sha256,
-                outcome=Outcome(row.outcome),
-                ticket=TicketRef(row.ticket_id) if row.ticket_id else None,
-                received_at=row.received_at,
-            )
-            for row in reversed(list(rows))
-        ]
+        return [receipt_record(row) for row in reversed(list(rows))]
 
 
 class Outbox:
@@ -469,16 +397,7 @@ class Outbox:
             row.status = "sending"
             row.claimed_at = now
             row.attempts += 1
-            claimed.append(
-                ClaimedMail(
-                    outbox_id=row.id,
-                    message_id=row.message_id,
-                    mail_from=row.mail_from,
-                    recipients=tuple(row.recipients),
-                    content=row.content,
-                    attempts=row.attempts,
-                )
-            )
+            claimed.append(claimed_mail(row))
         return claimed
 
     def _claimed(self, outbox_id: int, attempts: int) -> Any:

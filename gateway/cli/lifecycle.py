@@ -79,8 +79,8 @@ def timers(obj: object, parsed: TicketRef, as_json: bool) -> None:
         rows = LifecycleStore(session).timers(parsed)
     db.close()
     data = [
-        {"kind": kind, "key": key, "due": due.isoformat(), "state": state}
-        for kind, key, due, state in rows
+        {"kind": t.kind, "key": t.key, "due": t.due.isoformat(), "state": t.state}
+        for t in rows
     ]
     if as_json:
         click.echo(json.dumps(data, indent=2))

@@ -17,23 +17,41 @@ import base64
 import hashlib
 import hmac
 
-from gateway.domain import TicketRef, TokenClaim, TokenPurpose
+from gateway.domain.decision import TokenClaim, TokenPurpose
+from gateway.domain.tickets import TicketRef
 
 _SIGNATURE_CHARS = 16
 
 
-class ReplyTokens:
-    """Issues and verifies the plus-address tokens for one secret."""
+class Signer:
+    """The gateway's one HMAC: SHA-256 over a text (RFC 2104), in lower-case base32.
+
+    Reply tokens and survey links both sign with it; each signs its own kind of
+    text (`reply:TG-00042:` vs `survey:7:TG-00042`), so one can never stand in for
+    the other. Signatures already in mail depend on this exact encoding.
+    """
 
     def __init__(self, secret: bytes) -> None:
         if len(secret) < 16:
             raise ValueError("the signing secret must be at least 16 bytes")
         self._secret = secret
 
+    def sign(self, text: str, chars: int) -> str:
+        mac = hmac.new(self._secret, text.encode(), hashlib.sha256).digest()
+        return base64.b32encode(mac).decode().lower()[:chars]
+
+    def verify(self, text: str, signature: str, chars: int) -> bool:
+        return hmac.compare_digest(self.sign(text, chars), signature.lower())
+
+
+class ReplyTokens:
+    """Issues and verifies the plus-address tokens for one secret."""
+
+    def __init__(self, secret: bytes | Signer) -> None:
+        self._signer = secret if isinstance(secret, Signer) else Signer(secret)
+
     def _signature(self, purpose: str, ref: TicketRef, holder: str = "") -> str:
-        message = f"{purpose}:{ref}:{holder.lower()}".encode()
-        mac = hmac.new(self._secret, message, hashlib.sha256).digest()
-        return base64.b32encode(mac).decode().lower()[:_SIGNATURE_CHARS]
+        return self._signer.sign(f"{purpose}:{ref}:{holder.lower()}", _SIGNATURE_CHARS)
 
     def token_for(
         self, ref: TicketRef, purpose: TokenPurpose = TokenPurpose.REPLY, holder: str = ""
@@ -54,8 +72,10 @@ class ReplyTokens:
         ref = TicketRef.parse(parts[0])
         if ref is None:
             return None
-        expected = self._signature(purpose.value, ref, holder)
-        return TokenClaim(ref, purpose) if hmac.compare_digest(expected, parts[1]) else None
+        signed = self._signer.verify(
+            f"{purpose.value}:{ref}:{holder.lower()}", parts[1], _SIGNATURE_CHARS
+        )
+        return TokenClaim(ref, purpose) if signed else None
 
     def verify(
         self, token: str, purpose: TokenPurpose = TokenPurpose.REPLY, sender: str = ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 
 
@@ -170,4 +170,24 @@ class TicketRecord:
     updated_at: datetime
     first_response_due: datetime | None
     resolution_due: datetime | None
-    next_response_due: datetime | None = None
+    next_response_due: datetime | None
+    # The SLA clock (gateway/lifecycle): when the status last changed, the first answer,
+    # a customer message still unanswered, a pause in progress and the time paused.
+    status_since: datetime
+    first_responded_at: datetime | None
+    awaiting_since: datetime | None
+    paused_at: datetime | None
+    paused: timedelta
+    linked_from: TicketRef | None
+
+    def snapshot(self) -> TicketSnapshot:
+        """What the pipeline sees of this ticket."""
+        return TicketSnapshot(
+            self.ref,
+            self.subject,
+            self.status,
+            self.requester,
+            self.organization,
+            self.followers,
+            self.queue,
+        )

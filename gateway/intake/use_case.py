@@ -127,7 +127,7 @@ class Intake:
             key = steps.dedup_key(msg)
             if decision.outcome is Outcome.DUPLICATE:
                 earlier = ledger.outcome_of(key)
-                ticket = earlier[1] if earlier else None
+                ticket = earlier.ticket if earlier else None
                 return Receipt(msg.message_id, Outcome.DUPLICATE, ticket, decision.reason)
             ports = Ports(
                 tickets=TicketRepository(session),

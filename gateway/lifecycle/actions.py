@@ -24,7 +24,7 @@ from gateway.lifecycle.step import LifecycleParts, Step
 from gateway.lifecycle.surveys import SurveyAnswer, SurveyLinks
 from gateway.mail.letters import Mailer
 from outbound.compose import Templates
-from storage.lifecycle import FiredTimer
+from storage.records import TimerRecord
 
 
 class LifecycleActions:
@@ -127,6 +127,6 @@ class LifecycleActions:
 
     # --- the sweeper -----------------------------------------------------------------------
 
-    def fire(self, session: Session, timer: FiredTimer, now: datetime) -> str:
+    def fire(self, session: Session, timer: TimerRecord, now: datetime) -> str:
         """Carry out one claimed timer; returns what it did (for logs and run-once)."""
         return timers.fire(self._step(session, now), timer)

@@ -13,18 +13,18 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from gateway.domain import EventKind, TicketRef, TicketStatus, Triage
+from gateway.domain import EventKind, TicketRecord, TicketRef, TicketStatus, Triage
 from gateway.domain.policy import Policy
 from gateway.lifecycle import customer_mail
 from gateway.lifecycle import sla as lifecycle
 from gateway.lifecycle.sla import ClockState
 from gateway.lifecycle.step import GATEWAY, Step
-from storage.lifecycle import ClockFields, WantedTimer
+from storage.lifecycle import WantedTimer
 
 FIRST_ANSWER = "first agent answer"  # the cause of NEW -> OPEN when an agent first answers
 
 
-def state_of(fields: ClockFields) -> ClockState:
+def state_of(fields: TicketRecord) -> ClockState:
     """The pure lifecycle's view of a ticket's stored clock columns."""
     return ClockState(
         status=fields.status,
@@ -128,7 +128,7 @@ def change_status(
 
 def settle(
     step: Step,
-    fields: ClockFields,
+    fields: TicketRecord,
     state: ClockState,
     *,
     actor: str,

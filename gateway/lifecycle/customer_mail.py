@@ -12,18 +12,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from gateway.domain import EventKind, MailKind
+from gateway.domain import EventKind, MailKind, TicketRecord
 from gateway.lifecycle import sla as lifecycle
 from gateway.lifecycle.sla import ClockState
 from gateway.lifecycle.step import GATEWAY, SCHEDULER, Step
 from gateway.mail.letters import Letter
 from gateway.mail.threading import customer_thread
-from storage.lifecycle import ClockFields
 
 HISTORY_TEXT = 600  # characters of each earlier message quoted in the mail
 
 
-def status_changed(step: Step, fields: ClockFields, state: ClockState, cause: str) -> None:
+def status_changed(step: Step, fields: TicketRecord, state: ClockState, cause: str) -> None:
     """The ticket moved to `state.status` (waiting, resolved, back in progress)."""
     words = step.words
     _mail(
@@ -40,7 +39,7 @@ def status_changed(step: Step, fields: ClockFields, state: ClockState, cause: st
     )
 
 
-def closed(step: Step, fields: ClockFields, cause: str) -> None:
+def closed(step: Step, fields: TicketRecord, cause: str) -> None:
     """The ticket closed: say so, then (if the policy asks) send the satisfaction survey."""
     _mail(
         step,
@@ -70,7 +69,7 @@ def closed(step: Step, fields: ClockFields, cause: str) -> None:
     )
 
 
-def reminder(step: Step, fields: ClockFields, state: ClockState) -> None:
+def reminder(step: Step, fields: TicketRecord, state: ClockState) -> None:
     """We still wait for the customer's answer, and resolve the ticket without it at ..."""
     _mail(
         step,
@@ -84,7 +83,7 @@ def reminder(step: Step, fields: ClockFields, state: ClockState) -> None:
     )
 
 
-def auto_resolved(step: Step, fields: ClockFields, resolved: ClockState) -> None:
+def auto_resolved(step: Step, fields: TicketRecord, resolved: ClockState) -> None:
     """No answer in `resolve_after`: the ticket is resolved, and closes at ... unless they
     write."""
     _mail(
@@ -105,7 +104,7 @@ def _deadline(step: Step, instant: datetime | None) -> str:
 
 def _mail(
     step: Step,
-    fields: ClockFields,
+    fields: TicketRecord,
     template: str,
     kind: MailKind,
     extra: Mapping[str, object],

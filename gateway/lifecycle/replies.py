@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from gateway.domain import EventKind, TicketRef, TicketStatus, Triage, TriageOutcome
+from gateway.domain import EventKind, TicketRecord, TicketRef, TicketStatus, Triage, TriageOutcome
 from gateway.domain.policy import Policy
 from gateway.lifecycle import clock
 from gateway.lifecycle import sla as lifecycle
 from gateway.lifecycle.sla import ReplyEffect
 from gateway.lifecycle.step import Step
 from gateway.lifecycle.surveys import SurveyAnswer, parse_reply
-from storage.lifecycle import ClockFields, LifecycleStore
+from storage.lifecycle import LifecycleStore
 from storage.repository import TicketRepository
 
 REOPEN_CAUSE = "customer replied"  # Words.cause (gateway/mail/labels.py) words it for the mail
@@ -113,7 +113,7 @@ def record_survey_answer(
     )
 
 
-def _survey_answer(store: LifecycleStore, fields: ClockFields, text: str) -> SurveyAnswer | None:
+def _survey_answer(store: LifecycleStore, fields: TicketRecord, text: str) -> SurveyAnswer | None:
     """The answers in a reply to a closed ticket whose survey is still unanswered."""
     if fields.status is not TicketStatus.CLOSED:
         return None

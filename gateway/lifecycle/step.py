@@ -15,14 +15,15 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from gateway.domain import Directory
+from gateway.domain import Directory, TicketRecord
 from gateway.domain.policy import Policy
 from gateway.domain.signing import ReplyTokens
 from gateway.lifecycle.sla import ClockState
 from gateway.lifecycle.surveys import SurveyLinks
 from gateway.mail.labels import Words
 from gateway.mail.letters import Letter, Mailer
-from storage.lifecycle import ClockFields, FiredTimer, LifecycleStore
+from storage.lifecycle import LifecycleStore
+from storage.records import TimerRecord
 from storage.repository import TicketRepository
 
 SCHEDULER = "scheduler"  # the actor of what a timer does
@@ -75,6 +76,6 @@ class Firing:
     """A claimed timer about to take effect (gateway/lifecycle/timers.py)."""
 
     step: Step
-    timer: FiredTimer
-    fields: ClockFields  # the ticket's clock, read under lock
+    timer: TimerRecord
+    fields: TicketRecord  # the ticket's clock, read under lock
     state: ClockState  # the same, as the pure lifecycle sees it

@@ -12,9 +12,6 @@ ticket cannot change the newer one's answer.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
 import unicodedata
 from collections import defaultdict
@@ -23,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.domain import TicketRef
+from gateway.domain.signing import Signer
 
 _SIGNATURE_CHARS = 22  # 110 bits of base32
 
@@ -41,18 +39,14 @@ class SurveyAnswer:
 
 
 class SurveyLinks:
-    """Signs and verifies survey tokens `<survey id>.<signature>` for one secret."""
+    """Signs and verifies survey tokens `<survey id>.<signature>` with the gateway's signer."""
 
-    def __init__(self, secret: bytes, public_url: str) -> None:
-        if len(secret) < 16:
-            raise ValueError("the signing secret must be at least 16 bytes")
-        self._secret = secret
+    def __init__(self, secret: bytes | Signer, public_url: str) -> None:
+        self._signer = secret if isinstance(secret, Signer) else Signer(secret)
         self.public_url = public_url.rstrip("/")
 
     def _signature(self, survey_id: int, ref: TicketRef) -> str:
-        message = f"survey:{survey_id}:{ref}".encode()
-        mac = hmac.new(self._secret, message, hashlib.sha256).digest()
-        return base64.b32encode(mac).decode().lower()[:_SIGNATURE_CHARS]
+        return self._signer.sign(f"survey:{survey_id}:{ref}", _SIGNATURE_CHARS)
 
     def token(self, survey_id: int, ref: TicketRef) -> str:
         return f"{survey_id}.{self._signature(survey_id, ref)}"
@@ -65,7 +59,7 @@ class SurveyLinks:
 
     def verify(self, token: str, survey_id: int, ref: TicketRef) -> bool:
         _, _, signature = token.partition(".")
-        return hmac.compare_digest(self._signature(survey_id, ref), signature.lower())
+        return self._signer.verify(f"survey:{survey_id}:{ref}", signature, _SIGNATURE_CHARS)
 
     def page(self, survey_id: int, ref: TicketRef) -> str:
         return f"{self.public_url}/survey/{self.token(survey_id, ref)}"

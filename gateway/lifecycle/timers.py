@@ -17,7 +17,7 @@ from gateway.domain import EventKind, TicketStatus, TimerKind
 from gateway.lifecycle import clock, customer_mail, notices
 from gateway.lifecycle import sla as lifecycle
 from gateway.lifecycle.step import SCHEDULER, STALE, Firing, Step
-from storage.lifecycle import FiredTimer
+from storage.records import TimerRecord
 
 Effect = Callable[[Firing], str]
 
@@ -84,7 +84,7 @@ EFFECTS: Mapping[TimerKind, Effect] = MappingProxyType(
 )
 
 
-def fire(step: Step, timer: FiredTimer) -> str:
+def fire(step: Step, timer: TimerRecord) -> str:
     """Carry out one claimed timer; returns what it did (for logs and run-once)."""
     fields = step.store.clock(timer.ref, lock=True)
     firing = Firing(step, timer, fields, clock.state_of(fields))

@@ -23,7 +23,7 @@ from gateway.config.settings import Settings
 from gateway.domain import Clock, Directory, Envelope, Outcome
 from gateway.domain.clock import SystemClock
 from gateway.domain.policy import Policy
-from gateway.domain.signing import ReplyTokens
+from gateway.domain.signing import ReplyTokens, Signer
 from gateway.intake.use_case import Intake, IntakePolicy
 from gateway.lifecycle.actions import LifecycleActions
 from gateway.lifecycle.surveys import SurveyLinks
@@ -75,7 +75,8 @@ def build(
     db = Database.open(settings.storage_url)
     gateway_cfg = settings.gateway
     zone = ZoneInfo(gateway_cfg.timezone)
-    tokens = ReplyTokens(settings.secret())
+    signer = Signer(settings.secret())  # one key, one HMAC: reply tokens and survey links
+    tokens = ReplyTokens(signer)
     templates = Templates()
     alerts = AdminAlerts(
         db,
@@ -99,8 +100,7 @@ def build(
         alerts.file_refused,
     )
     policy = watch_policy(settings.policy_path, zone, alerts.file_refused)
-    secret = settings.secret()
-    links = SurveyLinks(secret, settings.file.http.public_url)
+    links = SurveyLinks(signer, settings.file.http.public_url)
     lifecycle = LifecycleActions(
         templates=templates,
         tokens=tokens,

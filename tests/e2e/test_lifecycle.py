@@ -129,8 +129,8 @@ def test_customer_reply_reopens_and_resumes_the_clock(
     assert shown["status"] == "open"
     # 5 business hours paused (Mon 15-18, Tue 8-10): the first answer is due Tue 16:00.
     assert shown["first_response_due"] == "2025-06-03T19:00:00+00:00"
-    pending = [t for t in timers(config, ref) if t[3] == "pending"]
-    assert not any(kind in ("reminder", "auto_resolve") for kind, *_ in pending)
+    pending = [t for t in timers(config, ref) if t.state == "pending"]
+    assert not any(t.kind in ("reminder", "auto_resolve") for t in pending)
 
     analyst(config, ref, sp(2025, 6, 3, 11), status=TicketStatus.RESOLVED, cause="corrigido")
     receive(

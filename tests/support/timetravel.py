@@ -21,6 +21,7 @@ from gateway.domain import TicketRef, TicketStatus
 from gateway.domain.clock import FixedClock
 from gateway.runtime.app import Gateway, build
 from storage.lifecycle import LifecycleStore
+from storage.records import TimerRecord
 from tests.support.gateway_process import SECRET, GatewayConfig
 from tests.support.mailfiles import simple_mail
 
@@ -67,7 +68,7 @@ def analyst(
             )
 
 
-def timers(config: GatewayConfig, ref: TicketRef) -> list[tuple[str, str, datetime, str]]:
+def timers(config: GatewayConfig, ref: TicketRef) -> list[TimerRecord]:
     with gateway_at(config, datetime.now().astimezone()) as gateway, gateway.db.transaction() as s:
         return LifecycleStore(s).timers(ref)
 

@@ -8,7 +8,7 @@ asks of its ports, so that is what these tests read back.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -87,7 +87,9 @@ class FakeTickets:
             organization=kw["organization_id"], assignee=kw.get("assignee"),
             tags=triage.tags, followers=tuple(kw.get("followers", ())), created_at=kw["now"],
             updated_at=kw["now"], first_response_due=kw["first_response_due"],
-            resolution_due=kw["resolution_due"],
+            resolution_due=kw["resolution_due"], next_response_due=None, status_since=kw["now"],
+            first_responded_at=None, awaiting_since=None, paused_at=None, paused=timedelta(0),
+            linked_from=None,
         )  # fmt: skip
         return ref
 

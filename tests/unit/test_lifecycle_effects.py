@@ -44,8 +44,9 @@ from gateway.mail.labels import Words
 from gateway.mail.letters import Mailer
 from outbound.compose import Templates
 from storage.db import Database
-from storage.lifecycle import FiredTimer, LifecycleStore
+from storage.lifecycle import LifecycleStore
 from storage.models import EventRow, OutboxRow
+from storage.records import TimerRecord
 from storage.repository import NewMessage, TicketRepository
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -114,8 +115,9 @@ class World:
     def fire(
         self, ref: TicketRef, kind: TimerKind, at: datetime, sla: Sla | None = None, level: int = 0
     ) -> str:
-        """Carry out one timer of `kind` as if the sweep had just claimed it."""
-        timer = FiredTimer(0, ref, kind.value, f"{kind.value}:test", at, sla and sla.value, level)
+        timer = TimerRecord(
+            0, ref, kind.value, f"{kind.value}:test", at, sla and sla.value, level, "fired"
+        )
         with self.db.transaction() as session:
             return self.actions.fire(session, timer, at)
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.domain import TicketRef, TokenClaim, TokenPurpose
 from gateway.domain.signing import ReplyTokens
+from gateway.lifecycle.surveys import SurveyLinks
 
 TOKENS = ReplyTokens(b"0123456789abcdef0123456789abcdef")
 
@@ -57,3 +62,21 @@ def test_reply_address_is_a_plus_address_of_the_support_address() -> None:
 def test_short_secrets_are_refused() -> None:
     with pytest.raises(ValueError):
         ReplyTokens(b"short")
+
+
+def test_token_and_survey_link_formats_are_stable_for_mail_already_sent() -> None:
+    """Both are signed by the one Signer; the bytes must stay what older mail carries."""
+    secret = b"stable-format-secret-0123456789"
+
+    def b32(text: str, chars: int) -> str:
+        mac = hmac.new(secret, text.encode(), hashlib.sha256).digest()
+        return base64.b32encode(mac).decode().lower()[:chars]
+
+    tokens = ReplyTokens(secret)
+    assert tokens.token_for(TicketRef(42)) == "tg-00042." + b32("reply:TG-00042:", 16)
+    agent = tokens.token_for(TicketRef(42), TokenPurpose.AGENT, "Ana@Example.com")
+    assert agent == "tg-00042." + b32("agent:TG-00042:ana@example.com", 16) + ".agent"
+    links = SurveyLinks(secret, "https://support.example.com/")
+    assert links.token(7, TicketRef(42)) == "7." + b32("survey:7:TG-00042", 22)
+    assert links.verify(links.token(7, TicketRef(42)), 7, TicketRef(42))
+    assert not links.verify(links.token(7, TicketRef(42)), 7, TicketRef(43))
