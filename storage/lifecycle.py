@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.domain import TicketRecord, TicketRef, TicketStatus
+from gateway.domain import MailKind, TicketRecord, TicketRef, TicketStatus
 from storage.models import MessageRow, OutboxRow, SurveyRow, TicketRow, TimerRow
 from storage.records import (
     SurveyRecord,
@@ -27,14 +27,18 @@ from storage.records import (
     timer_record,
 )
 
-AUTOMATIC_KINDS = (
-    "acknowledgement",
-    "rejection",
-    "admin_alert",
-    "status",
-    "reminder",
-    "survey",
-    "sla_notice",
+# The gateway's own mail to customers: left out of the history people wrote.
+AUTOMATIC_KINDS = tuple(
+    kind.value
+    for kind in (
+        MailKind.ACKNOWLEDGEMENT,
+        MailKind.REJECTION,
+        MailKind.ADMIN_ALERT,
+        MailKind.STATUS,
+        MailKind.REMINDER,
+        MailKind.SURVEY,
+        MailKind.SLA_NOTICE,
+    )
 )
 
 

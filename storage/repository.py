@@ -1,5 +1,8 @@
 """Repositories: the store's small surface, speaking domain values.
 
+This module holds tickets with their threads and event log, and re-exports
+the receipt ledger (storage/receipts.py) and the outbox (storage/outbox.py).
+
 Each repository takes a session owned by the caller's use case and never
 commits; the use case decides when its one transaction ends.
 """
@@ -9,21 +12,17 @@ from __future__ import annotations
 import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from gateway.domain import (
     AttachmentPart,
-    ClaimedMail,
     Direction,
     EventRecord,
     MessageRecord,
-    Outcome,
-    OutgoingMail,
-    ReceiptRecord,
     TicketRecord,
     TicketRef,
     TicketSnapshot,
@@ -31,6 +30,7 @@ from gateway.domain import (
     Triage,
     Visibility,
 )
+from storage.fitting import fit
 from storage.models import (
     AttachmentRow,
     EventRow,
@@ -39,11 +39,11 @@ from storage.models import (
     ReceiptRow,
     TicketRow,
 )
+from storage.outbox import Outbox
+from storage.receipts import ReceiptLedger
 from storage.records import (
-    claimed_mail,
     event_record,
     message_record,
-    receipt_record,
     ticket_record,
 )
 
@@ -117,14 +117,14 @@ class TicketRepository:
         followers: Sequence[str] = (),
     ) -> TicketRef:
         row = TicketRow(
-            subject=_fit(subject, 998),
+            subject=fit(subject, 998),
             status=TicketStatus.NEW.value,
             priority=int(triage.priority),
             category=triage.category,
             environment=triage.environment,
             queue=triage.queue,
-            requester=_fit(requester, 320),
-            requester_name=_fit(requester_name, 200),
+            requester=fit(requester, 320),
+            requester_name=fit(requester_name, 200),
             organization_id=organization_id,
             tags=list(triage.tags),
             assignee=assignee,
@@ -141,12 +141,12 @@ class TicketRepository:
     def add_message(self, ref: TicketRef, message: NewMessage, now: datetime) -> None:
         row = MessageRow(
             ticket_id=ref.number,
-            message_id=_fit(message.message_id, 998),
+            message_id=fit(message.message_id, 998),
             direction=message.direction.value,
             visibility=message.visibility.value,
-            sender=_fit(message.sender, 320),
+            sender=fit(message.sender, 320),
             recipients=list(message.recipients),
-            subject=_fit(message.subject, 998),
+            subject=fit(message.subject, 998),
             body=message.body,
             body_html=message.body_html,
             raw_sha256=message.raw_sha256,
@@ -154,8 +154,8 @@ class TicketRepository:
         )
         row.attachments = [
             AttachmentRow(
-                filename=_fit(part.filename, 255),
-                content_type=_fit(part.content_type, 255),
+                filename=fit(part.filename, 255),
+                content_type=fit(part.content_type, 255),
                 size=part.size,
                 sha256=part.sha256,
             )
@@ -271,169 +271,6 @@ class TicketRepository:
         return [event_record(row) for row in rows]
 
 
-def _fit(text: str, limit: int) -> str:
-    """Column-sized text (PostgreSQL enforces lengths); the raw mail keeps the whole."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-class ReceiptLedger:
-    """What was received and decided, keyed for idempotent redelivery."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def seen(self, dedup_key: str) -> bool:
-        found = self.session.scalar(select(ReceiptRow.id).where(ReceiptRow.dedup_key == dedup_key))
-        return found is not None
-
-    def outcome_of(self, dedup_key: str) -> ReceiptRecord | None:
-        row = self.session.scalar(select(ReceiptRow).where(ReceiptRow.dedup_key == dedup_key))
-        return receipt_record(row) if row else None
-
-    def record(
-        self,
-        *,
-        dedup_key: str,
-        message_id: str | None,
-        raw_sha256: str,
-        size: int,
-        sender: str,
-        channel: str,
-        outcome: Outcome,
-        reason: str,
-        ticket: TicketRef | None,
-        now: datetime,
-    ) -> None:
-        self.session.add(
-            ReceiptRow(
-                dedup_key=dedup_key,
-                message_id=_fit(message_id, 998) if message_id else None,
-                raw_sha256=raw_sha256,
-                size=size,
-                sender=_fit(sender, 320),
-                channel=channel,
-                outcome=outcome.value,
-                reason=reason,
-                ticket_id=ticket.number if ticket else None,
-                received_at=now,
-            )
-        )
-        self.session.flush()
-
-    def count_by_outcome(self) -> dict[str, int]:
-        rows = self.session.execute(
-            select(ReceiptRow.outcome, func.count(ReceiptRow.id)).group_by(ReceiptRow.outcome)
-        ).all()
-        return {outcome: int(n) for outcome, n in rows}
-
-    def recent(self, limit: int) -> list[ReceiptRecord]:
-        """The last `limit` receipts, oldest first."""
-        rows = self.session.scalars(select(ReceiptRow).order_by(ReceiptRow.id.desc()).limit(limit))
-        return [receipt_record(row) for row in reversed(list(rows))]
-
-
-class Outbox:
-    """Mail waiting for the relay; claimed with row locks so workers never share."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def enqueue(self, mail: OutgoingMail, now: datetime) -> None:
-        self.session.add(
-            OutboxRow(
-                kind=mail.kind.value,
-                ticket_id=mail.ticket.number if mail.ticket else None,
-                message_id=mail.message_id,
-                mail_from=mail.mail_from,
-                recipients=list(mail.recipients),
-                primary_recipient=mail.recipients[0].lower() if mail.recipients else "",
-                content=mail.content,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
-
-    def ticket_of(self, message_id: str) -> TicketRef | None:
-        """The ticket of a mail we sent, by its Message-ID."""
-        found = self.session.scalar(
-            select(OutboxRow.ticket_id).where(OutboxRow.message_id == message_id)
-        )
-        return TicketRef(found) if found else None
-
-    def count_sent_to(self, kind: str, recipient: str, since: datetime) -> int:
-        """How many mails of `kind` were queued for `recipient` since an instant."""
-        return int(
-            self.session.scalar(
-                select(func.count(OutboxRow.id)).where(
-                    OutboxRow.kind == kind,
-                    OutboxRow.primary_recipient == recipient.lower(),
-                    OutboxRow.created_at >= since,
-                )
-            )
-            or 0
-        )
-
-    def claim_due(
-        self, now: datetime, *, limit: int, stale_after: timedelta, skip_locked: bool
-    ) -> list[ClaimedMail]:
-        """Claim due rows; a claim older than `stale_after` is a crashed worker's."""
-        query = (
-            select(OutboxRow)
-            .where(
-                or_(
-                    (OutboxRow.status == "pending") & (OutboxRow.next_attempt_at <= now),
-                    (OutboxRow.status == "sending") & (OutboxRow.claimed_at <= now - stale_after),
-                )
-            )
-            .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
-            .limit(limit)
-        )
-        if skip_locked:
-            query = query.with_for_update(skip_locked=True)
-        claimed: list[ClaimedMail] = []
-        for row in self.session.scalars(query):
-            row.status = "sending"
-            row.claimed_at = now
-            row.attempts += 1
-            claimed.append(claimed_mail(row))
-        return claimed
-
-    def _claimed(self, outbox_id: int, attempts: int) -> Any:
-        """The row, only while this claim is still the latest (a stale one was taken over)."""
-        return (
-            update(OutboxRow)
-            .where(OutboxRow.id == outbox_id)
-            .where(OutboxRow.status == "sending", OutboxRow.attempts == attempts)
-        )
-
-    def mark_sent(self, outbox_id: int, attempts: int, now: datetime) -> None:
-        self.session.execute(
-            self._claimed(outbox_id, attempts).values(status="sent", sent_at=now, last_error="")
-        )
-
-    def mark_failed(
-        self, outbox_id: int, attempts: int, error: str, *, retry_at: datetime | None
-    ) -> None:
-        """Schedule another try, or park the row as failed when `retry_at` is None."""
-        values: dict[str, Any] = {"last_error": error[:2000], "claimed_at": None}
-        if retry_at is None:
-            values["status"] = "failed"
-        else:
-            values.update(status="pending", next_attempt_at=retry_at)
-        self.session.execute(self._claimed(outbox_id, attempts).values(**values))
-
-    def release_claims(self) -> int:
-        """Put every `sending` row back in the queue (after a single-process crash)."""
-        rows = list(self.session.scalars(select(OutboxRow).where(OutboxRow.status == "sending")))
-        for row in rows:
-            row.status = "pending"
-            row.claimed_at = None
-        return len(rows)
-
-    def counts(self) -> dict[str, int]:
-        rows = self.session.execute(
-            select(OutboxRow.status, func.count(OutboxRow.id)).group_by(OutboxRow.status)
-        ).all()
-        return {status: int(n) for status, n in rows}
+__all__ = ["NewMessage", "Outbox", "ReceiptLedger", "TicketRepository", "fit"]

@@ -23,7 +23,6 @@ from gateway.lifecycle.sla import ReplyEffect
 from gateway.lifecycle.step import LifecycleParts, Step
 from gateway.lifecycle.surveys import SurveyAnswer, SurveyLinks
 from gateway.mail.letters import Mailer
-from outbound.compose import Templates
 from storage.records import TimerRecord
 
 
@@ -33,7 +32,6 @@ class LifecycleActions:
     def __init__(
         self,
         *,
-        templates: Templates,
         tokens: ReplyTokens,
         links: SurveyLinks,
         policy: Callable[[], Policy],
@@ -42,7 +40,6 @@ class LifecycleActions:
         support_address: str,
         mailer: Mailer,
     ) -> None:
-        self.templates = templates  # the mailer renders; kept for callers that ask
         self.parts = LifecycleParts(
             tokens=tokens,
             links=links,

@@ -9,13 +9,22 @@ transaction, threaded under the ticket's public thread only
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 
 from gateway.domain import EventKind, MailKind, TicketRecord
 from gateway.lifecycle import sla as lifecycle
 from gateway.lifecycle.sla import ClockState
 from gateway.lifecycle.step import GATEWAY, SCHEDULER, Step
+from gateway.mail.contexts import (
+    AboutTicket,
+    AutoResolved,
+    Closed,
+    CustomerNotice,
+    HistoryLine,
+    Reminder,
+    StatusChanged,
+    TicketLine,
+)
 from gateway.mail.letters import Letter
 from gateway.mail.threading import customer_thread
 
@@ -30,12 +39,13 @@ def status_changed(step: Step, fields: TicketRecord, state: ClockState, cause: s
         fields,
         "status_changed",
         MailKind.STATUS,
-        {
-            "status": state.status.value,
-            "status_label": words.status(state.status.value),
-            "cause": words.cause(cause),
-            "deadline": _deadline(step, lifecycle.resolve_deadline(state, step.policy)),
-        },
+        StatusChanged(
+            _about(step, fields),
+            status=state.status.value,
+            status_label=words.status(state.status.value),
+            cause=words.cause(cause),
+            deadline=_deadline(step, lifecycle.resolve_deadline(state, step.policy)),
+        ),
     )
 
 
@@ -46,10 +56,11 @@ def closed(step: Step, fields: TicketRecord, cause: str) -> None:
         fields,
         "closed",
         MailKind.STATUS,
-        {
-            "cause": cause if cause != SCHEDULER else "",
-            "new_ticket_on_reply": step.policy.reply_to_closed == "new_ticket",
-        },
+        Closed(
+            _about(step, fields),
+            cause=cause if cause != SCHEDULER else "",
+            new_ticket_on_reply=step.policy.reply_to_closed == "new_ticket",
+        ),
     )
     if not step.policy.survey_enabled:
         return
@@ -61,8 +72,9 @@ def closed(step: Step, fields: TicketRecord, cause: str) -> None:
         fields,
         "survey",
         MailKind.SURVEY,
-        step.parts.links.links(survey_id, fields.ref),
-        with_history=False,
+        step.parts.links.invitation(
+            survey_id, fields.ref, _about(step, fields, with_history=False)
+        ),
     )
     step.tickets.record_event(
         fields.ref, EventKind.SURVEY_SENT, GATEWAY, step.now, survey=survey_id
@@ -76,10 +88,11 @@ def reminder(step: Step, fields: TicketRecord, state: ClockState) -> None:
         fields,
         "reminder",
         MailKind.REMINDER,
-        {
-            "since": step.words.when(fields.status_since),
-            "deadline": _deadline(step, lifecycle.resolve_deadline(state, step.policy)),
-        },
+        Reminder(
+            _about(step, fields),
+            since=step.words.when(fields.status_since),
+            deadline=_deadline(step, lifecycle.resolve_deadline(state, step.policy)),
+        ),
     )
 
 
@@ -91,10 +104,11 @@ def auto_resolved(step: Step, fields: TicketRecord, resolved: ClockState) -> Non
         fields,
         "auto_resolved",
         MailKind.STATUS,
-        {
-            "waited": step.words.duration(step.policy.resolve_after),
-            "deadline": _deadline(step, lifecycle.resolve_deadline(resolved, step.policy)),
-        },
+        AutoResolved(
+            _about(step, fields),
+            waited=step.words.duration(step.policy.resolve_after),
+            deadline=_deadline(step, lifecycle.resolve_deadline(resolved, step.policy)),
+        ),
     )
 
 
@@ -102,40 +116,28 @@ def _deadline(step: Step, instant: datetime | None) -> str:
     return step.words.when(instant) if instant else ""
 
 
+def _about(step: Step, fields: TicketRecord, *, with_history: bool = True) -> AboutTicket:
+    words = step.words
+    history = [
+        HistoryLine(
+            at=words.when(at),
+            who=words.who(direction),
+            text=body if len(body) <= HISTORY_TEXT else body[:HISTORY_TEXT] + " […]",
+        )
+        for at, direction, body in (step.store.public_history(fields.ref) if with_history else [])
+    ]
+    return AboutTicket(
+        TicketLine(str(fields.ref), fields.subject, int(fields.priority)),
+        fields.requester_name,
+        history,
+        step.parts.support_address,
+    )
+
+
 def _mail(
-    step: Step,
-    fields: TicketRecord,
-    template: str,
-    kind: MailKind,
-    extra: Mapping[str, object],
-    *,
-    with_history: bool = True,
+    step: Step, fields: TicketRecord, template: str, kind: MailKind, context: CustomerNotice
 ) -> None:
     """A mail to the requester, threaded under the ticket's last public message."""
-    words = step.words
-    history = (
-        [
-            {
-                "at": words.when(at),
-                "who": words.who(direction),
-                "text": body if len(body) <= HISTORY_TEXT else body[:HISTORY_TEXT] + " […]",
-            }
-            for at, direction, body in step.store.public_history(fields.ref)
-        ]
-        if with_history
-        else []
-    )
-    context = {
-        "ticket": {
-            "ref": str(fields.ref),
-            "subject": fields.subject,
-            "priority": int(fields.priority),
-        },
-        "requester_name": fields.requester_name,
-        "history": history,
-        "support_address": step.parts.support_address,
-        **extra,
-    }
     thread = customer_thread(step.tickets.public_message_ids(fields.ref))
     step.queue(
         Letter(

@@ -15,6 +15,7 @@ from gateway.domain import EventKind, MailKind, Sla
 from gateway.lifecycle import sla as lifecycle
 from gateway.lifecycle.sla import ClockState
 from gateway.lifecycle.step import SCHEDULER, STALE, Firing
+from gateway.mail.contexts import SlaNotice, TicketLine
 from gateway.mail.letters import Letter
 
 log = logging.getLogger(__name__)
@@ -67,18 +68,14 @@ def _notice(firing: Firing, event: EventKind, template: str, *, level: int) -> s
         log.warning("%s %s of %s: nobody to notify at level %d", event, sla, fields.ref, level)
         return event.value
     words = step.words
-    context = {
-        "ticket": {
-            "ref": str(fields.ref),
-            "subject": fields.subject,
-            "priority": int(fields.priority),
-        },
-        "sla_label": words.sla(sla.value),
-        "due": words.when(due) if due else "",
-        "queue": fields.queue or "-",
-        "assignee": fields.assignee or "",
-        "level": level,
-    }
+    context = SlaNotice(
+        ticket=TicketLine(str(fields.ref), fields.subject, int(fields.priority)),
+        sla_label=words.sla(sla.value),
+        due=words.when(due) if due else "",
+        queue=fields.queue or "-",
+        assignee=fields.assignee or "",
+        level=level,
+    )
     step.queue(
         Letter(
             kind=MailKind.SLA_NOTICE,

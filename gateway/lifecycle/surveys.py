@@ -21,6 +21,7 @@ from typing import Any
 
 from gateway.domain import TicketRef
 from gateway.domain.signing import Signer
+from gateway.mail.contexts import AboutTicket, SurveyInvitation
 
 _SIGNATURE_CHARS = 22  # 110 bits of base32
 
@@ -64,14 +65,15 @@ class SurveyLinks:
     def page(self, survey_id: int, ref: TicketRef) -> str:
         return f"{self.public_url}/survey/{self.token(survey_id, ref)}"
 
-    def links(self, survey_id: int, ref: TicketRef) -> dict[str, Any]:
-        """Template context: one-click links for each rating and for yes/no."""
+    def invitation(self, survey_id: int, ref: TicketRef, about: AboutTicket) -> SurveyInvitation:
+        """The survey mail's context: one-click links for each rating and for yes/no."""
         page = self.page(survey_id, ref)
-        return {
-            "survey_url": page,
-            "rating_links": [(n, f"{page}?rating={n}") for n in range(1, 6)],
-            "met_links": {"yes": f"{page}?met=yes", "no": f"{page}?met=no"},
-        }
+        return SurveyInvitation(
+            about,
+            survey_url=page,
+            rating_links=[(n, f"{page}?rating={n}") for n in range(1, 6)],
+            met_links={"yes": f"{page}?met=yes", "no": f"{page}?met=no"},
+        )
 
 
 # --- reading a reply --------------------------------------------------------------------

@@ -166,3 +166,91 @@ class CommandErrors(TemplateContext):
     @classmethod
     def of(cls, errors: tuple[str, ...], ref: TicketRef | None) -> CommandErrors:
         return cls(list(errors), str(ref) if ref else "")
+
+
+# --- the lifecycle's mail ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """One earlier public message, quoted short in a status mail."""
+
+    at: str
+    who: str
+    text: str
+
+
+@dataclass(frozen=True)
+class AboutTicket:
+    """What every lifecycle mail to the customer carries."""
+
+    ticket: TicketLine
+    requester_name: str
+    history: list[HistoryLine]
+    support_address: str
+
+
+@dataclass(frozen=True)
+class CustomerNotice(TemplateContext):
+    """A lifecycle mail to the requester: the common part, then its own names."""
+
+    about: AboutTicket
+
+    def as_mapping(self) -> dict[str, object]:
+        mapping = asdict(self)
+        return {**mapping.pop("about"), **mapping}
+
+
+@dataclass(frozen=True)
+class StatusChanged(CustomerNotice):
+    """`status_changed`: the new status in words, why, and any automatic deadline."""
+
+    status: str
+    status_label: str
+    cause: str
+    deadline: str
+
+
+@dataclass(frozen=True)
+class Closed(CustomerNotice):
+    """`closed`: why, and what a reply will do now."""
+
+    cause: str
+    new_ticket_on_reply: bool
+
+
+@dataclass(frozen=True)
+class SurveyInvitation(CustomerNotice):
+    """`survey`: the page and its one-click answers, each link signed for this survey."""
+
+    survey_url: str
+    rating_links: list[tuple[int, str]]
+    met_links: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Reminder(CustomerNotice):
+    """`reminder`: we wait for the customer since … and resolve without them at …."""
+
+    since: str
+    deadline: str
+
+
+@dataclass(frozen=True)
+class AutoResolved(CustomerNotice):
+    """`auto_resolved`: resolved after waiting …; closes at … unless they write."""
+
+    waited: str
+    deadline: str
+
+
+@dataclass(frozen=True)
+class SlaNotice(TemplateContext):
+    """`sla_warning` / `sla_breach`: which clock, when, and the escalation level."""
+
+    ticket: TicketLine
+    sla_label: str
+    due: str
+    queue: str
+    assignee: str
+    level: int

@@ -102,7 +102,6 @@ def build(
     policy = watch_policy(settings.policy_path, zone, alerts.file_refused)
     links = SurveyLinks(signer, settings.file.http.public_url)
     lifecycle = LifecycleActions(
-        templates=templates,
         tokens=tokens,
         links=links,
         policy=policy,

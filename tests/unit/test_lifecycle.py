@@ -22,6 +22,7 @@ from gateway.domain.policy import Policy
 from gateway.lifecycle import sla as lifecycle
 from gateway.lifecycle.sla import ReplyEffect
 from gateway.lifecycle.surveys import SurveyAnswer, SurveyLinks, parse_reply, summarize
+from gateway.mail.contexts import AboutTicket, TicketLine
 
 SP = ZoneInfo("America/Sao_Paulo")
 POLICY = replace(Policy.seeds_default(SP), direction=("diretoria@example.com",))
@@ -181,7 +182,9 @@ def test_survey_links_cannot_be_forged_or_moved_to_another_ticket() -> None:
     assert not links.verify(token.replace(".", ".x", 1), 7, TicketRef(42))
     other = SurveyLinks(b"another-secret-0123456789", "https://x")
     assert not other.verify(token, 7, TicketRef(42))
-    assert links.links(7, TicketRef(42))["rating_links"][4][1].endswith(f"/survey/{token}?rating=5")
+    about = AboutTicket(TicketLine("TG-00042", "x", 3), "Maria", [], "suporte@example.com")
+    invitation = links.invitation(7, TicketRef(42), about)
+    assert invitation.rating_links[4][1].endswith(f"/survey/{token}?rating=5")
     assert SurveyLinks.survey_id("not-a-token") is None
 
 

@@ -72,7 +72,6 @@ class World:
     def __post_init__(self) -> None:
         templates = Templates()
         self.actions = LifecycleActions(
-            templates=templates,
             tokens=ReplyTokens(SECRET),
             links=SurveyLinks(SECRET, "https://support.example.com"),
             policy=lambda: self.policy,

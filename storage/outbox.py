@@ -1,0 +1,121 @@
+"""The outbox: mail waiting for the relay, written in its cause's transaction and
+claimed by workers with row locks. Takes the caller's session; never commits."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from gateway.domain import ClaimedMail, OutgoingMail, TicketRef
+from storage.models import OutboxRow
+from storage.records import claimed_mail
+
+
+class Outbox:
+    """Mail waiting for the relay; claimed with row locks so workers never share."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def enqueue(self, mail: OutgoingMail, now: datetime) -> None:
+        self.session.add(
+            OutboxRow(
+                kind=mail.kind.value,
+                ticket_id=mail.ticket.number if mail.ticket else None,
+                message_id=mail.message_id,
+                mail_from=mail.mail_from,
+                recipients=list(mail.recipients),
+                primary_recipient=mail.recipients[0].lower() if mail.recipients else "",
+                content=mail.content,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+
+    def ticket_of(self, message_id: str) -> TicketRef | None:
+        """The ticket of a mail we sent, by its Message-ID."""
+        found = self.session.scalar(
+            select(OutboxRow.ticket_id).where(OutboxRow.message_id == message_id)
+        )
+        return TicketRef(found) if found else None
+
+    def count_sent_to(self, kind: str, recipient: str, since: datetime) -> int:
+        """How many mails of `kind` were queued for `recipient` since an instant."""
+        return int(
+            self.session.scalar(
+                select(func.count(OutboxRow.id)).where(
+                    OutboxRow.kind == kind,
+                    OutboxRow.primary_recipient == recipient.lower(),
+                    OutboxRow.created_at >= since,
+                )
+            )
+            or 0
+        )
+
+    def claim_due(
+        self, now: datetime, *, limit: int, stale_after: timedelta, skip_locked: bool
+    ) -> list[ClaimedMail]:
+        """Claim due rows; a claim older than `stale_after` is a crashed worker's."""
+        query = (
+            select(OutboxRow)
+            .where(
+                or_(
+                    (OutboxRow.status == "pending") & (OutboxRow.next_attempt_at <= now),
+                    (OutboxRow.status == "sending") & (OutboxRow.claimed_at <= now - stale_after),
+                )
+            )
+            .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
+            .limit(limit)
+        )
+        if skip_locked:
+            query = query.with_for_update(skip_locked=True)
+        claimed: list[ClaimedMail] = []
+        for row in self.session.scalars(query):
+            row.status = "sending"
+            row.claimed_at = now
+            row.attempts += 1
+            claimed.append(claimed_mail(row))
+        return claimed
+
+    def _claimed(self, outbox_id: int, attempts: int) -> Any:
+        """The row, only while this claim is still the latest (a stale one was taken over)."""
+        return (
+            update(OutboxRow)
+            .where(OutboxRow.id == outbox_id)
+            .where(OutboxRow.status == "sending", OutboxRow.attempts == attempts)
+        )
+
+    def mark_sent(self, outbox_id: int, attempts: int, now: datetime) -> None:
+        self.session.execute(
+            self._claimed(outbox_id, attempts).values(status="sent", sent_at=now, last_error="")
+        )
+
+    def mark_failed(
+        self, outbox_id: int, attempts: int, error: str, *, retry_at: datetime | None
+    ) -> None:
+        """Schedule another try, or park the row as failed when `retry_at` is None."""
+        values: dict[str, Any] = {"last_error": error[:2000], "claimed_at": None}
+        if retry_at is None:
+            values["status"] = "failed"
+        else:
+            values.update(status="pending", next_attempt_at=retry_at)
+        self.session.execute(self._claimed(outbox_id, attempts).values(**values))
+
+    def release_claims(self) -> int:
+        """Put every `sending` row back in the queue (after a single-process crash)."""
+        rows = list(self.session.scalars(select(OutboxRow).where(OutboxRow.status == "sending")))
+        for row in rows:
+            row.status = "pending"
+            row.claimed_at = None
+        return len(rows)
+
+    def counts(self) -> dict[str, int]:
+        rows = self.session.execute(
+            select(OutboxRow.status, func.count(OutboxRow.id)).group_by(OutboxRow.status)
+        ).all()
+        return {status: int(n) for status, n in rows}

@@ -1,0 +1,70 @@
+"""The receipt ledger: every message received and what was decided, keyed so a
+redelivery is recognized (idempotent intake). Takes the caller's session; never commits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gateway.domain import Outcome, ReceiptRecord, TicketRef
+from storage.fitting import fit
+from storage.models import ReceiptRow
+from storage.records import receipt_record
+
+
+class ReceiptLedger:
+    """What was received and decided, keyed for idempotent redelivery."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def seen(self, dedup_key: str) -> bool:
+        found = self.session.scalar(select(ReceiptRow.id).where(ReceiptRow.dedup_key == dedup_key))
+        return found is not None
+
+    def outcome_of(self, dedup_key: str) -> ReceiptRecord | None:
+        row = self.session.scalar(select(ReceiptRow).where(ReceiptRow.dedup_key == dedup_key))
+        return receipt_record(row) if row else None
+
+    def record(
+        self,
+        *,
+        dedup_key: str,
+        message_id: str | None,
+        raw_sha256: str,
+        size: int,
+        sender: str,
+        channel: str,
+        outcome: Outcome,
+        reason: str,
+        ticket: TicketRef | None,
+        now: datetime,
+    ) -> None:
+        self.session.add(
+            ReceiptRow(
+                dedup_key=dedup_key,
+                message_id=fit(message_id, 998) if message_id else None,
+                raw_sha256=raw_sha256,
+                size=size,
+                sender=fit(sender, 320),
+                channel=channel,
+                outcome=outcome.value,
+                reason=reason,
+                ticket_id=ticket.number if ticket else None,
+                received_at=now,
+            )
+        )
+        self.session.flush()
+
+    def count_by_outcome(self) -> dict[str, int]:
+        rows = self.session.execute(
+            select(ReceiptRow.outcome, func.count(ReceiptRow.id)).group_by(ReceiptRow.outcome)
+        ).all()
+        return {outcome: int(n) for outcome, n in rows}
+
+    def recent(self, limit: int) -> list[ReceiptRecord]:
+        """The last `limit` receipts, oldest first."""
+        rows = self.session.scalars(select(ReceiptRow).order_by(ReceiptRow.id.desc()).limit(limit))
+        return [receipt_record(row) for row in reversed(list(rows))]
