@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,6 +21,7 @@ from gateway.config.policy_file import load_policy
 from gateway.config.settings import Settings, load_directory
 from gateway.domain import Directory, Outcome, TicketRef, TriageOutcome
 from gateway.domain.calendar import BusinessCalendar
+from gateway.domain.clock import SystemClock
 from gateway.intake.steps import message_new_text, triage_input
 from inbound.mime import UnparseableMessage, parse_message
 from outbound.compose import Templates
@@ -99,7 +100,7 @@ def rules_test(
         calendar = load_policy(loaded.settings.policy_path, zone).calendar
     except SourceFileError as exc:
         raise click.ClickException(f"{exc}\nFix the file(s) above first.") from exc
-    when = datetime.fromisoformat(at) if at else datetime.now(UTC)
+    when = datetime.fromisoformat(at) if at else SystemClock().now()
     if when.tzinfo is None:
         when = when.replace(tzinfo=zone)
     if replay is not None:

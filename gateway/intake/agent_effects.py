@@ -19,7 +19,6 @@ from gateway.domain import (
     AgentUpdate,
     AttachmentPart,
     CreateTicket,
-    Direction,
     Directory,
     EventKind,
     MailKind,
@@ -33,7 +32,6 @@ from gateway.intake.ports import Job
 from gateway.mail.contexts import AgentAnswer, AgentNotification, CommandErrors, TicketFacts
 from gateway.mail.letters import Letter
 from gateway.mail.threading import customer_thread
-from storage.repository import NewMessage
 
 NOBODY = "ticketgate"  # the actor of what the gateway does on its own
 
@@ -144,23 +142,7 @@ def apply_field_changes(job: Job, changes: TicketChanges) -> None:
 
 def keep_internal(job: Job, text: str) -> None:
     """The agent's mail in the thread as an internal note: agents see it, customers never."""
-    assert job.ref is not None
-    msg = job.msg
-    job.ports.tickets.add_message(
-        job.ref,
-        NewMessage(
-            message_id=msg.stored_id,
-            direction=Direction.INBOUND,
-            visibility=Visibility.INTERNAL,
-            sender=job.sender,
-            recipients=tuple(a.address for a in (*msg.to, *msg.cc)),
-            subject=msg.subject,
-            body=text,
-            raw_sha256=msg.raw_sha256,
-            attachments=tuple(p for p in msg.attachments if p.filename),
-        ),
-        job.now,
-    )
+    job.keep_received(text, Visibility.INTERNAL)
 
 
 def agent_name(directory: Directory, email: str) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from gateway.domain import (
     AgentNews,
     CreateTicket,
-    Direction,
     EventKind,
     MailKind,
     RecordBounce,
@@ -31,7 +30,6 @@ from gateway.intake.ports import Job
 from gateway.mail.contexts import Acknowledgement, Rejection
 from gateway.mail.letters import Letter
 from inbound.html_sanitizer import sanitize_html
-from storage.repository import NewMessage
 
 RULES = "rules"  # the actor of the rules' audit events
 
@@ -63,24 +61,8 @@ def open_ticket(d: CreateTicket, job: Job) -> None:
 
 def store_inbound(d: CreateTicket | ThreadUpdate, job: Job) -> None:
     """The sender's new text (quotes stripped), sanitized HTML and attachments."""
-    assert job.ref is not None
-    msg = job.msg
-    job.ports.tickets.add_message(
-        job.ref,
-        NewMessage(
-            message_id=msg.stored_id,
-            direction=Direction.INBOUND,
-            visibility=Visibility.PUBLIC,
-            sender=job.sender,
-            recipients=tuple(a.address for a in (*msg.to, *msg.cc)),
-            subject=msg.subject,
-            body=d.new_text,
-            body_html=sanitize_html(msg.html_body) if msg.html_body else "",
-            raw_sha256=msg.raw_sha256,
-            attachments=tuple(p for p in msg.attachments if not p.inline or p.filename),
-        ),
-        job.now,
-    )
+    html = job.msg.html_body
+    job.keep_received(d.new_text, Visibility.PUBLIC, sanitize_html(html) if html else "")
 
 
 def record_created(d: CreateTicket, job: Job) -> None:

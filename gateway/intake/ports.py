@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from gateway.domain import (
+    Direction,
     Directory,
     EventKind,
     OutgoingMail,
@@ -23,6 +24,7 @@ from gateway.domain import (
     TicketStatus,
     Triage,
     TriageOutcome,
+    Visibility,
 )
 from gateway.domain.signing import ReplyTokens
 from gateway.lifecycle.sla import ReplyEffect
@@ -152,6 +154,28 @@ class Job:
     def event(self, kind: EventKind, actor: str | None = None, **data: Any) -> None:
         self.ports.tickets.record_event(
             self.ref, kind, self.sender if actor is None else actor, self.now, **data
+        )
+
+    def keep_received(self, body: str, visibility: Visibility, body_html: str = "") -> None:
+        """This mail in the ticket's thread: the given text, its attachments, its raw bytes."""
+        assert self.ref is not None
+        msg = self.msg
+        self.ports.tickets.add_message(
+            self.ref,
+            NewMessage(
+                message_id=msg.stored_id,
+                direction=Direction.INBOUND,
+                visibility=visibility,
+                sender=self.sender,
+                recipients=tuple(a.address for a in (*msg.to, *msg.cc)),
+                subject=msg.subject,
+                body=body,
+                body_html=body_html,
+                raw_sha256=msg.raw_sha256,
+                # An inline part without a name is a signature logo, not an attachment.
+                attachments=tuple(p for p in msg.attachments if not p.inline or p.filename),
+            ),
+            self.now,
         )
 
     def is_support(self, address: str) -> bool:
