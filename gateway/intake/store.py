@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from gateway.domain import (
-    Clock,
     Directory,
     MailKind,
     OutgoingMail,
@@ -55,7 +54,7 @@ class StoreFacts:
         policy: IntakePolicy,
         directory: Directory,
         tokens: ReplyTokens,
-        clock: Clock,
+        now: datetime,
         rules: RuleSet,
         calendar: BusinessCalendar,
         lifecycle: LifecycleActions,
@@ -65,7 +64,7 @@ class StoreFacts:
         self._calendar = calendar
         self._ledger = ReceiptLedger(session)
         self._outbox = Outbox(session)
-        self._clock = clock
+        self._now = now  # the decision's one instant
         self._session = session
         self._lifecycle = lifecycle
         self.directory = directory
@@ -91,17 +90,17 @@ class StoreFacts:
         return self._outbox.ticket_of(message_id)
 
     def rejections_recently_sent_to(self, address: str) -> int:
-        since = self._clock.now() - REJECTION_WINDOW
+        since = self._now - REJECTION_WINDOW
         return self._outbox.count_sent_to(MailKind.REJECTION.value, address, since)
 
     def triage(self, subject: TriageInput) -> TriageOutcome:
         return self._rules.evaluate(subject)
 
     def local_now(self) -> datetime:
-        return self._clock.now().astimezone(self._calendar.zone)
+        return self._now.astimezone(self._calendar.zone)
 
     def in_business_hours(self) -> bool:
-        return self._calendar.is_open(self._clock.now())
+        return self._calendar.is_open(self._now)
 
     def follow_up_triage(self, ref: TicketRef, new_text: str) -> TriageOutcome | None:
         return self._lifecycle.follow_up_triage(self._session, ref, new_text)

@@ -77,7 +77,7 @@ class Intake:
         self.on_commit = on_commit
         self.lifecycle = lifecycle  # the SLA clock, status timers and surveys
         self.words = Words(policy.locale, policy.zone)
-        self.mailer = Mailer(templates, self.words, clock)
+        self.mailer = Mailer(templates, self.words)
 
     def receive(
         self, raw: bytes, envelope: Envelope | None = None, channel: str = "smtp"
@@ -119,7 +119,7 @@ class Intake:
         directory, rules, calendar = self.directory(), self.rules(), self.calendar()
         with self.db.transaction() as session:
             facts = StoreFacts(
-                session, self.policy, directory, self.tokens, self.clock, rules, calendar,
+                session, self.policy, directory, self.tokens, now, rules, calendar,
                 self.lifecycle,
             )  # fmt: skip
             decision = steps.run(msg, facts)

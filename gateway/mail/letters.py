@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from gateway.domain import (
     AttachmentPart,
-    Clock,
     Direction,
     EventKind,
     MailKind,
@@ -55,20 +54,18 @@ class Letter:
 class Mailer:
     """Renders, composes and queues letters in the caller's transaction."""
 
-    def __init__(self, templates: Templates, words: Words, clock: Clock) -> None:
+    def __init__(self, templates: Templates, words: Words) -> None:
         self.templates = templates
         self.words = words
-        self.clock = clock
 
     def queue(
         self,
         session: Session,
         support_address: str,
         letter: Letter,
-        now: datetime | None = None,
+        now: datetime,
     ) -> OutgoingMail:
-        """Queue `letter`; `now` is the use case's own instant (time travel), else the clock."""
-        now = now or self.clock.now()
+        """Queue `letter` at `now`, the instant of the use case that caused it."""
         context = letter.context
         if isinstance(context, TemplateContext):
             context = context.as_mapping()

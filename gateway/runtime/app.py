@@ -108,7 +108,7 @@ def build(
         directory=directory,
         locale=gateway_cfg.locale,
         support_address=settings.support_address,
-        mailer=Mailer(templates, Words(gateway_cfg.locale, zone), clock),
+        mailer=Mailer(templates, Words(gateway_cfg.locale, zone)),
     )
     intake = Intake(
         db=db,

@@ -78,7 +78,7 @@ class World:
             directory=lambda: DIRECTORY,
             locale="en",
             support_address=SUPPORT,
-            mailer=Mailer(templates, Words("en", SP), FixedClock(MONDAY)),
+            mailer=Mailer(templates, Words("en", SP)),
         )
 
     def open_ticket(
