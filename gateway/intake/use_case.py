@@ -134,7 +134,8 @@ class Intake:
                 mail=SessionMail(self.mailer, session),
                 lifecycle=SessionLifecycle(self.lifecycle, session),
                 tokens=self.tokens,
-                words=self.words,
+                # Dates in the ticket's zone: the live policy's business calendar.
+                words=Words(self.policy.locale, calendar.zone),
                 support_addresses=self.policy.support_addresses,
             )
             ticket = carry_out(decision, Job(msg, directory, now, ports))
