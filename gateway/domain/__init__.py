@@ -11,6 +11,7 @@ clock. The names below are the vocabulary; the modules group them.
 
 from gateway.domain.clock import Clock
 from gateway.domain.decision import (
+    AgentAsksForTicket,
     AgentCommandsFailed,
     AgentError,
     AgentUpdate,
@@ -62,6 +63,7 @@ __all__ = [
     "CATEGORIES",
     "ENVIRONMENTS",
     "Agent",
+    "AgentAsksForTicket",
     "AgentCommandsFailed",
     "AgentError",
     "AgentNews",

@@ -120,6 +120,7 @@ class DecisionKind(StrEnum):
     DUPLICATE = "duplicate"
     AGENT_ERROR = "agent_error"
     AGENT_COMMANDS_FAILED = "agent_commands_failed"
+    AGENT_ASKS_FOR_TICKET = "agent_asks_for_ticket"
 
     @property
     def outcome(self) -> Outcome:
@@ -137,6 +138,7 @@ _OUTCOMES = {
     DecisionKind.DUPLICATE: Outcome.DUPLICATE,
     DecisionKind.AGENT_ERROR: Outcome.REJECTED,
     DecisionKind.AGENT_COMMANDS_FAILED: Outcome.THREADED,
+    DecisionKind.AGENT_ASKS_FOR_TICKET: Outcome.REJECTED,
 }
 
 
@@ -263,6 +265,20 @@ class AgentCommandsFailed(_Decided):
     author_role: ClassVar[AuthorRole] = AuthorRole.AGENT
 
 
+@dataclass(frozen=True)
+class AgentAsksForTicket(_Decided):
+    """An agent wrote about a ticket without its signed address (a `[#REF]` subject, a
+    forwarded thread): nothing is carried out, and a fresh notification with the agent's
+    own signed addresses goes to the agent's directory address (never to the sender)."""
+
+    kind: ClassVar[DecisionKind] = DecisionKind.AGENT_ASKS_FOR_TICKET
+    reason: str
+    ticket: TicketRef
+    # Set when the mail carried commands or text: why none of it was carried out.
+    errors: tuple[str, ...] = ()
+    author_role: ClassVar[AuthorRole] = AuthorRole.AGENT
+
+
 Decision = (
     CreateTicket
     | ThreadUpdate
@@ -274,4 +290,5 @@ Decision = (
     | Duplicate
     | AgentError
     | AgentCommandsFailed
+    | AgentAsksForTicket
 )

@@ -23,6 +23,8 @@ class EventKind(StrEnum):
     RECIPIENTS_DROPPED = "recipients_dropped"
     NO_AGENT_TO_NOTIFY = "no_agent_to_notify"
     AGENT_COMMANDS_FAILED = "agent_commands_failed"
+    AGENT_ASKED_FOR_TICKET = "agent_asked_for_ticket"
+    HANDED_OFF = "handed_off"
     MAIL_QUEUED = "mail_queued"
     MAIL_BOUNCED = "mail_bounced"
     LINKED = "linked"
@@ -60,3 +62,7 @@ class AgentNews(StrEnum):
     UPDATE = "update"
     NOTE = "note"
     ESCALATED = "escalated"
+    HANDED_OFF = "handed_off"  # the ticket moved to this agent's queue
+    ASSIGNED = "assigned"  # the ticket is now this agent's
+    UNASSIGNED = "unassigned"  # the ticket left this agent (a queue change)
+    REQUESTED = "requested"  # the agent asked for the ticket (#take, or [#REF] by mail)

@@ -108,6 +108,8 @@ class TicketChanges:
     assignee: str | None = None
     tags: tuple[str, ...] = ()
     escalate: bool = False
+    take: bool = False  # `#take`/`#assumir`: send me this ticket's mail afresh
+    keep_assignee: bool = False  # `#queue n2 keep`: the assignee stays on a queue change
 
     @property
     def empty(self) -> bool:

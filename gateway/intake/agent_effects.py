@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gateway.domain import (
+    AgentAsksForTicket,
     AgentCommandsFailed,
     AgentError,
     AgentNews,
     AgentUpdate,
-    AttachmentPart,
     CreateTicket,
     Directory,
     EventKind,
@@ -25,67 +25,16 @@ from gateway.domain import (
     TicketChanges,
     TicketRecord,
     TicketStatus,
-    TokenPurpose,
     Visibility,
 )
+from gateway.intake.agent_mail import agent_name, notify_agents
 from gateway.intake.ports import Job
-from gateway.mail.contexts import AgentAnswer, AgentNotification, CommandErrors, TicketFacts
+from gateway.mail.contexts import (
+    AgentAnswer,
+    CommandErrors,
+)
 from gateway.mail.letters import Letter
 from gateway.mail.threading import customer_thread
-
-NOBODY = "ticketgate"  # the actor of what the gateway does on its own
-
-
-# --- shared by every path that tells agents --------------------------------------------
-
-
-def notify_agents(
-    job: Job,
-    news: AgentNews,
-    text: str,
-    attachments: Sequence[AttachmentPart] = (),
-) -> None:
-    """Mail the assignee, or the queue's agents, about a ticket; never the author."""
-    ticket = job.ticket()
-    directory, ports = job.directory, job.ports
-    if ticket.assignee:
-        recipients = [ticket.assignee]
-    else:
-        recipients = [a.email for a in directory.agents if ticket.queue in a.queues]
-    author = job.sender
-    recipients = [r for r in dict.fromkeys(recipients) if r.lower() != author.lower()]
-    if not recipients:
-        job.event(EventKind.NO_AGENT_TO_NOTIFY, NOBODY, queue=ticket.queue)
-        return
-    facts = TicketFacts.of(ticket, directory, ports.words)
-    is_agent = directory.agent(author) is not None
-    author_label = agent_name(directory, author) if is_agent else (job.sender_name or author)
-    purpose = TokenPurpose.NOTE if news is AgentNews.NOTE else TokenPurpose.AGENT
-    # One mail per agent: each carries reply and note addresses bound to that agent.
-    for recipient in recipients:
-        note_address = ports.tokens.reply_address(
-            job.support, ticket.ref, TokenPurpose.NOTE, recipient
-        )
-        context = AgentNotification.of(
-            news, author_label, text, facts, note_address, ports.words
-        )
-        ports.mail.queue(
-            job.support,
-            Letter(
-                kind=MailKind.AGENT_NOTIFICATION,
-                template="agent_notification",
-                context=context,
-                to=[(agent_name(directory, recipient), recipient)],
-                ticket=ticket.ref,
-                # Replying to a note stays a note (RT's comment address).
-                reply_to=ports.tokens.reply_address(job.support, ticket.ref, purpose, recipient),
-                # One stable root per ticket, so every agent's client threads them together.
-                in_reply_to=agent_thread_root(ticket, job.support),
-                automatic="auto-generated",
-                attachments=attachments,
-            ),
-            job.now,
-        )
 
 
 def split_followers(
@@ -133,9 +82,13 @@ def apply_field_changes(job: Job, changes: TicketChanges) -> None:
         current = job.directory.queue(str(wanted.get("queue") or ticket.queue))
         assert current is not None and current.escalates_to  # checked by the pipeline
         wanted["queue"] = current.escalates_to
-        wanted["assignee"] = None
-    for name, (old, new) in job.ports.tickets.change_fields(ticket.ref, wanted, job.now).items():
+    moves = wanted.get("queue") not in (None, ticket.queue)
+    if moves and not changes.keep_assignee and "assignee" not in wanted:
+        wanted["assignee"] = None  # the new team picks it up, unless the command keeps them
+    changed = job.ports.tickets.change_fields(ticket.ref, wanted, job.now)
+    for name, (old, new) in changed.items():
         job.event(EventKind.FIELD_CHANGED, field=name, old=old, new=new)
+    job.changed.update(changed)
     if changes.escalate:
         job.event(EventKind.ESCALATED, queue=wanted["queue"])
 
@@ -145,26 +98,11 @@ def keep_internal(job: Job, text: str) -> None:
     job.keep_received(text, Visibility.INTERNAL)
 
 
-def agent_name(directory: Directory, email: str) -> str:
-    agent = directory.agent(email)
-    return agent.name if agent else email
-
-
-def agent_thread_root(ticket: TicketRecord, support: str) -> str:
-    return f"<{str(ticket.ref).lower()}.agents@{support.rpartition('@')[2]}>"
-
-
 # --- an agent's reply on a ticket ------------------------------------------------------
 
 
 def apply_agent_fields(d: AgentUpdate, job: Job) -> None:
     apply_field_changes(job, d.commands.changes)
-
-
-def notify_escalation(d: AgentUpdate, job: Job) -> None:
-    """The next level hears of it with the agent's words (sent to the customer or not)."""
-    if d.commands.changes.escalate:
-        notify_agents(job, AgentNews.ESCALATED, d.commands.text)
 
 
 def keep_note(d: AgentUpdate, job: Job) -> None:
@@ -196,6 +134,10 @@ def relay_answer(d: AgentUpdate, job: Job) -> None:
         job.directory, ticket.organization, [*ticket.followers, *added]
     )
     name = agent_name(job.directory, job.sender)
+    wanted = sheet.changes.status
+    moves = wanted is not None and wanted is not ticket.status
+    # The answer itself tells the new status and what happens next (no separate status mail).
+    status_line = ports.lifecycle.next_step(wanted, job.now) if wanted and moves else ""
     thread = customer_thread(
         ports.tickets.public_message_ids(ticket.ref),
         ports.tickets.last_customer_message_id(ticket.ref),
@@ -205,7 +147,7 @@ def relay_answer(d: AgentUpdate, job: Job) -> None:
         Letter(
             kind=MailKind.AGENT_REPLY,
             template="agent_reply",
-            context=AgentAnswer.of(sheet.text, name, ticket),
+            context=AgentAnswer.of(sheet.text, name, ticket, status_line),
             to=[(ticket.requester_name, ticket.requester)],
             cc=[("", f) for f in dict.fromkeys(followers) if f != ticket.requester],
             ticket=ticket.ref,
@@ -261,8 +203,12 @@ def record_command_errors(d: AgentCommandsFailed, job: Job) -> None:
     job.event(EventKind.AGENT_COMMANDS_FAILED, errors=list(d.errors))
 
 
-def reply_command_errors(d: AgentCommandsFailed | AgentError, job: Job) -> None:
+def reply_command_errors(
+    d: AgentCommandsFailed | AgentError | AgentAsksForTicket, job: Job
+) -> None:
     """A short reply to the agent only: what failed, and that nothing reached the customer."""
+    if not d.errors:
+        return
     msg = job.msg
     job.ports.mail.queue(
         job.support,

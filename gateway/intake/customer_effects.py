@@ -20,12 +20,8 @@ from gateway.domain import (
     TriageOutcome,
     Visibility,
 )
-from gateway.intake.agent_effects import (
-    add_followers,
-    apply_field_changes,
-    notify_agents,
-    split_followers,
-)
+from gateway.intake.agent_effects import add_followers, apply_field_changes, split_followers
+from gateway.intake.agent_mail import notify_agents
 from gateway.intake.ports import Job
 from gateway.mail.contexts import Acknowledgement, Rejection
 from gateway.mail.letters import Letter
@@ -155,8 +151,10 @@ def apply_rules_to_update(d: ThreadUpdate, job: Job) -> None:
         organization = job.ticket().organization
         wanted["followers"] = split_followers(job.directory, organization, rules.followers)[0]
     assert job.ref is not None
-    for name, (old, new) in job.ports.tickets.change_fields(job.ref, wanted, job.now).items():
+    changed = job.ports.tickets.change_fields(job.ref, wanted, job.now)
+    for name, (old, new) in changed.items():
         job.event(EventKind.FIELD_CHANGED, f"rule:{set_by[name]}", field=name, old=old, new=new)
+    job.changed.update(changed)
 
 
 def _rule_fields(rules: TriageOutcome, set_by: dict[str, str]) -> dict[str, object]:

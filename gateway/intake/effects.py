@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeAlias, TypeVar
 
 from gateway.domain import (
+    AgentAsksForTicket,
     AgentCommandsFailed,
     AgentError,
     AgentUpdate,
@@ -30,12 +31,12 @@ from gateway.intake.agent_effects import (
     apply_agent_fields,
     keep_failed_as_note,
     keep_note,
-    notify_escalation,
     recompute_clock,
     record_command_errors,
     relay_answer,
     reply_command_errors,
 )
+from gateway.intake.agent_mail import announce_hand_offs, send_fresh_notification
 from gateway.intake.customer_effects import (
     acknowledge,
     apply_on_behalf_fields,
@@ -76,6 +77,7 @@ THREAD_UPDATE: tuple[Effect[ThreadUpdate], ...] = (
     store_inbound,  # the customer's new text in the public thread
     record_message_added,  # event: who wrote and how the mail was matched
     apply_rules_to_update,  # rules change only the fields they name, an event each
+    announce_hand_offs,  # a rule that moved the queue tells the new queue
     record_rules,  # event: which rules matched
     reply_with_rule_template,  # a rule's reply_with template to the sender
     customer_clock,  # a survey answer, a reopen, or the next-response clock (lifecycle)
@@ -85,7 +87,8 @@ THREAD_UPDATE: tuple[Effect[ThreadUpdate], ...] = (
 
 AGENT_UPDATE: tuple[Effect[AgentUpdate], ...] = (
     apply_agent_fields,  # #queue #priority #category #environment #assign #tag #escalate
-    notify_escalation,  # #escalate: the next level hears, with the agent's words
+    announce_hand_offs,  # a new queue, a new or dropped assignee hear, with the whole ticket
+    send_fresh_notification,  # #take: the ticket's mail afresh, to this agent
     keep_note,  # #note or the note address: internal, the other agents are told
     relay_answer,  # the answer to the requester and followers from the support address
     agent_status,  # #status through the lifecycle (the one writer of status)
@@ -96,6 +99,11 @@ AGENT_COMMANDS_FAILED: tuple[Effect[AgentCommandsFailed], ...] = (
     keep_failed_as_note,  # nothing applied, nothing to the customer: the text stays internal
     record_command_errors,  # event: which commands failed
     reply_command_errors,  # the agent alone hears what failed
+)
+
+AGENT_ASKS_FOR_TICKET: tuple[Effect[AgentAsksForTicket], ...] = (
+    reply_command_errors,  # commands or text in an unsigned mail: nothing was done, and why
+    send_fresh_notification,  # the ticket's mail with this agent's signed addresses
 )
 
 AGENT_ERROR: tuple[Effect[AgentError], ...] = (
@@ -132,6 +140,9 @@ def carry_out(decision: Decision, job: Job) -> TicketRef | None:
         case AgentCommandsFailed():
             job.ref = decision.ticket
             _run(AGENT_COMMANDS_FAILED, decision, job)
+        case AgentAsksForTicket():
+            job.ref = decision.ticket
+            _run(AGENT_ASKS_FOR_TICKET, decision, job)
         case AgentError():
             _run(AGENT_ERROR, decision, job)
         case RejectUnauthorized():

@@ -9,7 +9,7 @@ message, the instant, the directory of that moment, and these ports.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -17,13 +17,13 @@ from gateway.domain import (
     Direction,
     Directory,
     EventKind,
+    MessageRecord,
     OutgoingMail,
     ParsedMessage,
     TicketRecord,
     TicketRef,
     TicketStatus,
     Triage,
-    TriageOutcome,
     Visibility,
 )
 from gateway.domain.signing import ReplyTokens
@@ -66,6 +66,8 @@ class TicketLog(Protocol):
 
     def public_message_ids(self, ref: TicketRef, limit: int = 20) -> list[str]: ...
 
+    def messages(self, ref: TicketRef) -> list[MessageRecord]: ...
+
     def last_customer_message_id(self, ref: TicketRef) -> str | None: ...
 
 
@@ -103,6 +105,8 @@ class LifecycleHooks(Protocol):
 
     def recompute(self, ref: TicketRef, now: datetime) -> None: ...
 
+    def next_step(self, status: TicketStatus, now: datetime) -> str: ...
+
 
 @dataclass(frozen=True)
 class Ports:
@@ -124,7 +128,8 @@ class Job:
     ports: Ports
     ref: TicketRef | None = None  # the ticket concerned; `open_ticket` sets it for a new one
     answered: bool = False  # an agent's answer went to the customer with this mail
-    rules: TriageOutcome | None = None
+    # Fields this mail changed, {field: (old, new)}: hand-offs are announced from it.
+    changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
     @property
     def sender(self) -> str:

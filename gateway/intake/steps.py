@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from gateway.domain import (
+    AgentAsksForTicket,
     AgentCommandsFailed,
     AgentError,
     AgentUpdate,
@@ -282,6 +283,13 @@ def decide(a: Assessment, facts: Facts) -> Assessment | Decision:
     )
 
 
+UNSIGNED = (
+    "to act on a ticket, reply to the ticket's notification mail (its signed reply address "
+    "proves the answer is yours); nothing was done. A fresh notification with your signed "
+    "addresses follows"
+)
+
+
 def _agent_decision(a: Assessment, facts: Facts) -> Decision:
     """An agent acts for support only through a signed address (and a pass where the
     border MTA vouches for senders); a mistake in any command changes nothing."""
@@ -299,12 +307,12 @@ def _agent_decision(a: Assessment, facts: Facts) -> Decision:
         return _agent_without_ticket(a, sheet, facts)
     if not _signed_for_agents(a.thread):
         # A From header is easy to forge; acting for support needs the signed agent address.
-        return AgentError(
-            "agent mail without a signed agent address",
-            errors=(
-                "to act on a ticket, reply to the ticket's notification mail (its signed "
-                "reply address proves the answer is yours); nothing was done",
-            ),
+        # The ticket's mail goes afresh to the agent's own directory address instead.
+        wrote = bool(sheet.lines or sheet.text.strip())
+        return AgentAsksForTicket(
+            "agent mail without a signed agent address: a fresh notification instead",
+            ticket=a.ticket.ref,
+            errors=(UNSIGNED,) if wrote else (),
         )
     errors = sheet.errors + _escalation_errors(a.ticket, sheet, facts)
     if errors:

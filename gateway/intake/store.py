@@ -156,3 +156,6 @@ class SessionLifecycle:
 
     def recompute(self, ref: TicketRef, now: datetime) -> None:
         self._actions.recompute(self._session, ref, now)
+
+    def next_step(self, status: TicketStatus, now: datetime) -> str:
+        return self._actions.next_step(status, now)

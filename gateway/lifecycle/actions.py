@@ -22,6 +22,7 @@ from gateway.lifecycle import clock, replies, timers
 from gateway.lifecycle.sla import ReplyEffect
 from gateway.lifecycle.step import LifecycleParts, Step
 from gateway.lifecycle.surveys import SurveyAnswer, SurveyLinks
+from gateway.mail.labels import Words
 from gateway.mail.letters import Mailer
 from storage.records import TimerRecord
 
@@ -104,6 +105,17 @@ class LifecycleActions:
     def recompute(self, session: Session, ref: TicketRef, now: datetime) -> None:
         """Re-derive due times and timers, e.g. after a priority or category change."""
         clock.recompute(self._step(session, now), ref)
+
+    def next_step(self, status: TicketStatus, now: datetime) -> str:
+        """What a customer is told happens next when a ticket enters `status` now."""
+        policy = self.parts.policy()
+        after = {
+            TicketStatus.WAITING_CUSTOMER: policy.resolve_after,
+            TicketStatus.RESOLVED: policy.close_after,
+        }.get(status)
+        deadline = after.after(policy.calendar, now) if after else None
+        words = Words(self.parts.locale, policy.calendar.zone)
+        return words.next_step(status.value, deadline, after)
 
     # --- the survey pages ------------------------------------------------------------------
 

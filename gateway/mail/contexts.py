@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from gateway.domain import AgentNews, Directory, TicketRecord, TicketRef
-from gateway.domain.commands import REPLY_ABOVE
 from gateway.mail.labels import Words
 
 
@@ -108,28 +107,30 @@ class TicketFacts:
 
 
 @dataclass(frozen=True)
+class ThreadLine:
+    """One message of the conversation so far, as a hand-off shows it to the next agent."""
+
+    at: str
+    who: str
+    internal: bool
+    text: str
+    attachments: list[str]
+
+
+@dataclass(frozen=True)
 class AgentNotification(TemplateContext):
-    """`agent_notification`: what happened, the facts, and where to answer."""
+    """`agent_notification`: what happened, the facts, and the agent's two signed addresses
+    (answer the customer; internal note), naming the one this mail's Reply-To points at."""
 
     event: AgentNews
     author: str
     text: str
     marker: str
+    answer_address: str
     note_address: str
+    replies_are_notes: bool
     ticket: TicketFacts
-
-    @classmethod
-    def of(
-        cls,
-        news: AgentNews,
-        author: str,
-        text: str,
-        ticket: TicketFacts,
-        note_address: str,
-        words: Words,
-    ) -> AgentNotification:
-        marker = REPLY_ABOVE[0] if words.locale == "pt_BR" else REPLY_ABOVE[1]
-        return cls(news, author, text, marker, note_address, ticket)
+    conversation: list[ThreadLine]
 
     def as_mapping(self) -> dict[str, object]:
         mapping = asdict(self)
@@ -150,10 +151,13 @@ class AgentAnswer(TemplateContext):
     text: str
     agent_name: str
     ticket: TicketName
+    status_line: str = ""  # set when the answer changes the status: the new one, what's next
 
     @classmethod
-    def of(cls, text: str, agent_name: str, ticket: TicketRecord) -> AgentAnswer:
-        return cls(text, agent_name, TicketName(str(ticket.ref), ticket.subject))
+    def of(
+        cls, text: str, agent_name: str, ticket: TicketRecord, status_line: str = ""
+    ) -> AgentAnswer:
+        return cls(text, agent_name, TicketName(str(ticket.ref), ticket.subject), status_line)
 
 
 @dataclass(frozen=True)

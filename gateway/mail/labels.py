@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from gateway.domain.commands import REPLY_ABOVE
 from gateway.domain.policy import Duration
 
 LOCALES = ("pt_BR", "en")
@@ -74,6 +75,35 @@ DURATION_WORDS = {
     "pt_BR": ("dia útil", "dias úteis", "hora útil", "horas úteis"),
     "en": ("business day", "business days", "business hour", "business hours"),
 }
+# What happens next after a status change, told with the agent's answer (issue 10).
+NEXT_STEP = {
+    "pt_BR": {
+        "open": "em atendimento.",
+        "waiting_customer": "aguardando o seu retorno.",
+        "waiting_customer_deadline": (
+            "aguardando o seu retorno; sem resposta até {deadline} ({duration}), o chamado "
+            "será considerado resolvido."
+        ),
+        "waiting_third_party": "aguardando terceiros; avisaremos assim que houver novidade.",
+        "resolved": "resolvido.",
+        "resolved_deadline": (
+            "resolvido; se não recebermos nova mensagem até {deadline}, o chamado será fechado."
+        ),
+        "closed": "fechado.",
+    },
+    "en": {
+        "open": "in progress.",
+        "waiting_customer": "waiting for your answer.",
+        "waiting_customer_deadline": (
+            "waiting for your answer; without one by {deadline} ({duration}), the ticket will "
+            "be considered resolved."
+        ),
+        "waiting_third_party": "waiting for a third party; we will write as soon as we hear.",
+        "resolved": "resolved.",
+        "resolved_deadline": "resolved; unless you write by {deadline}, the ticket will be closed.",
+        "closed": "closed.",
+    },
+}
 CUSTOMER_REPLIED = {"pt_BR": "recebemos a sua resposta", "en": "we got your answer"}
 DATE_FORMATS = {"pt_BR": "%d/%m/%Y %H:%M", "en": "%Y-%m-%d %H:%M"}
 NO_DATE = "—"
@@ -122,6 +152,11 @@ class Words:
         return SUPPORT_NAMES[self.locale]
 
     @property
+    def reply_marker(self) -> str:
+        """The line above which agents write; gateway/domain/commands.py cuts there."""
+        return REPLY_ABOVE[0] if self.locale == "pt_BR" else REPLY_ABOVE[1]
+
+    @property
     def no_subject(self) -> str:
         return NO_SUBJECT[self.locale]
 
@@ -149,6 +184,17 @@ class Words:
     def cause(self, cause: str) -> str:
         """A status change's cause as the customer reads it."""
         return CUSTOMER_REPLIED[self.locale] if cause == "customer replied" else cause
+
+    def next_step(
+        self, status: str, deadline: datetime | None, duration: Duration | None
+    ) -> str:
+        """The new status in words and what happens next, for the customer."""
+        words = NEXT_STEP[self.locale]
+        if deadline is not None and f"{status}_deadline" in words:
+            return words[f"{status}_deadline"].format(
+                deadline=self.when(deadline), duration=self.duration(duration)
+            )
+        return words.get(status, self.status(status))
 
     def duration(self, duration: Duration | None) -> str:
         if duration is None:

@@ -14,19 +14,23 @@ from zoneinfo import ZoneInfo
 
 from gateway.domain import (
     Agent,
+    AgentAsksForTicket,
     AgentCommandsFailed,
     AgentError,
+    AgentNews,
     AgentUpdate,
     AttachmentPart,
     AuthorRole,
     CommandSheet,
     Contact,
     CreateTicket,
+    Direction,
     Directory,
     EmailAddress,
     EventKind,
     IgnoreAutomated,
     MailKind,
+    MessageRecord,
     Organization,
     OutgoingMail,
     ParsedMessage,
@@ -40,12 +44,13 @@ from gateway.domain import (
     TicketRecord,
     TicketRef,
     TicketStatus,
+    TokenPurpose,
     Triage,
     TriageOutcome,
     Visibility,
 )
 from gateway.domain.signing import ReplyTokens
-from gateway.intake import agent_effects, customer_effects, effects
+from gateway.intake import agent_mail, customer_effects, effects
 from gateway.intake.ports import Job, Ports
 from gateway.lifecycle.sla import ReplyEffect
 from gateway.mail.contexts import AgentAnswer, AgentNotification
@@ -74,7 +79,7 @@ class FakeTickets:
     """`TicketLog` over dicts."""
 
     tickets: dict[TicketRef, TicketRecord] = field(default_factory=dict)
-    messages: list[tuple[TicketRef, NewMessage]] = field(default_factory=list)
+    thread: list[tuple[TicketRef, NewMessage]] = field(default_factory=list)
     events: list[tuple[TicketRef | None, str, str, dict[str, Any]]] = field(default_factory=list)
 
     def create(self, **kw: Any) -> TicketRef:
@@ -97,7 +102,7 @@ class FakeTickets:
         return self.tickets.get(ref)
 
     def add_message(self, ref: TicketRef, message: NewMessage, now: datetime) -> None:
-        self.messages.append((ref, message))
+        self.thread.append((ref, message))
 
     def change_fields(
         self, ref: TicketRef, changes: dict[str, Any], now: datetime
@@ -120,11 +125,18 @@ class FakeTickets:
 
     def public_message_ids(self, ref: TicketRef, limit: int = 20) -> list[str]:
         return [
-            m.message_id for r, m in self.messages if r == ref and m.visibility is Visibility.PUBLIC
+            m.message_id for r, m in self.thread if r == ref and m.visibility is Visibility.PUBLIC
         ]
 
+    def messages(self, ref: TicketRef) -> list[MessageRecord]:
+        return [
+            MessageRecord(m.message_id, m.direction, m.visibility, m.sender, m.recipients,
+                          m.subject, m.body, (), NOW)
+            for r, m in self.thread if r == ref
+        ]  # fmt: skip
+
     def last_customer_message_id(self, ref: TicketRef) -> str | None:
-        inbound = [m.message_id for r, m in self.messages if r == ref and m.sender == MARIA]
+        inbound = [m.message_id for r, m in self.thread if r == ref and m.sender == MARIA]
         return inbound[-1] if inbound else None
 
     def kinds(self) -> list[str]:
@@ -183,6 +195,9 @@ class FakeLifecycle:
 
     def recompute(self, ref: TicketRef, now: datetime) -> None:
         self.calls.append(("recompute", ref))
+
+    def next_step(self, status: TicketStatus, now: datetime) -> str:
+        return f"next: {status.value}"
 
 
 @dataclass
@@ -262,7 +277,7 @@ def test_store_inbound_keeps_the_new_text_and_named_attachments_only() -> None:
     pdf = AttachmentPart("nota.pdf", "application/pdf", b"%PDF")
     decision = ThreadUpdate("r", ref, AuthorRole.REQUESTER, "alfa", "Segue a nota.")
     customer_effects.store_inbound(decision, w.job(mail_from(MARIA, attachments=(logo, pdf)), ref))
-    _, message = w.tickets.messages[-1]
+    _, message = w.tickets.thread[-1]
     assert message.body == "Segue a nota." and message.visibility is Visibility.PUBLIC
     assert [a.filename for a in message.attachments] == ["nota.pdf"]
 
@@ -326,7 +341,7 @@ def test_the_queue_is_notified_one_mail_per_agent_with_addresses_bound_to_each()
         assert letter.reply_to and letter.reply_to.endswith(".agent@example.com")
         assert isinstance(letter.context, AgentNotification)
         assert letter.context.note_address == w.ports.tokens.reply_address(
-            SUPPORT, ref, agent_effects.TokenPurpose.NOTE, agent
+            SUPPORT, ref, TokenPurpose.NOTE, agent
         )
 
 
@@ -334,9 +349,9 @@ def test_only_the_assignee_is_notified_and_never_the_author() -> None:
     w = world()
     ref = opened(w, queue="n1")
     w.tickets.change_fields(ref, {"assignee": ANA}, NOW)
-    agent_effects.notify_agents(w.job(mail_from(MARIA), ref), agent_effects.AgentNews.UPDATE, "x")
+    agent_mail.notify_agents(w.job(mail_from(MARIA), ref), AgentNews.UPDATE, "x")
     assert [lt.to[0][1] for lt in w.mail.letters] == [ANA]
-    agent_effects.notify_agents(w.job(mail_from(ANA), ref), agent_effects.AgentNews.NOTE, "x")
+    agent_mail.notify_agents(w.job(mail_from(ANA), ref), AgentNews.NOTE, "x")
     assert len(w.mail.letters) == 1 and w.tickets.kinds()[-1] == EventKind.NO_AGENT_TO_NOTIFY
 
 
@@ -362,7 +377,7 @@ def test_a_note_reaches_other_agents_only_and_is_kept_internal() -> None:
     job = w.job(mail_from(ANA), ref)
     effects._run(effects.AGENT_UPDATE, agent_update("Cliente VIP.", note=True), job)
     assert [lt.to[0][1] for lt in w.mail.letters] == [BRUNO]
-    assert w.tickets.messages[-1][1].visibility is Visibility.INTERNAL
+    assert w.tickets.thread[-1][1].visibility is Visibility.INTERNAL
     assert ("agent_responded", ref) not in w.lifecycle.calls
 
 
@@ -404,7 +419,7 @@ def test_failed_commands_keep_the_text_internal_and_tell_only_the_agent() -> Non
     failed = AgentCommandsFailed("x", ref, ("#fila n9: no queue 'n9'",), "Resolvido!")
     job = w.job(mail_from(ANA), ref)
     effects._run(effects.AGENT_COMMANDS_FAILED, failed, job)
-    assert w.tickets.messages[-1][1].visibility is Visibility.INTERNAL
+    assert w.tickets.thread[-1][1].visibility is Visibility.INTERNAL
     (reply,) = w.mail.letters
     assert reply.to[0][1] == ANA and reply.template == "agent_command_errors"
     assert w.tickets.kinds()[-1] == EventKind.AGENT_COMMANDS_FAILED
@@ -449,3 +464,100 @@ def test_every_decision_kind_has_its_effects_listed_in_order() -> None:
     update = [e.__name__ for e in effects.THREAD_UPDATE]
     assert update.index("store_inbound") < update.index("notify_agents_of_update")
 
+
+
+# --- hand-offs and fresh copies (issue 10) ----------------------------------------------
+
+
+def news_to(w: World) -> list[tuple[str, AgentNews]]:
+    return [
+        (lt.to[0][1], lt.context.event)
+        for lt in w.mail.letters
+        if isinstance(lt.context, AgentNotification)
+    ]
+
+
+def test_a_queue_change_hands_the_whole_ticket_to_the_new_queue_and_drops_the_assignee() -> None:
+    w = world()
+    ref = opened(w, queue="n1")
+    w.tickets.change_fields(ref, {"assignee": ANA}, NOW)
+    w.tickets.add_message(ref, NewMessage("<m0@x>", Direction.INBOUND, Visibility.PUBLIC, MARIA,
+                                          (SUPPORT,), "s", "O sistema caiu."), NOW)  # fmt: skip
+    job = w.job(mail_from(BRUNO), ref)
+    effects._run(effects.AGENT_UPDATE, agent_update("", queue="n2"), job)
+    assert w.tickets.tickets[ref].queue == "n2" and w.tickets.tickets[ref].assignee is None
+    # Bruno moved it (and is in n2 himself): Ana, the dropped assignee, is told.
+    assert news_to(w) == [(ANA, AgentNews.UNASSIGNED)]
+    (letter,) = w.mail.letters
+    assert isinstance(letter.context, AgentNotification)
+    assert letter.context.conversation == []  # they had it; the news is that it left them
+    assert EventKind.HANDED_OFF in w.tickets.kinds()
+
+
+def test_the_new_queue_hears_of_a_hand_off_and_a_kept_assignee_stays() -> None:
+    w = world()
+    ref = opened(w, queue="n1")
+    w.tickets.change_fields(ref, {"assignee": ANA}, NOW)
+    w.tickets.add_message(ref, NewMessage("<m0@x>", Direction.INBOUND, Visibility.PUBLIC, MARIA,
+                                          (SUPPORT,), "s", "O sistema caiu."), NOW)  # fmt: skip
+    effects._run(effects.AGENT_UPDATE, agent_update("", queue="n2", keep_assignee=True),
+                 w.job(mail_from(ANA), ref))  # fmt: skip
+    assert w.tickets.tickets[ref].assignee == ANA
+    assert news_to(w) == [(BRUNO, AgentNews.HANDED_OFF)]
+    (letter,) = w.mail.letters
+    assert isinstance(letter.context, AgentNotification)
+    assert [line.text for line in letter.context.conversation] == ["O sistema caiu."]
+
+
+def test_a_new_assignee_is_told_with_the_whole_ticket() -> None:
+    w = world()
+    ref = opened(w, queue="n1")
+    effects._run(effects.AGENT_UPDATE, agent_update("", assignee=BRUNO),
+                 w.job(mail_from(ANA), ref))  # fmt: skip
+    assert news_to(w) == [(BRUNO, AgentNews.ASSIGNED)]
+
+
+def test_every_agent_mail_names_both_signed_addresses_and_where_replies_go() -> None:
+    w = world()
+    ref = opened(w, queue="n1")
+    agent_mail.notify_agents(w.job(mail_from(ANA), ref), AgentNews.NOTE, "Cliente VIP.")
+    (note,) = w.mail.letters
+    assert isinstance(note.context, AgentNotification) and note.context.replies_are_notes
+    tokens = w.ports.tokens
+    assert note.reply_to == tokens.reply_address(SUPPORT, ref, TokenPurpose.NOTE, BRUNO)
+    assert note.context.answer_address == tokens.reply_address(
+        SUPPORT, ref, TokenPurpose.AGENT, BRUNO
+    )
+
+
+def test_take_sends_the_ticket_afresh_to_the_agent_who_asked() -> None:
+    w = world()
+    ref = opened(w, queue="n1")
+    effects._run(effects.AGENT_UPDATE, agent_update("", take=True), w.job(mail_from(ANA), ref))
+    assert news_to(w) == [(ANA, AgentNews.REQUESTED)]
+
+
+def test_an_unsigned_agent_mail_gets_a_fresh_notification_and_errors_only_if_it_said_something(
+) -> None:  # fmt: skip
+    w = world()
+    ref = opened(w, queue="n1")
+    effects.carry_out(AgentAsksForTicket("x", ref), w.job(mail_from(ANA), ref))
+    assert [lt.template for lt in w.mail.letters] == ["agent_notification"]
+    effects.carry_out(AgentAsksForTicket("x", ref, ("unsigned",)), w.job(mail_from(ANA), ref))
+    assert [lt.template for lt in w.mail.letters][1:] == [
+        "agent_command_errors", "agent_notification"
+    ]  # fmt: skip
+    assert w.tickets.kinds().count(EventKind.AGENT_ASKED_FOR_TICKET) == 2
+
+
+def test_an_answer_that_changes_the_status_tells_the_customer_what_happens_next() -> None:
+    w = world()
+    ref = opened(w, queue="n1")
+    effects._run(effects.AGENT_UPDATE, agent_update("Corrigido.", status=TicketStatus.RESOLVED),
+                 w.job(mail_from(ANA), ref))  # fmt: skip
+    (answer,) = w.mail.letters
+    assert isinstance(answer.context, AgentAnswer)
+    assert answer.context.status_line == "next: resolved"
+    effects._run(effects.AGENT_UPDATE, agent_update("Mais uma coisa."), w.job(mail_from(ANA), ref))
+    assert isinstance(w.mail.letters[-1].context, AgentAnswer)
+    assert w.mail.letters[-1].context.status_line == ""
