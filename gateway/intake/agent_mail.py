@@ -42,7 +42,8 @@ def notify_agents(
     """Mail the assignee, or the queue's agents, about a ticket; never the author."""
     ticket = job.ticket()
     team = [ticket.assignee] if ticket.assignee else queue_agents(job.directory, ticket.queue)
-    recipients = [r for r in team if r.lower() != job.sender.lower()]
+    skip = {job.sender.lower(), *job.told}
+    recipients = [r for r in team if r.lower() not in skip]
     if not recipients:
         job.event(EventKind.NO_AGENT_TO_NOTIFY, NOBODY, queue=ticket.queue)
         return
@@ -67,6 +68,7 @@ def send_ticket_to(
     ticket = job.ticket()
     directory, ports = job.directory, job.ports
     author = job.sender
+    job.told.add(agent.lower())
     is_agent = directory.agent(author) is not None
     author_label = agent_name(directory, author) if is_agent else (job.sender_name or author)
     answer = ports.tokens.reply_address(job.support, ticket.ref, TokenPurpose.AGENT, agent)
@@ -138,7 +140,7 @@ def announce_hand_offs(d: AgentUpdate | ThreadUpdate, job: Job) -> None:
     changed = job.changed
     text = d.commands.text if isinstance(d, AgentUpdate) else ""
     escalated = isinstance(d, AgentUpdate) and d.commands.changes.escalate
-    told = {job.sender.lower()}
+    told = job.told | {job.sender.lower()}
     if "queue" in changed:
         queue = changed["queue"][1]
         news = AgentNews.ESCALATED if escalated else AgentNews.HANDED_OFF

@@ -130,6 +130,7 @@ class Job:
     answered: bool = False  # an agent's answer went to the customer with this mail
     # Fields this mail changed, {field: (old, new)}: hand-offs are announced from it.
     changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    told: set[str] = field(default_factory=set)  # agents mailed about it already, once is enough
 
     @property
     def sender(self) -> str:
