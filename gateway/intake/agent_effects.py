@@ -181,7 +181,10 @@ def agent_status(d: AgentUpdate | CreateTicket, job: Job) -> None:
         job.now,
         actor=job.sender,
         cause="agent command",
-        notify=not job.answered and wanted is not TicketStatus.OPEN,
+        # A ticket opened on a contact's behalf starts with its acknowledgement alone.
+        notify=isinstance(d, AgentUpdate)
+        and not job.answered
+        and wanted is not TicketStatus.OPEN,
     )
 
 

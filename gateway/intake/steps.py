@@ -314,7 +314,7 @@ def _agent_decision(a: Assessment, facts: Facts) -> Decision:
             ticket=a.ticket.ref,
             errors=(UNSIGNED,) if wrote else (),
         )
-    errors = sheet.errors + _escalation_errors(a.ticket, sheet, facts)
+    errors = sheet.errors + _escalation_errors(a.ticket.queue, sheet, facts)
     if errors:
         return AgentCommandsFailed(
             "agent commands failed", ticket=a.ticket.ref, errors=errors, new_text=a.new_text
@@ -324,11 +324,12 @@ def _agent_decision(a: Assessment, facts: Facts) -> Decision:
 
 
 def _escalation_errors(
-    ticket: TicketSnapshot, sheet: CommandSheet, facts: Facts
+    current_queue: str | None, sheet: CommandSheet, facts: Facts
 ) -> tuple[str, ...]:
+    """`#escalate` needs a next level for the queue the ticket is (or will be) in."""
     if not sheet.changes.escalate:
         return ()
-    queue_id = sheet.changes.queue or ticket.queue
+    queue_id = sheet.changes.queue or current_queue
     queue = facts.directory.queue(queue_id or "")
     if queue is None or not queue.escalates_to:
         hint = "escalates_to in directory.yaml"
@@ -348,6 +349,11 @@ def _agent_without_ticket(a: Assessment, sheet: CommandSheet, facts: Facts) -> D
     """An agent writing to the support address opens a ticket for a customer (#requester)."""
     if sheet.requester and not sheet.errors:
         found = facts.directory.contact(sheet.requester)
+        queue = sheet.changes.queue or (a.triage.triage.queue if a.triage else None)
+        front = facts.directory.front_desk
+        errors = _escalation_errors(queue or (front.id if front else None), sheet, facts)
+        if errors:
+            return AgentError("agent mail could not be carried out", errors=errors)
         return CreateTicket(
             f"agent opened a ticket on behalf of {sheet.requester}",
             organization_id=found[0].id if found else None,

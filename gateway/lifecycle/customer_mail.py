@@ -14,7 +14,7 @@ from datetime import datetime
 from gateway.domain import EventKind, MailKind, TicketRecord
 from gateway.lifecycle import sla as lifecycle
 from gateway.lifecycle.sla import ClockState
-from gateway.lifecycle.step import GATEWAY, SCHEDULER, Step
+from gateway.lifecycle.step import GATEWAY, Step
 from gateway.mail.contexts import (
     AboutTicket,
     AutoResolved,
@@ -58,7 +58,7 @@ def closed(step: Step, fields: TicketRecord, cause: str) -> None:
         MailKind.STATUS,
         Closed(
             _about(step, fields),
-            cause=cause if cause != SCHEDULER else "",
+            cause=step.words.cause(cause),
             new_ticket_on_reply=step.policy.reply_to_closed == "new_ticket",
         ),
     )

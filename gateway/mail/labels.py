@@ -104,6 +104,7 @@ NEXT_STEP = {
         "closed": "closed.",
     },
 }
+UNTOLD_CAUSES = frozenset({"agent command", "first agent answer", "scheduler"})
 CUSTOMER_REPLIED = {"pt_BR": "recebemos a sua resposta", "en": "we got your answer"}
 DATE_FORMATS = {"pt_BR": "%d/%m/%Y %H:%M", "en": "%Y-%m-%d %H:%M"}
 NO_DATE = "—"
@@ -182,8 +183,11 @@ class Words:
         return WHO[self.locale].get(direction, direction)
 
     def cause(self, cause: str) -> str:
-        """A status change's cause as the customer reads it."""
-        return CUSTOMER_REPLIED[self.locale] if cause == "customer replied" else cause
+        """A status change's cause as the customer reads it; the gateway's own bookkeeping
+        causes (an agent's command, the scheduler) are not the customer's business."""
+        if cause == "customer replied":
+            return CUSTOMER_REPLIED[self.locale]
+        return "" if cause in UNTOLD_CAUSES else cause
 
     def next_step(
         self, status: str, deadline: datetime | None, duration: Duration | None

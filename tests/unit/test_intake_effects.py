@@ -561,3 +561,9 @@ def test_an_answer_that_changes_the_status_tells_the_customer_what_happens_next(
     effects._run(effects.AGENT_UPDATE, agent_update("Mais uma coisa."), w.job(mail_from(ANA), ref))
     assert isinstance(w.mail.letters[-1].context, AgentAnswer)
     assert w.mail.letters[-1].context.status_line == ""
+
+
+def test_the_gateways_own_causes_are_not_told_to_the_customer() -> None:
+    words = Words("pt_BR", ZoneInfo("America/Sao_Paulo"))
+    assert words.cause("agent command") == "" and words.cause("first agent answer") == ""
+    assert words.cause("customer replied") == "recebemos a sua resposta"

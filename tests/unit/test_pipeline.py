@@ -300,3 +300,10 @@ def test_new_text_excludes_quoted_history() -> None:
     )
     decision = decide(mail(subject="[#TG-00007] x", text_body=body))
     assert decision.new_text == "Funcionou, obrigada!"
+
+
+def test_an_on_behalf_ticket_that_cannot_escalate_is_refused_not_crashed() -> None:
+    msg = mail(sender=ANA, headers=AGENT_AUTH, subject="Novo",
+               text_body="#requester maria@alfa.edu.br\n#escalar\n\nAbrindo.")  # fmt: skip
+    decision = decide(msg, MemoryFacts(directory=replace(DIRECTORY, queues=(Queue("n1", "N1"),))))
+    assert isinstance(decision, AgentError) and "escalate" in decision.errors[0]
