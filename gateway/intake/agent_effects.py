@@ -25,6 +25,7 @@ from gateway.domain import (
     TicketChanges,
     TicketRecord,
     TicketStatus,
+    TokenPurpose,
     Visibility,
 )
 from gateway.intake.agent_mail import agent_name, notify_agents
@@ -218,7 +219,7 @@ def reply_command_errors(
         Letter(
             kind=MailKind.AGENT_NOTIFICATION,
             template="agent_command_errors",
-            context=CommandErrors.of(d.errors, job.ref),
+            context=_errors_context(d, job),
             to=[(job.sender_name, job.sender)],
             ticket=job.ref,
             in_reply_to=msg.message_id,
@@ -226,4 +227,19 @@ def reply_command_errors(
             automatic="auto-replied",
         ),
         job.now,
+    )
+
+
+def _errors_context(
+    d: AgentCommandsFailed | AgentError | AgentAsksForTicket, job: Job
+) -> CommandErrors:
+    if job.ref is None:
+        return CommandErrors(list(d.errors), "")
+    tokens, agent = job.ports.tokens, job.sender
+    return CommandErrors(
+        list(d.errors),
+        str(job.ref),
+        kept_as_note=isinstance(d, AgentCommandsFailed),
+        answer_address=tokens.reply_address(job.support, job.ref, TokenPurpose.AGENT, agent),
+        note_address=tokens.reply_address(job.support, job.ref, TokenPurpose.NOTE, agent),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from gateway.domain import AgentNews, Directory, TicketRecord, TicketRef
+from gateway.domain import AgentNews, Directory, TicketRecord
 from gateway.mail.labels import Words
 
 
@@ -166,10 +166,10 @@ class CommandErrors(TemplateContext):
 
     errors: list[str]
     ref: str
-
-    @classmethod
-    def of(cls, errors: tuple[str, ...], ref: TicketRef | None) -> CommandErrors:
-        return cls(list(errors), str(ref) if ref else "")
+    kept_as_note: bool = False
+    # The agent's own signed addresses on the ticket, when the mail named one.
+    answer_address: str = ""
+    note_address: str = ""
 
 
 # --- the lifecycle's mail ----------------------------------------------------------------

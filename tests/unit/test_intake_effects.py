@@ -53,7 +53,7 @@ from gateway.domain.signing import ReplyTokens
 from gateway.intake import agent_mail, customer_effects, effects
 from gateway.intake.ports import Job, Ports
 from gateway.lifecycle.sla import ReplyEffect
-from gateway.mail.contexts import AgentAnswer, AgentNotification
+from gateway.mail.contexts import AgentAnswer, AgentNotification, CommandErrors
 from gateway.mail.labels import Words
 from gateway.mail.letters import Letter
 from storage.repository import NewMessage
@@ -567,3 +567,17 @@ def test_the_gateways_own_causes_are_not_told_to_the_customer() -> None:
     words = Words("pt_BR", ZoneInfo("America/Sao_Paulo"))
     assert words.cause("agent command") == "" and words.cause("first agent answer") == ""
     assert words.cause("customer replied") == "recebemos a sua resposta"
+
+
+def test_a_failed_command_reply_gives_the_agent_both_signed_addresses() -> None:
+    w = world()
+    ref = opened(w)
+    failed = AgentCommandsFailed("x", ref, ("#fila n9: no queue 'n9'",), "Resolvido!")
+    effects._run(effects.AGENT_COMMANDS_FAILED, failed, w.job(mail_from(ANA), ref))
+    (reply,) = w.mail.letters
+    assert isinstance(reply.context, CommandErrors) and reply.context.kept_as_note
+    tokens = w.ports.tokens
+    assert reply.context.answer_address == tokens.reply_address(
+        SUPPORT, ref, TokenPurpose.AGENT, ANA
+    )
+    assert reply.context.note_address.endswith(".note@example.com")
