@@ -222,7 +222,7 @@ def apply_rules(a: Assessment, facts: Facts) -> Assessment | Decision:
             msg,
             a.new_text,
             facts.directory,
-            is_new=a.ticket is None,
+            is_new=_opens_a_ticket(a),
             local_time=facts.local_now(),
             in_business_hours=facts.in_business_hours(),
         )
@@ -240,6 +240,12 @@ def apply_rules(a: Assessment, facts: Facts) -> Assessment | Decision:
             rules=outcome,
         )
     return replace(a, triage=outcome)
+
+
+def _opens_a_ticket(a: Assessment) -> bool:
+    """New mail for the rules' `on:`: it names no ticket, or its author is no participant
+    of the one it names (`decide` then opens a ticket or rejects; it never threads)."""
+    return a.ticket is None or a.role is AuthorRole.STRANGER
 
 
 def decide(a: Assessment, facts: Facts) -> Assessment | Decision:
