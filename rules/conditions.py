@@ -11,7 +11,18 @@ from datetime import time
 from typing import Any
 
 from gateway.domain import TriageInput
-from rules.engine import AllOf, AnyOf, Condition, FieldIs, FlagIs, Matcher, NotOf, TimeBetween
+from rules.engine import (
+    DEFAULT_OCCASIONS,
+    AllOf,
+    AnyOf,
+    Condition,
+    FieldIs,
+    FlagIs,
+    Matcher,
+    NotOf,
+    Occasion,
+    TimeBetween,
+)
 from rules.patterns import Pattern, PatternError, compile_pattern
 from rules.sourcefile import Loc
 from rules.vocabulary import CheckerBase, closest
@@ -46,6 +57,10 @@ FLAGS: dict[str, Callable[[TriageInput], bool]] = {
 CONTACT_FIELDS = ("name", "email")
 
 
+def _near(value: Any, known: Sequence[str]) -> str:
+    return closest(value, known) if isinstance(value, str) else f"one of: {', '.join(known)}"
+
+
 def _headers_named(name: str) -> Callable[[TriageInput], Sequence[str]]:
     wanted = name.lower()
     return lambda s: tuple(v for k, v in s.headers if k.lower() == wanted)
@@ -66,6 +81,24 @@ class ConditionReader(CheckerBase):
             return AllOf(())
         parts = [self.clause((*loc, key), key, value) for key, value in data.items()]
         return parts[0] if len(parts) == 1 and not implicit_all else AllOf(tuple(parts))
+
+    def occasions(self, loc: Loc, value: Any) -> frozenset[Occasion]:
+        """A rule's `on:`: new mail, updates, or both. Only these two words: a typo must not
+        quietly make a rule run on updates, where it changes tickets agents are working."""
+        hint = "on: [new], on: [update] or on: [new, update]"
+        if value is None or value == []:
+            self.problem(loc, "'on' needs new, update or both", hint)
+            return DEFAULT_OCCASIONS
+        items = value if isinstance(value, list) else [value]
+        known = tuple(o.value for o in Occasion)
+        found: set[Occasion] = set()
+        for i, item in enumerate(items):
+            where = (*loc, i) if isinstance(value, list) else loc
+            if isinstance(item, str) and item in known:
+                found.add(Occasion(item))
+            else:
+                self.problem(where, f"'on' takes new or update, got {item!r}", _near(item, known))
+        return frozenset(found) or DEFAULT_OCCASIONS
 
     def clause(self, loc: Loc, key: str, value: Any) -> Condition:
         if key in ("any", "all"):

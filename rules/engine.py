@@ -1,8 +1,9 @@
 """Evaluating a loaded rule set over one message's TriageInput.
 
 Pure: a RuleSet is an immutable value built by `rules.loader`; `evaluate`
-walks its rules in order (file name, then document, then position), applies
-each match's settings over the defaults, and stops at the first `stop: true`.
+walks its rules in order (file name, then document, then position), skips
+those whose `on:` excludes this mail (new, or an update), applies each
+match's settings over the defaults, and stops at the first `stop: true`.
 Every match records why it matched, so `rules test` can explain itself and
 the ticket's event log can say which rule set which field.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import time
+from enum import StrEnum
 
 from gateway.domain import Priority, RuleMatch, Triage, TriageInput, TriageOutcome
 from rules.patterns import Pattern
@@ -183,6 +185,21 @@ class Settings:
         return (*out, "ignore") if self.ignore else tuple(out)
 
 
+class Occasion(StrEnum):
+    """Which mail a rule runs on (its `on:`): mail that opens a ticket, or an update to one."""
+
+    NEW = "new"
+    UPDATE = "update"
+
+    @classmethod
+    def of(cls, subject: TriageInput) -> Occasion:
+        return cls.NEW if subject.is_new else cls.UPDATE
+
+
+# Without `on:` a rule triages new mail only: a reply must not undo what agents decided.
+DEFAULT_OCCASIONS = frozenset({Occasion.NEW})
+
+
 @dataclass(frozen=True)
 class Rule:
     name: str
@@ -192,6 +209,11 @@ class Rule:
     when: Condition
     then: Settings
     stop: bool = False
+    runs_on: frozenset[Occasion] = DEFAULT_OCCASIONS
+
+    def runs_for(self, subject: TriageInput) -> bool:
+        """Whether this mail is one the rule's `on:` names; it is not even looked at if not."""
+        return Occasion.of(subject) in self.runs_on
 
 
 @dataclass(frozen=True)
@@ -211,6 +233,8 @@ class RuleSet:
         matches: list[RuleMatch] = []
         set_by: dict[str, str] = {}
         for rule in self.rules:
+            if not rule.runs_for(subject):
+                continue
             why = rule.when.explain(subject)
             if why is None:
                 continue
@@ -244,4 +268,13 @@ class RuleSet:
             ignore=ignore,
             matches=tuple(matches),
             set_by=tuple(sorted(set_by.items())),
+        )
+
+    def held_back(self, subject: TriageInput) -> tuple[Rule, ...]:
+        """Rules whose `when` holds for `subject` but whose `on:` excludes it: what
+        `rules test` shows so an admin sees why a rule stayed silent on an update."""
+        return tuple(
+            rule
+            for rule in self.rules
+            if not rule.runs_for(subject) and rule.when.explain(subject) is not None
         )

@@ -17,7 +17,7 @@ from typing import Any
 from gateway.domain import Triage
 from rules.actions import THEN_KEYS, ActionReader
 from rules.conditions import CONTACT_FIELDS, FIELDS, FLAGS, OPERATORS, WEEKDAYS, ConditionReader
-from rules.engine import Rule, RuleSet
+from rules.engine import DEFAULT_OCCASIONS, Rule, RuleSet
 from rules.sourcefile import Loc, Problem, SourceFileError, load_yaml_documents
 from rules.vocabulary import Vocabulary, closest
 
@@ -34,7 +34,7 @@ __all__ = [
     "rule_files",
 ]
 
-RULE_KEYS = ("name", "description", "when", "then", "stop", "enabled")
+RULE_KEYS = ("name", "description", "on", "when", "then", "stop", "enabled")
 
 
 def rule_files(folder: Path) -> list[Path]:
@@ -110,6 +110,7 @@ class _Checker(ConditionReader, ActionReader):
         if not isinstance(name, str) or not name.strip():
             self.problem(loc, "a rule needs a name", "name: Sistema fora do ar é crítico")
             name = "?"
+        runs_on = self.occasions((*loc, "on"), data["on"]) if "on" in data else DEFAULT_OCCASIONS
         when = self.condition((*loc, "when"), data.get("when", {}), implicit_all=True)
         if "then" not in data:
             self.problem(
@@ -129,4 +130,5 @@ class _Checker(ConditionReader, ActionReader):
             when=when,
             then=then,
             stop=stop,
+            runs_on=runs_on,
         )

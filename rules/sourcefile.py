@@ -95,7 +95,7 @@ def _construct(node: yaml.Node, loc: Loc, positions: dict[Loc, tuple[int, int]])
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.SafeLoader(b"").construct_object(key_node)  # scalar keys only
+            key = _key(key_node)  # scalar keys only
             positions[(*loc, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             value = _construct(value_node, (*loc, key), positions)
             positions[(*loc, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
@@ -103,6 +103,22 @@ def _construct(node: yaml.Node, loc: Loc, positions: dict[Loc, tuple[int, int]])
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_construct(item, (*loc, i), positions) for i, item in enumerate(node.value)]
+    return yaml.SafeLoader(b"").construct_object(node)
+
+
+# YAML 1.1 reads these bare words as booleans; as a key (a rule's `on:`) they mean the word.
+_WORD_KEYS = ("on", "off", "yes", "no")
+
+
+def _key(node: yaml.Node) -> Any:
+    """A mapping key as the admin wrote it: a bare `on` is the word, not `True`."""
+    if (
+        isinstance(node, yaml.ScalarNode)
+        and node.tag == "tag:yaml.org,2002:bool"
+        and not node.style
+        and node.value.lower() in _WORD_KEYS
+    ):
+        return node.value
     return yaml.SafeLoader(b"").construct_object(node)
 
 

@@ -77,5 +77,9 @@ class CheckerBase:
 
 
 def closest(word: str, options: Iterable[str]) -> str:
-    found = difflib.get_close_matches(str(word), list(options), n=1)
-    return f"did you mean '{found[0]}'?" if found else f"known: {', '.join(options)}"
+    """The hint for an unknown word; case is ignored, so `On:` suggests `on`."""
+    folded = {option.casefold(): option for option in options}
+    found = difflib.get_close_matches(str(word).casefold(), list(folded), n=1)
+    if found:
+        return f"did you mean '{folded[found[0]]}'?"
+    return f"known: {', '.join(folded.values())}"

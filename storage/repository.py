@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from gateway.domain import (
     AttachmentPart,
     Direction,
+    EventKind,
     EventRecord,
     MessageRecord,
     TicketRecord,
@@ -29,6 +30,7 @@ from gateway.domain import (
     TicketStatus,
     Triage,
     Visibility,
+    is_agent_actor,
 )
 from storage.fitting import fit
 from storage.models import (
@@ -193,6 +195,23 @@ class TicketRepository:
                 ticket_id=ref.number if ref else None, at=now, actor=actor, kind=event, data=data
             )
         )
+
+    def fields_set_by_agents(self, ref: TicketRef) -> dict[str, str]:
+        """{field: the agent who last set it}, from the `field_changed` events agents wrote:
+        the fields whose value is an agent's decision, which rules on updates leave alone."""
+        rows = self.session.execute(
+            select(EventRow.actor, EventRow.data)
+            .where(
+                EventRow.ticket_id == ref.number,
+                EventRow.kind == EventKind.FIELD_CHANGED.value,
+            )
+            .order_by(EventRow.id)
+        ).all()
+        return {
+            str(data["field"]): actor
+            for actor, data in rows
+            if is_agent_actor(actor) and isinstance(data, dict) and "field" in data
+        }
 
     def _require(self, ref: TicketRef) -> TicketRow:
         row = self._row(ref)

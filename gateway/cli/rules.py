@@ -25,7 +25,7 @@ from gateway.domain.clock import SystemClock
 from gateway.intake.steps import message_new_text, triage_input
 from inbound.mime import UnparseableMessage, parse_message
 from outbound.compose import Templates
-from rules.engine import RuleSet
+from rules.engine import Rule, RuleSet
 from rules.loader import Vocabulary, load_rules, rule_files
 from rules.sourcefile import SourceFileError
 from storage.blobs import BlobStore
@@ -129,9 +129,11 @@ def rules_test(
         in_business_hours=calendar.is_open(when),
     )
     outcome = loaded.rules.evaluate(subject)
+    held_back = loaded.rules.held_back(subject)
     if as_json:
         data = _outcome_json(outcome)
         data.update(rules_version=loaded.rules.version, treated_as="new" if is_new else "update")
+        data["not_run"] = [_rule_json(rule) for rule in held_back]
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     click.echo(
@@ -146,7 +148,20 @@ def rules_test(
             click.echo(f"     because {why}")
         if match.sets:
             click.echo(f"     sets {', '.join(match.sets)}")
+    for rule in held_back:
+        click.echo(
+            f"not run: {rule.file}:{rule.line}: {rule.name} matches, "
+            f"but runs on: {', '.join(_occasions(rule))}"
+        )
     click.echo(_summary(outcome))
+
+
+def _occasions(rule: Rule) -> list[str]:
+    return sorted(o.value for o in rule.runs_on)
+
+
+def _rule_json(rule: Rule) -> dict[str, Any]:
+    return {"file": rule.file, "line": rule.line, "name": rule.name, "on": _occasions(rule)}
 
 
 def _outcome_json(outcome: TriageOutcome) -> dict[str, Any]:
@@ -239,6 +254,7 @@ def _replay(
                     "message_id": receipt.message_id,
                     "ticket": str(receipt.ticket),
                     "outcome": receipt.outcome.value,
+                    "treated_as": "new" if is_new else "update",
                     "changes": diff,
                     "rules": [m.name for m in outcome.matches],
                 }

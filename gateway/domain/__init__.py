@@ -37,7 +37,15 @@ from gateway.domain.decision import (
     TokenPurpose,
 )
 from gateway.domain.directory import Agent, Contact, Directory, Organization, Queue
-from gateway.domain.kinds import AgentNews, EventKind, Sla, TimerKind
+from gateway.domain.kinds import (
+    SYSTEM_ACTORS,
+    AgentNews,
+    EventKind,
+    Sla,
+    TimerKind,
+    is_agent_actor,
+    rule_actor,
+)
 from gateway.domain.message import AttachmentPart, EmailAddress, Envelope, ParsedMessage
 from gateway.domain.outgoing import ClaimedMail, MailKind, OutgoingMail
 from gateway.domain.tickets import (
@@ -62,6 +70,7 @@ from gateway.domain.triage import RuleMatch, TriageInput, TriageOutcome
 __all__ = [
     "CATEGORIES",
     "ENVIRONMENTS",
+    "SYSTEM_ACTORS",
     "Agent",
     "AgentAsksForTicket",
     "AgentCommandsFailed",
@@ -118,5 +127,7 @@ __all__ = [
     "TriageInput",
     "TriageOutcome",
     "Visibility",
+    "is_agent_actor",
+    "rule_actor",
     "unique",
 ]

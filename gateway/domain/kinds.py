@@ -16,6 +16,7 @@ class EventKind(StrEnum):
     MESSAGE_ADDED = "message_added"
     TRIAGED_BY_RULES = "triaged_by_rules"
     FIELD_CHANGED = "field_changed"
+    RULE_SKIPPED = "rule_skipped"  # a rule's setting left out: an agent set that field
     STATUS_CHANGED = "status_changed"
     FIRST_RESPONSE = "first_response"
     ESCALATED = "escalated"
@@ -34,6 +35,22 @@ class EventKind(StrEnum):
     SLA_WARNING = "sla_warning"
     SLA_BREACHED = "sla_breached"
     SLA_ESCALATED = "sla_escalated"
+
+
+# An event's actor is an agent's address, a rule (`rule:<name>`), or the gateway itself.
+RULE_ACTOR_PREFIX = "rule:"
+SYSTEM_ACTORS = frozenset({"ticketgate", "scheduler", "rules"})
+
+
+def rule_actor(rule_name: str) -> str:
+    """The actor of what one rule did to a ticket."""
+    return f"{RULE_ACTOR_PREFIX}{rule_name}"
+
+
+def is_agent_actor(actor: str) -> bool:
+    """A person wrote the event, not a rule or the gateway: an agent's decision, which
+    the rules leave standing."""
+    return not actor.startswith(RULE_ACTOR_PREFIX) and actor not in SYSTEM_ACTORS
 
 
 class Sla(StrEnum):

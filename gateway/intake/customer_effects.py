@@ -8,6 +8,8 @@ here: it leaves only if the whole decision commits.
 
 from __future__ import annotations
 
+from enum import Enum
+
 from gateway.domain import (
     AgentNews,
     CreateTicket,
@@ -19,6 +21,7 @@ from gateway.domain import (
     TicketRef,
     TriageOutcome,
     Visibility,
+    rule_actor,
 )
 from gateway.intake.agent_effects import add_followers, apply_field_changes, split_followers
 from gateway.intake.agent_mail import notify_agents
@@ -28,6 +31,8 @@ from gateway.mail.letters import Letter
 from inbound.html_sanitizer import sanitize_html
 
 RULES = "rules"  # the actor of the rules' audit events
+# Fields a rule replaces, so an agent's value there stands; tags and followers only add up.
+AGENT_DECIDES = ("category", "priority", "queue", "environment", "assignee")
 
 
 def open_ticket(d: CreateTicket, job: Job) -> None:
@@ -141,7 +146,8 @@ def record_message_added(d: ThreadUpdate, job: Job) -> None:
 
 
 def apply_rules_to_update(d: ThreadUpdate, job: Job) -> None:
-    """Rules matching an update change only the fields they name, with an event each."""
+    """Rules matching an update change only the fields they name, with an event each,
+    and never a field an agent set: the agent's decision stands."""
     rules = d.rules
     if not rules or not rules.matches:
         return
@@ -151,10 +157,38 @@ def apply_rules_to_update(d: ThreadUpdate, job: Job) -> None:
         organization = job.ticket().organization
         wanted["followers"] = split_followers(job.directory, organization, rules.followers)[0]
     assert job.ref is not None
+    wanted = _without_agents_fields(job, wanted, set_by)
     changed = job.ports.tickets.change_fields(job.ref, wanted, job.now)
     for name, (old, new) in changed.items():
-        job.event(EventKind.FIELD_CHANGED, f"rule:{set_by[name]}", field=name, old=old, new=new)
+        job.event(EventKind.FIELD_CHANGED, rule_actor(set_by[name]), field=name, old=old, new=new)
     job.changed.update(changed)
+
+
+def _without_agents_fields(
+    job: Job, wanted: dict[str, object], set_by: dict[str, str]
+) -> dict[str, object]:
+    """`wanted` less the fields an agent set, each skip recorded: an admin reading the log
+    sees which rule would have overwritten whose decision."""
+    assert job.ref is not None
+    agents = job.ports.tickets.fields_set_by_agents(job.ref)
+    skipped = [name for name in AGENT_DECIDES if name in wanted and name in agents]
+    ticket = job.ticket() if skipped else None
+    for name in skipped:
+        job.event(
+            EventKind.RULE_SKIPPED,
+            rule_actor(set_by[name]),
+            field=name,
+            rule=set_by[name],
+            wanted=_plain(wanted[name]),
+            kept=_plain(getattr(ticket, name)),
+            set_by=agents[name],
+        )
+    return {name: value for name, value in wanted.items() if name not in skipped}
+
+
+def _plain(value: object) -> object:
+    """An enum (a priority) as the plain value the event log's JSON holds."""
+    return value.value if isinstance(value, Enum) else value
 
 
 def _rule_fields(rules: TriageOutcome, set_by: dict[str, str]) -> dict[str, object]:

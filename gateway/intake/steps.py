@@ -12,64 +12,34 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from gateway.domain import (
-    AgentAsksForTicket,
-    AgentCommandsFailed,
-    AgentError,
-    AgentUpdate,
     AuthorRole,
     AutomatedKind,
-    AutomatedVerdict,
-    CommandSheet,
-    Contact,
     CreateTicket,
     Decision,
     Directory,
     Duplicate,
     IgnoreAutomated,
-    Organization,
     ParsedMessage,
     Quarantine,
     RecordBounce,
     RejectUnauthorized,
     SenderAuth,
-    ThreadMatch,
-    ThreadSource,
     ThreadUpdate,
-    TicketSnapshot,
     TokenPurpose,
     TriageInput,
-    TriageOutcome,
 )
 from gateway.domain.commands import cut_at_reply_marker, read_commands
+from gateway.intake.agent_decision import agent_decision
+from gateway.intake.assessment import Assessment
 from gateway.intake.facts import Facts
 from inbound.automated import classify_automated
 from inbound.reply_text import extract_reply, html_to_text
 from inbound.sender_auth import sender_authentication
 from inbound.thread_match import match_thread
-
-
-@dataclass(frozen=True)
-class Assessment:
-    """What the steps have learned so far about one message."""
-
-    message: ParsedMessage
-    dedup_key: str
-    automated: AutomatedVerdict | None = None
-    auth: SenderAuth = SenderAuth.UNKNOWN
-    thread: ThreadMatch | None = None
-    ticket: TicketSnapshot | None = None
-    role: AuthorRole = AuthorRole.STRANGER
-    organization: Organization | None = None
-    contact: Contact | None = None
-    may_open_tickets: bool = False
-    new_text: str = ""
-    triage: TriageOutcome | None = None
-    commands: CommandSheet | None = None
-
 
 Step = Callable[[Assessment, Facts], "Assessment | Decision"]
 
@@ -223,7 +193,7 @@ def apply_rules(a: Assessment, facts: Facts) -> Assessment | Decision:
             msg,
             a.new_text,
             facts.directory,
-            is_new=a.ticket is None,
+            is_new=_opens_a_ticket(a),
             local_time=facts.local_now(),
             in_business_hours=facts.in_business_hours(),
         )
@@ -243,11 +213,17 @@ def apply_rules(a: Assessment, facts: Facts) -> Assessment | Decision:
     return replace(a, triage=outcome)
 
 
+def _opens_a_ticket(a: Assessment) -> bool:
+    """New mail for the rules' `on:`: it names no ticket, or its author is no participant
+    of the one it names (`decide` then opens a ticket or rejects; it never threads)."""
+    return a.ticket is None or a.role is AuthorRole.STRANGER
+
+
 def decide(a: Assessment, facts: Facts) -> Assessment | Decision:
     """Thread an update, open a ticket, or reject: the official-channel policy (seed 001)."""
     org_id = a.organization.id if a.organization else None
     if a.role is AuthorRole.AGENT:
-        return _agent_decision(a, facts)
+        return agent_decision(a, facts)
     if a.ticket is not None and a.role is not AuthorRole.STRANGER:
         source = a.thread.source.value if a.thread else "?"
         follow_up = facts.follow_up_triage(a.ticket.ref, a.new_text)
@@ -281,91 +257,6 @@ def decide(a: Assessment, facts: Facts) -> Assessment | Decision:
         organization_id=org_id,
         notify_sender=recently == 0,
     )
-
-
-UNSIGNED = (
-    "to act on a ticket, reply to the ticket's notification mail (its signed reply address "
-    "proves the answer is yours); nothing was done. A fresh notification with your signed "
-    "addresses follows"
-)
-
-
-def _agent_decision(a: Assessment, facts: Facts) -> Decision:
-    """An agent acts for support only through a signed address (and a pass where the
-    border MTA vouches for senders); a mistake in any command changes nothing."""
-    if facts.trusted_authserv_ids and a.auth is not SenderAuth.PASS:
-        return AgentError(
-            "agent mail not authenticated",
-            errors=(
-                "your mail did not pass sender authentication (DKIM/SPF/DMARC) at our "
-                "mail server, so it cannot act for support; nothing was done",
-            ),
-        )
-    sheet = a.commands
-    assert sheet is not None  # read_agent_commands ran for every agent
-    if a.ticket is None:
-        return _agent_without_ticket(a, sheet, facts)
-    if not _signed_for_agents(a.thread):
-        # A From header is easy to forge; acting for support needs the signed agent address.
-        # The ticket's mail goes afresh to the agent's own directory address instead.
-        wrote = bool(sheet.lines or sheet.text.strip())
-        return AgentAsksForTicket(
-            "agent mail without a signed agent address: a fresh notification instead",
-            ticket=a.ticket.ref,
-            errors=(UNSIGNED,) if wrote else (),
-        )
-    errors = sheet.errors + _escalation_errors(a.ticket.queue, sheet, facts)
-    if errors:
-        return AgentCommandsFailed(
-            "agent commands failed", ticket=a.ticket.ref, errors=errors, new_text=a.new_text
-        )
-    source = a.thread.source.value if a.thread else "?"
-    return AgentUpdate(f"agent replied; matched by {source}", ticket=a.ticket.ref, commands=sheet)
-
-
-def _escalation_errors(
-    current_queue: str | None, sheet: CommandSheet, facts: Facts
-) -> tuple[str, ...]:
-    """`#escalate` needs a next level for the queue the ticket is (or will be) in."""
-    if not sheet.changes.escalate:
-        return ()
-    queue_id = sheet.changes.queue or current_queue
-    queue = facts.directory.queue(queue_id or "")
-    if queue is None or not queue.escalates_to:
-        hint = "escalates_to in directory.yaml"
-        return (f"#escalate: queue '{queue_id}' has no next level ({hint})",)
-    return ()
-
-
-def _signed_for_agents(thread: ThreadMatch | None) -> bool:
-    return (
-        thread is not None
-        and thread.source is ThreadSource.REPLY_TOKEN
-        and thread.purpose in (TokenPurpose.AGENT, TokenPurpose.NOTE)
-    )
-
-
-def _agent_without_ticket(a: Assessment, sheet: CommandSheet, facts: Facts) -> Decision:
-    """An agent writing to the support address opens a ticket for a customer (#requester)."""
-    if sheet.requester and not sheet.errors:
-        found = facts.directory.contact(sheet.requester)
-        queue = sheet.changes.queue or (a.triage.triage.queue if a.triage else None)
-        front = facts.directory.front_desk
-        errors = _escalation_errors(queue or (front.id if front else None), sheet, facts)
-        if errors:
-            return AgentError("agent mail could not be carried out", errors=errors)
-        return CreateTicket(
-            f"agent opened a ticket on behalf of {sheet.requester}",
-            organization_id=found[0].id if found else None,
-            new_text=a.new_text,
-            rules=a.triage,
-            on_behalf=sheet,
-        )
-    errors = sheet.errors or (
-        "this mail names no ticket: reply to a ticket's mail, or start a new one "
-        "with '#requester customer@example.com' to open a ticket for that customer",
-    )
-    return AgentError("agent mail could not be carried out", errors=tuple(errors))
 
 
 # The decision process, one question per line, in order.

@@ -25,7 +25,7 @@ from gateway.intake.steps import triage_input
 from inbound.mime import parse_message
 from inbound.reply_text import new_text
 from outbound.compose import Templates
-from rules.engine import RuleSet
+from rules.engine import DEFAULT_OCCASIONS, RuleSet
 from rules.loader import Vocabulary, load_rules
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,6 +115,26 @@ def test_default_rules_triage_fixture_as_expected(
         f"matched rules:\n{_explain(outcome)}"
     )
     assert not (outcome.ignore or outcome.reject_with), f"{name}: ignored or rejected"
+
+
+def test_the_default_rules_triage_new_mail_only(
+    directory: Directory, default_rules: RuleSet
+) -> None:
+    """Without `on:` they never re-triage a reply, so an agent's changes stand."""
+    assert all(rule.runs_on == DEFAULT_OCCASIONS for rule in default_rules.rules)
+    msg = parse_message((FIXTURES / "fora_do_ar_gmail_ptbr.eml").read_bytes())
+    reply = triage_input(
+        msg,
+        new_text(msg.text_body, msg.html_body),
+        directory,
+        is_new=False,
+        local_time=LOCAL_TIME,
+        in_business_hours=True,
+    )
+    assert default_rules.evaluate(reply).matches == ()
+    assert "Sistema fora do ar ou produção parada é crítico" in [
+        rule.name for rule in default_rules.held_back(reply)
+    ]
 
 
 def test_rules_test_cli_with_the_demo_config_gives_the_expected_triage(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from gateway.domain import (
+    SYSTEM_ACTORS,
     Agent,
     AgentAsksForTicket,
     AgentCommandsFailed,
@@ -48,11 +49,13 @@ from gateway.domain import (
     Triage,
     TriageOutcome,
     Visibility,
+    is_agent_actor,
 )
 from gateway.domain.signing import ReplyTokens
 from gateway.intake import agent_mail, customer_effects, effects
 from gateway.intake.ports import Job, Ports
 from gateway.lifecycle.sla import ReplyEffect
+from gateway.lifecycle.step import GATEWAY, SCHEDULER
 from gateway.mail.contexts import AgentAnswer, AgentNotification, CommandErrors
 from gateway.mail.labels import Words
 from gateway.mail.letters import Letter
@@ -122,6 +125,13 @@ class FakeTickets:
         self, ref: TicketRef | None, event: str, actor: str, now: datetime, **data: Any
     ) -> None:
         self.events.append((ref, str(event), actor, data))
+
+    def fields_set_by_agents(self, ref: TicketRef) -> dict[str, str]:
+        return {
+            data["field"]: actor
+            for r, kind, actor, data in self.events
+            if r == ref and kind == EventKind.FIELD_CHANGED and is_agent_actor(actor)
+        }
 
     def public_message_ids(self, ref: TicketRef, limit: int = 20) -> list[str]:
         return [
@@ -423,6 +433,80 @@ def test_failed_commands_keep_the_text_internal_and_tell_only_the_agent() -> Non
     (reply,) = w.mail.letters
     assert reply.to[0][1] == ANA and reply.template == "agent_command_errors"
     assert w.tickets.kinds()[-1] == EventKind.AGENT_COMMANDS_FAILED
+
+
+# --- rules on a customer's update --------------------------------------------------------
+
+
+def rules_on_update(ref: TicketRef, name: str = "Urgente", **triage: Any) -> ThreadUpdate:
+    """A customer's reply that rule `name` matched, setting `triage`'s fields."""
+    fields = tuple(sorted(triage))
+    match = RuleMatch("00.yaml", 1, name, "v1", ("subject contains 'urgente'",), fields)
+    outcome = TriageOutcome(
+        Triage(**triage), matches=(match,), set_by=tuple((f, name) for f in fields)
+    )
+    return ThreadUpdate("r", ref, AuthorRole.REQUESTER, "alfa", "Urgente!", rules=outcome)
+
+
+def test_a_rule_on_an_update_changes_the_fields_it_names_with_an_event_each() -> None:
+    w = world()
+    ref = opened(w, queue="n1")
+    update = rules_on_update(ref, priority=Priority.CRITICAL, queue="n2")
+    customer_effects.apply_rules_to_update(update, w.job(mail_from(MARIA), ref))
+    ticket = w.tickets.tickets[ref]
+    assert (ticket.priority, ticket.queue) == (Priority.CRITICAL, "n2")
+    changed = [(a, d["field"]) for _, k, a, d in w.tickets.events if k == EventKind.FIELD_CHANGED]
+    assert changed == [("rule:Urgente", "priority"), ("rule:Urgente", "queue")]
+
+
+def test_a_field_an_agent_set_is_never_overwritten_by_a_rule_and_the_skip_is_logged() -> None:
+    w = world()
+    ref = opened(w, queue="n1")
+    effects._run(effects.AGENT_UPDATE, agent_update("", priority=Priority.MEDIUM),
+                 w.job(mail_from(ANA), ref))  # fmt: skip
+    update = rules_on_update(ref, priority=Priority.CRITICAL, queue="n2", tags=("urgente",))
+    customer_effects.apply_rules_to_update(update, w.job(mail_from(MARIA), ref))
+    ticket = w.tickets.tickets[ref]
+    assert ticket.priority is Priority.MEDIUM  # the agent's decision stands
+    assert ticket.queue == "n2" and ticket.tags == ("urgente",)  # what no agent set still moves
+    [skip] = [(a, d) for _, k, a, d in w.tickets.events if k == EventKind.RULE_SKIPPED]
+    assert skip == (
+        "rule:Urgente",
+        {"field": "priority", "rule": "Urgente", "wanted": 0, "kept": 2, "set_by": ANA},
+    )
+    by_rules = [d["field"] for _, k, a, d in w.tickets.events
+                if k == EventKind.FIELD_CHANGED and a.startswith("rule:")]  # fmt: skip
+    assert by_rules == ["queue", "tags"]
+
+
+def test_an_escalation_protects_the_queue_and_the_assignee_the_agent_chose() -> None:
+    w = world()
+    ref = opened(w, queue="n1")
+    effects._run(effects.AGENT_UPDATE, agent_update("", escalate=True), w.job(mail_from(ANA), ref))
+    update = rules_on_update(ref, queue="n1")
+    customer_effects.apply_rules_to_update(update, w.job(mail_from(MARIA), ref))
+    assert w.tickets.tickets[ref].queue == "n2"
+    assert w.tickets.kinds()[-1] == EventKind.RULE_SKIPPED
+
+
+def test_what_a_rule_or_the_gateway_set_does_not_bind_the_next_rule() -> None:
+    w = world()
+    ref = opened(w, queue="n1")
+    first = rules_on_update(ref, "Primeira", priority=Priority.HIGH)
+    customer_effects.apply_rules_to_update(first, w.job(mail_from(MARIA), ref))
+    for actor in SYSTEM_ACTORS:
+        w.tickets.record_event(ref, EventKind.FIELD_CHANGED, actor, NOW, field="queue")
+    second = rules_on_update(ref, "Segunda", priority=Priority.CRITICAL, queue="n2")
+    customer_effects.apply_rules_to_update(second, w.job(mail_from(MARIA), ref))
+    ticket = w.tickets.tickets[ref]
+    assert (ticket.priority, ticket.queue) == (Priority.CRITICAL, "n2")
+    assert EventKind.RULE_SKIPPED not in w.tickets.kinds()
+
+
+def test_every_actor_the_gateway_writes_events_as_is_known_not_to_be_an_agent() -> None:
+    for actor in (agent_mail.NOBODY, customer_effects.RULES, GATEWAY, SCHEDULER, "rule:x"):
+        assert not is_agent_actor(actor), actor
+    assert is_agent_actor(ANA)
 
 
 # --- the rest ----------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from gateway.domain import (
     Quarantine,
     Queue,
     ThreadSource,
+    ThreadUpdate,
     TicketRef,
     TicketSnapshot,
     TicketStatus,
@@ -283,6 +284,24 @@ def test_contact_of_another_org_opens_a_new_ticket_instead_of_joining() -> None:
     decision = decide(mail(sender="carla@beta.com.br", subject="Re: [#TG-00007] x"))
     assert isinstance(decision, CreateTicket) and decision.follow_up_of is None
     assert decision.organization_id == "beta"
+
+
+def test_rules_see_a_reply_as_an_update_and_mail_that_opens_a_ticket_as_new() -> None:
+    """`on:` follows the decision: a participant's reply threads (an update); a contact of
+    another organization naming the ticket opens a new one (new mail)."""
+    seen: list[bool] = []
+
+    @dataclass
+    class Watching(MemoryFacts):
+        def triage(self, subject: TriageInput) -> TriageOutcome:
+            seen.append(subject.is_new)
+            return super().triage(subject)
+
+    assert isinstance(decide(mail(subject="Re: [#TG-00007] x"), Watching()), ThreadUpdate)
+    other_org = decide(mail(sender="carla@beta.com.br", subject="Re: [#TG-00007] x"), Watching())
+    assert isinstance(other_org, CreateTicket)
+    assert isinstance(decide(mail(), Watching()), CreateTicket)
+    assert seen == [False, True, True]
 
 
 def test_stranger_is_rejected_once_then_silently() -> None:

@@ -21,7 +21,7 @@ from gateway.domain import (
     TriageInput,
     TriageOutcome,
 )
-from rules.engine import RuleSet
+from rules.engine import Occasion, RuleSet
 from rules.loader import Vocabulary, load_rules
 from rules.patterns import compile_pattern
 from rules.sourcefile import SourceFileError
@@ -230,6 +230,13 @@ def test_the_rule_set_version_changes_with_any_edit(tmp_path: Path) -> None:
         ("- name: a\n  when: {time: {between: '25:00-08:00'}}\n  then: {}\n", 2, 17, "time window"),
         ("- name: a\n  when: {is_new: sim}\n  then: {}\n", 2, 10, "expected true or false"),
         ("- name: a\n  when: {subject: x\n  then: {}\n", 3, 7, "YAML syntax error"),
+        ("- name: a\n  on: [nuevo]\n  when: {}\n  then: {}\n", 2, 8, "got 'nuevo'"),
+        ("- name: a\n  on: [new, updates]\n  then: {}\n", 2, 13, "did you mean 'update'"),
+        ("- name: a\n  on: always\n  then: {}\n", 2, 3, "'on' takes new or update"),
+        ("- name: a\n  on: [new, 1]\n  then: {}\n", 2, 13, "one of: new, update"),
+        ("- name: a\n  on: []\n  then: {}\n", 2, 3, "'on' needs new, update or both"),
+        ("- name: a\n  on:\n  then: {}\n", 2, 3, "'on' needs new, update or both"),
+        ("- name: a\n  On: [new]\n  then: {}\n", 2, 3, "did you mean 'on'"),
         (
             "- name: a\n  when: {}\n  then: {}\n- name: a\n  when: {}\n  then: {}\n",
             4,
@@ -275,3 +282,84 @@ def test_a_runaway_regex_is_cut_off_by_the_time_limit_and_counts_as_no_match(
     assert pattern.find("word " * 2000 + "!") is None
     assert "ran out of time" in caplog.text
     assert compile_pattern(r"erro \d+").find("deu erro 500 hoje") == "erro 500"
+
+
+# --- `on:`: which mail a rule runs on ----------------------------------------------------
+
+UPDATE = replace(MAIL, is_new=False)
+
+
+def test_on_is_read_as_the_word_and_defaults_to_new_mail_only(tmp_path: Path) -> None:
+    rules = ruleset(
+        tmp_path,
+        """
+        - {name: default, when: {}, then: {tags: [a]}}
+        - {name: replies, on: [update], when: {}, then: {tags: [b]}}
+        - {name: both, on: [new, update], when: {}, then: {tags: [c]}}
+        - {name: one word, on: update, when: {}, then: {tags: [d]}}
+        """,
+    )
+    assert [sorted(r.runs_on) for r in rules.rules] == [
+        [Occasion.NEW],
+        [Occasion.UPDATE],
+        [Occasion.NEW, Occasion.UPDATE],
+        [Occasion.UPDATE],
+    ]
+
+
+def test_new_mail_runs_only_new_rules_and_an_update_only_update_rules(tmp_path: Path) -> None:
+    rules = ruleset(
+        tmp_path,
+        """
+        - {name: triage, when: {}, then: {priority: 1, tags: [novo]}}
+        - {name: replies, on: [update], when: {}, then: {priority: 0, tags: [resposta]}}
+        - {name: always, on: [new, update], when: {}, then: {tags: [sempre]}}
+        """,
+    )
+    new = rules.evaluate(MAIL)
+    assert [m.name for m in new.matches] == ["triage", "always"]
+    assert new.triage.priority is Priority.HIGH and new.triage.tags == ("novo", "sempre")
+    update = rules.evaluate(UPDATE)
+    assert [m.name for m in update.matches] == ["replies", "always"]
+    assert update.triage.priority is Priority.CRITICAL
+    assert dict(update.set_by) == {"priority": "replies", "tags": "always"}
+
+
+def test_a_rule_that_does_not_run_cannot_stop_the_others(tmp_path: Path) -> None:
+    rules = ruleset(
+        tmp_path,
+        """
+        - {name: first, when: {}, then: {priority: 2}, stop: true}
+        - {name: replies, on: [update], when: {}, then: {queue: n2}}
+        """,
+    )
+    assert [m.name for m in rules.evaluate(UPDATE).matches] == ["replies"]
+
+
+@pytest.mark.parametrize("action", ["reject: rejection", "ignore: true"])
+def test_reject_and_ignore_respect_on_too(tmp_path: Path, action: str) -> None:
+    rules = ruleset(tmp_path, f"- {{name: r, when: {{}}, then: {{{action}}}}}\n")
+    assert not rules.evaluate(UPDATE).reject_with and not rules.evaluate(UPDATE).ignore
+    found = rules.evaluate(MAIL)
+    assert found.reject_with == "rejection" or found.ignore
+    on_update = ruleset(tmp_path, f"- {{name: r, on: [update], when: {{}}, then: {{{action}}}}}\n")
+    assert not on_update.evaluate(MAIL).matches and on_update.evaluate(UPDATE).matches
+
+
+def test_held_back_names_the_rules_that_match_but_do_not_run(tmp_path: Path) -> None:
+    rules = ruleset(
+        tmp_path,
+        """
+        - {name: triage, when: {subject: {contains: erro}}, then: {priority: 1}}
+        - {name: other, when: {subject: {contains: nota}}, then: {priority: 2}}
+        - {name: replies, on: [update], when: {}, then: {queue: n2}}
+        """,
+    )
+    assert [r.name for r in rules.held_back(UPDATE)] == ["triage"]
+    assert [r.name for r in rules.held_back(MAIL)] == ["replies"]
+
+
+def test_on_is_part_of_the_rule_version(tmp_path: Path) -> None:
+    first = ruleset(tmp_path, "- {name: a, when: {}, then: {priority: 1}}\n")
+    second = ruleset(tmp_path, "- {name: a, on: [new, update], when: {}, then: {priority: 1}}\n")
+    assert first.rules[0].version != second.rules[0].version
