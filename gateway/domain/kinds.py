@@ -32,6 +32,8 @@ class EventKind(StrEnum):
     SLA_WARNING = "sla_warning"
     SLA_BREACHED = "sla_breached"
     SLA_ESCALATED = "sla_escalated"
+    DUE_WARNING = "due_warning"
+    DUE_BREACHED = "due_breached"
 
 
 class Sla(StrEnum):
@@ -51,6 +53,8 @@ class TimerKind(StrEnum):
     REMINDER = "reminder"
     AUTO_RESOLVE = "auto_resolve"
     AUTO_CLOSE = "auto_close"
+    DUE_WARNING = "due_warning"  # the date agreed with the customer (`#due`) is near
+    DUE_BREACH = "due_breach"  # … and passed with the ticket still unresolved
 
 
 class AgentNews(StrEnum):

@@ -98,7 +98,7 @@ class Triage:
 
 @dataclass(frozen=True)
 class TicketChanges:
-    """What an agent's commands ask to change; None means unchanged."""
+    """What an agent's commands ask to change; None (or False) means unchanged."""
 
     status: TicketStatus | None = None
     priority: Priority | None = None
@@ -108,6 +108,10 @@ class TicketChanges:
     assignee: str | None = None
     tags: tuple[str, ...] = ()
     escalate: bool = False
+    take: bool = False  # `#take`: the sender takes the ticket
+    keep_assignee: bool = False  # `#queue n2 keep`: moving queue keeps the assignee
+    due_at: datetime | None = None  # `#due`: the resolution date agreed with the customer
+    outcome: str | None = None  # `#outcome`: an outcome id of the policy
 
     @property
     def empty(self) -> bool:
@@ -179,6 +183,9 @@ class TicketRecord:
     paused_at: datetime | None
     paused: timedelta
     linked_from: TicketRef | None
+    # Set by agents: the resolution date promised to the customer, and how it ended.
+    due_at: datetime | None = None
+    outcome: str | None = None
 
     def snapshot(self) -> TicketSnapshot:
         """What the pipeline sees of this ticket."""

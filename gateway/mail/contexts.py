@@ -35,6 +35,11 @@ class TicketLine:
         return cls(str(ticket.ref), ticket.subject, int(ticket.priority))
 
 
+def agreed_due(ticket: TicketRecord, words: Words) -> str:
+    """The resolution date agreed with the customer (`#due`) as they read it; "" if none."""
+    return words.when(ticket.due_at) if ticket.due_at else ""
+
+
 @dataclass(frozen=True)
 class Acknowledgement(TemplateContext):
     """`acknowledgement` (or a rule's `reply_with` template): the ticket is open."""
@@ -45,6 +50,7 @@ class Acknowledgement(TemplateContext):
     category_label: str
     first_response_due: str
     support_address: str
+    due: str = ""  # a ticket an agent opened for a contact may have an agreed date already
 
     @classmethod
     def of(
@@ -57,6 +63,7 @@ class Acknowledgement(TemplateContext):
             category_label=words.category(ticket.category),
             first_response_due=words.when(ticket.first_response_due),
             support_address=support,
+            due=agreed_due(ticket, words),
         )
 
 
@@ -85,6 +92,7 @@ class TicketFacts:
     status: str
     first_response_due: str
     resolution_due: str
+    due: str  # the date agreed with the customer (`#due`)
 
     @classmethod
     def of(cls, ticket: TicketRecord, directory: Directory, words: Words) -> TicketFacts:
@@ -104,6 +112,7 @@ class TicketFacts:
             status=ticket.status.value,
             first_response_due=words.when(ticket.first_response_due),
             resolution_due=words.when(ticket.resolution_due),
+            due=words.when(ticket.due_at),
         )
 
 
@@ -145,15 +154,18 @@ class TicketName:
 
 @dataclass(frozen=True)
 class AgentAnswer(TemplateContext):
-    """`agent_reply`: an agent's text, relayed to the customer from the support address."""
+    """`agent_reply`: an agent's text, relayed to the customer from the support address,
+    with the resolution date agreed with them, once there is one."""
 
     text: str
     agent_name: str
     ticket: TicketName
+    due: str = ""
 
     @classmethod
-    def of(cls, text: str, agent_name: str, ticket: TicketRecord) -> AgentAnswer:
-        return cls(text, agent_name, TicketName(str(ticket.ref), ticket.subject))
+    def of(cls, text: str, agent_name: str, ticket: TicketRecord, words: Words) -> AgentAnswer:
+        name = TicketName(str(ticket.ref), ticket.subject)
+        return cls(text, agent_name, name, agreed_due(ticket, words))
 
 
 @dataclass(frozen=True)
@@ -182,12 +194,24 @@ class HistoryLine:
 
 @dataclass(frozen=True)
 class AboutTicket:
-    """What every lifecycle mail to the customer carries."""
+    """What every lifecycle mail to the customer carries (`due`: the agreed date, or "")."""
 
     ticket: TicketLine
     requester_name: str
     history: list[HistoryLine]
     support_address: str
+    due: str = ""
+
+    @classmethod
+    def of(
+        cls,
+        ticket: TicketRecord,
+        history: list[HistoryLine],
+        support_address: str,
+        words: Words,
+    ) -> AboutTicket:
+        line = TicketLine.of(ticket)
+        return cls(line, ticket.requester_name, history, support_address, agreed_due(ticket, words))
 
 
 @dataclass(frozen=True)
@@ -203,20 +227,23 @@ class CustomerNotice(TemplateContext):
 
 @dataclass(frozen=True)
 class StatusChanged(CustomerNotice):
-    """`status_changed`: the new status in words, why, and any automatic deadline."""
+    """`status_changed`: the new status in words, why, and any automatic deadline; when
+    resolved, the outcome's paragraph (`#outcome`, from the policy)."""
 
     status: str
     status_label: str
     cause: str
     deadline: str
+    outcome: str = ""
 
 
 @dataclass(frozen=True)
 class Closed(CustomerNotice):
-    """`closed`: why, and what a reply will do now."""
+    """`closed`: why, the outcome's paragraph, and what a reply will do now."""
 
     cause: str
     new_ticket_on_reply: bool
+    outcome: str = ""
 
 
 @dataclass(frozen=True)
