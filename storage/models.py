@@ -86,6 +86,10 @@ class TicketRow(Base):
     sla_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     linked_from: Mapped[int | None] = mapped_column(Integer)
+    # Set by agents (migration 0003): the resolution date agreed with the customer
+    # (`#due`) and how the ticket ended (`#outcome`, an id of the policy's outcomes).
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(64))
 
     messages: Mapped[list[MessageRow]] = relationship(
         back_populates="ticket", order_by="MessageRow.id"

@@ -61,6 +61,8 @@ def ticket_record(row: TicketRow) -> TicketRecord:
         paused_at=row.sla_paused_at,
         paused=timedelta(seconds=row.sla_paused_seconds or 0),
         linked_from=TicketRef(row.linked_from) if row.linked_from else None,
+        due_at=row.due_at,
+        outcome=row.outcome,
     )
 
 

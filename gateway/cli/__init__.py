@@ -15,20 +15,22 @@ import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 from tqdm import tqdm
 
 from gateway.cli.lifecycle import report, scheduler
-from gateway.cli.params import TICKET_REF
+from gateway.cli.params import TICKET_REF, instant
 from gateway.cli.rules import rules as rules_group
 from gateway.cli.sources import MessageSource, open_sources
 from gateway.config.settings import Settings, ensure_secret_file, load_settings
 from gateway.domain import Envelope, TicketRecord, TicketRef, TicketStatus
-from gateway.domain.clock import SystemClock
+from gateway.domain.clock import FixedClock, SystemClock
 from gateway.runtime.app import Gateway, build, make_transport
 from gateway.runtime.app import serve as serve_forever
 from gateway.runtime.imap_runner import all_mailboxes
@@ -310,6 +312,8 @@ def ticket_json(t: TicketRecord) -> dict[str, Any]:
         "first_response_due": iso(t.first_response_due),
         "resolution_due": iso(t.resolution_due),
         "next_response_due": iso(t.next_response_due),
+        "due_at": iso(t.due_at),
+        "outcome": t.outcome,
     }
 
 
@@ -319,12 +323,15 @@ def outbox() -> None:
 
 
 @outbox.command("flush")
+@click.option("--now", "now_text", default=None, help="Send what is due at this ISO 8601 instant.")
 @click.pass_obj
-def outbox_flush(obj: Context) -> None:
-    """Send every queued mail that is due now, then exit."""
+def outbox_flush(obj: Context, now_text: str | None) -> None:
+    """Send every queued mail that is due now (or at --now), then exit."""
     settings = obj.settings()
     db = obj.database()
-    worker = OutboxWorker(DatabaseOutboxStore(db), make_transport(settings), SystemClock())
+    zone = ZoneInfo(settings.gateway.timezone)
+    clock = FixedClock(instant(now_text, zone).astimezone(UTC)) if now_text else SystemClock()
+    worker = OutboxWorker(DatabaseOutboxStore(db), make_transport(settings), clock)
     result = asyncio.run(worker.flush())
     with db.transaction() as session:
         counts = Outbox(session).counts()

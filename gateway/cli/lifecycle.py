@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from gateway.cli.params import TICKET_REF
+from gateway.cli.params import TICKET_REF, instant
 from gateway.domain import TicketRef
 from gateway.domain.clock import FixedClock, SystemClock
 from gateway.lifecycle.surveys import summarize
@@ -25,13 +25,7 @@ from storage.lifecycle import LifecycleStore
 
 
 def _instant(text: str | None, zone: ZoneInfo) -> datetime:
-    if not text:
-        return SystemClock().now()
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise click.BadParameter(f"'{text}' is not an ISO 8601 instant") from exc
-    return value.replace(tzinfo=zone) if value.tzinfo is None else value
+    return instant(text, zone) if text else SystemClock().now()
 
 
 @click.group()

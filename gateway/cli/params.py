@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import click
 
 from gateway.domain import TicketRef
@@ -24,3 +27,12 @@ class TicketRefParam(click.ParamType):
 
 
 TICKET_REF = TicketRefParam()
+
+
+def instant(text: str, zone: ZoneInfo) -> datetime:
+    """An ISO 8601 `--now`/`--since`; without an offset, in the gateway's zone."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"'{text}' is not an ISO 8601 instant") from exc
+    return value.replace(tzinfo=zone) if value.tzinfo is None else value

@@ -5,7 +5,9 @@ errors (rules/sourcefile.py) and hot-reloaded through `gateway.config.reloading.
 so a broken edit is refused and the previous policy stays. A missing file means
 the defaults that mirror the seeds: Mon–Fri 08:00–18:00, Brazilian national
 holidays, waiting_customer → reminder after 3 and resolved after 5 business
-days (seed 002), resolved → closed after 5 more, a survey after close.
+days (seed 002), resolved → closed after 5 more, a survey after close, and the
+default resolution outcomes (`#outcome`: fixed, roadmap, cannot_reproduce,
+third_party) with their customer paragraphs.
 
 The loaded `Policy` is a frozen value of gateway/domain/policy.py.
 """
@@ -27,15 +29,17 @@ from gateway.config.reloading import Watched
 from gateway.domain import Priority
 from gateway.domain.calendar import BusinessCalendar, national_holidays
 from gateway.domain.policy import (
+    DEFAULT_OUTCOMES,
     SEED_TARGETS,
     WEEKDAYS,
     Duration,
     Override,
     Policy,
+    ResolutionOutcome,
     TargetOverrides,
     Targets,
 )
-from rules.sourcefile import Problem, SourceFileError, load_yaml, validate
+from rules.sourcefile import Located, Problem, SourceFileError, load_yaml, validate
 
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d\d)\s*-\s*(\d{1,2}):(\d\d)\s*$")
 
@@ -156,6 +160,26 @@ class SurveyEntry(_Strict):
     enabled: bool = True
 
 
+def _word(value: str) -> str:
+    """What an agent writes after `#outcome`: one word, compared lowercased, - as _."""
+    word = value.strip().lower().replace("-", "_")
+    if not re.fullmatch(r"\w+", word):
+        raise ValueError(f"'{value}' is not one word (letters, digits and _)")
+    return word
+
+
+Word = Annotated[str, AfterValidator(_word)]
+
+
+class OutcomeEntry(_Strict):
+    """One resolution outcome: its id (stored on the ticket), more words agents may write,
+    and the customer's paragraph per locale (a default outcome's own when left out)."""
+
+    id: Word
+    words: list[Word] = []
+    text: dict[Literal["pt_BR", "en"], Annotated[str, AfterValidator(str.strip)]] = {}
+
+
 class PolicyFile(_Strict):
     timezone: Annotated[str, AfterValidator(_zone)] | None = None
     business_hours: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], Hours] | None = (
@@ -167,6 +191,7 @@ class PolicyFile(_Strict):
     timers: TimersEntry = TimersEntry()
     reply_to_closed: Literal["new_ticket", "reopen"] = "new_ticket"
     survey: SurveyEntry = SurveyEntry()
+    outcomes: list[OutcomeEntry] | None = None
 
 
 def load_policy(path: Path, default_zone: ZoneInfo) -> Policy:
@@ -202,6 +227,7 @@ def load_policy(path: Path, default_zone: ZoneInfo) -> Policy:
             entry.next_response or base.next_response,
             entry.resolution or base.resolution,
         )
+    outcomes = _outcomes(parsed.outcomes, located, problems)
     if problems:
         raise SourceFileError(problems)
     timers = parsed.timers
@@ -228,7 +254,43 @@ def load_policy(path: Path, default_zone: ZoneInfo) -> Policy:
         close_after=timers.resolved.close_after,
         reply_to_closed=parsed.reply_to_closed,
         survey_enabled=parsed.survey.enabled,
+        outcomes=outcomes,
     )
+
+
+def _outcomes(
+    entries: list[OutcomeEntry] | None, located: Located, problems: list[Problem]
+) -> tuple[ResolutionOutcome, ...]:
+    """The `outcomes:` list over the defaults: a default id keeps its words and paragraphs
+    where the entry gives none; a new id needs a paragraph; no word may name two."""
+    if entries is None:
+        return DEFAULT_OUTCOMES
+    defaults = {o.id: o for o in DEFAULT_OUTCOMES}
+    owner: dict[str, str] = {}
+    out: list[ResolutionOutcome] = []
+    for index, entry in enumerate(entries):
+        base = defaults.get(entry.id)
+        texts: dict[str, str] = dict(base.texts) if base else {}
+        texts.update((locale, text) for locale, text in entry.text.items() if text)
+        words = tuple(entry.words) if entry.words else (base.words if base else ())
+        if any(o.id == entry.id for o in out):
+            problems.append(located.problem(
+                ("outcomes", index, "id"), f"outcome '{entry.id}' is listed twice"
+            ))  # fmt: skip
+        elif not texts:
+            problems.append(located.problem(
+                ("outcomes", index, "id"),
+                f"outcome '{entry.id}' needs the customer's paragraph: text: {{pt_BR: …, en: …}}",
+            ))  # fmt: skip
+        for word in dict.fromkeys((entry.id, *words)):
+            if word in owner and owner[word] != entry.id:
+                problems.append(located.problem(
+                    ("outcomes", index),
+                    f"the word '{word}' already names outcome '{owner[word]}'",
+                ))  # fmt: skip
+            owner.setdefault(word, entry.id)
+        out.append(ResolutionOutcome(entry.id, words, texts))
+    return tuple(out)
 
 
 def watch_policy(

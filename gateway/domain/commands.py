@@ -2,24 +2,24 @@
 
 Agents work from their mail client, so the first lines of a reply may be
 commands (`#status waiting_customer`, `#assign me`, `#note` …). This pure
-module reads them off the new text, checks each against the directory, and
-returns what to change plus the text left for the customer. A mistake is
-never ignored: it comes back as an error line for the agent. English and
-Brazilian Portuguese words are both accepted (see README).
+module reads them off the new text, checks each against the directory and
+the `CommandTerms` of the moment (calendar, instant, outcomes), and returns
+what to change plus the text left for the customer. A mistake is never
+ignored: it comes back as an error line for the agent. English and Brazilian
+Portuguese words are both accepted (see README).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import date, datetime, time
 
-from gateway.domain import (
-    CATEGORIES,
-    CommandSheet,
-    Directory,
-    Priority,
-    TicketChanges,
-    TicketStatus,
-)
+from gateway.domain.calendar import BusinessCalendar
+from gateway.domain.decision import CommandSheet
+from gateway.domain.directory import Directory
+from gateway.domain.policy import DEFAULT_OUTCOMES, ResolutionOutcome
+from gateway.domain.tickets import CATEGORIES, Priority, TicketChanges, TicketStatus
 
 # Lines from one of these markers down are the quoted notification, whatever the client.
 REPLY_ABOVE = ("##- Responda acima desta linha -##", "##- Reply above this line -##")
@@ -35,6 +35,9 @@ COMMAND_WORDS = {
     "escalate": "escalate", "escalar": "escalate",
     "note": "note", "nota": "note", "interno": "note",
     "requester": "requester", "solicitante": "requester",
+    "due": "due", "prazo": "due",
+    "outcome": "outcome", "desfecho": "outcome",
+    "take": "take", "assumir": "take",
 }  # fmt: skip
 STATUS_WORDS = {
     **{s.value: s for s in TicketStatus},
@@ -52,6 +55,19 @@ ENVIRONMENT_WORDS = {
     "homologacao": "staging",
     "homologação": "staging",
 }
+KEEP_WORDS = ("keep", "manter")  # `#queue n2 keep`: the assignee stays
+# `#due`: 10/12/2026, 10/12/2026 17:00 (or 17h, 17h30); 2026-12-10, 2026-12-10T17:00[-03:00].
+_DAY_MONTH_YEAR = re.compile(
+    r"(\d{1,2})/(\d{1,2})/(\d{4})"  # dd/mm/aaaa
+    r"(?:\s+(\d{1,2})(?::(\d{2})|h(\d{2})?))?",  # then 17:00, 17h or 17h30
+    re.IGNORECASE,
+)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"  # 2026-12-10T17:00[:00]
+    r"(?:Z|[+-]\d{2}:?\d{2})?"  # an offset, else the ticket's zone
+)
+CLOSED_DAY_END = time(18, 0)  # a bare date on a day nobody works (weekend, holiday)
 _COMMAND_LINE = re.compile(r"^#([a-zçãõéáíóú_]+)\b\s*(.*)$", re.IGNORECASE)
 
 
@@ -66,7 +82,21 @@ def cut_at_reply_marker(text: str) -> str:
     return head[: head.rfind("\n") + 1] if "\n" in head else ""
 
 
-def read_commands(text: str, directory: Directory, sender: str) -> CommandSheet:
+@dataclass(frozen=True)
+class CommandTerms:
+    """What reading commands needs besides the directory, handed in so reading stays pure:
+    the ticket's business calendar (its zone; a bare `#due` date ends with that business
+    day), the mail's instant (a deadline already past is a mistake) and the policy's
+    outcomes (the words `#outcome` accepts)."""
+
+    calendar: BusinessCalendar
+    now: datetime
+    outcomes: tuple[ResolutionOutcome, ...] = DEFAULT_OUTCOMES
+
+
+def read_commands(
+    text: str, directory: Directory, sender: str, terms: CommandTerms
+) -> CommandSheet:
     """Commands are the `#` lines before any other text; blank lines may separate them."""
     lines = text.splitlines()
     changes: dict[str, object] = {}
@@ -95,6 +125,10 @@ def read_commands(text: str, directory: Directory, sender: str) -> CommandSheet:
             is_note = True
         elif name == "escalate":
             changes["escalate"] = True
+        elif name == "take":
+            if argument:  # `#take ana@…` is surely meant as `#assign`
+                errors.append(f"{line}: '#{word}' takes no value (to give it away: #assign)")
+            changes["take"] = True
         elif name == "tag":
             if re.fullmatch(r"[\w\-.:]+", argument):
                 tags.append(argument)
@@ -109,11 +143,11 @@ def read_commands(text: str, directory: Directory, sender: str) -> CommandSheet:
             else:
                 requester = found[1].email.lower()
         else:
-            value, error = _value(name, argument, directory, sender)
+            values, error = _values(name, argument, directory, sender, terms)
             if error:
                 errors.append(f"{line}: {error}")
             else:
-                changes["assignee" if name == "assign" else name] = value
+                changes.update(values)
     rest = "\n".join(lines[index:]).strip()
     return CommandSheet(
         changes=TicketChanges(tags=tuple(tags), **changes),  # type: ignore[arg-type]
@@ -123,6 +157,91 @@ def read_commands(text: str, directory: Directory, sender: str) -> CommandSheet:
         requester=requester,
         lines=tuple(seen),
     )
+
+
+def _values(
+    name: str, argument: str, directory: Directory, sender: str, terms: CommandTerms
+) -> tuple[dict[str, object], str]:
+    """The `TicketChanges` fields one command sets, or the error to tell the agent."""
+    if name == "queue":
+        return _queue(argument, directory)
+    if name == "due":
+        due, error = read_due(argument, terms.calendar, terms.now)
+        return ({"due_at": due} if due else {}), error
+    if name == "outcome":
+        outcome, error = read_outcome(argument, terms.outcomes)
+        return ({"outcome": outcome} if outcome else {}), error
+    value, error = _value(name, argument, directory, sender)
+    return ({} if error else {"assignee" if name == "assign" else name: value}), error
+
+
+def _queue(argument: str, directory: Directory) -> tuple[dict[str, object], str]:
+    """`#queue n2`, or `#queue n2 keep` to move the ticket without unassigning it."""
+    queue_id, _, rest = argument.lower().partition(" ")
+    rest = rest.strip()
+    if rest and rest not in KEEP_WORDS:
+        return {}, f"after the queue only '{KEEP_WORDS[0]}' or '{KEEP_WORDS[1]}' may follow"
+    if directory.queue(queue_id) is None:
+        known = ", ".join(q.id for q in directory.queues)
+        return {}, f"no queue '{queue_id}' (queues: {known})"
+    return {"queue": queue_id, "keep_assignee": bool(rest)}, ""
+
+
+def read_due(
+    argument: str, calendar: BusinessCalendar, now: datetime
+) -> tuple[datetime | None, str]:
+    """`#due`: dd/mm/aaaa [hh:mm] or ISO 8601, in the calendar's zone unless an offset is
+    written; a date alone means the end of that business day. Past dates are refused."""
+    due = _parse_due(argument.strip(), calendar)
+    if due is None:
+        return None, (
+            f"'{argument}' is not a date (write dd/mm/aaaa, dd/mm/aaaa hh:mm, "
+            "aaaa-mm-dd or aaaa-mm-ddThh:mm)"
+        )
+    if due <= now:
+        return None, f"'{argument}' is already past; the agreed date must be still to come"
+    return due, ""
+
+
+def _parse_due(text: str, calendar: BusinessCalendar) -> datetime | None:
+    zone = calendar.zone
+    try:
+        if found := _DAY_MONTH_YEAR.fullmatch(text):
+            day, month, year, hour, minute, h_minute = found.groups()
+            on = date(int(year), int(month), int(day))
+            if hour is None:
+                return end_of_business_day(on, calendar)
+            at = time(int(hour), int(minute or h_minute or 0))
+            return datetime.combine(on, at, tzinfo=zone)
+        if _ISO_DATE.fullmatch(text):
+            return end_of_business_day(date.fromisoformat(text), calendar)
+        if _ISO_DATETIME.fullmatch(text):
+            value = datetime.fromisoformat(text)
+            return value if value.tzinfo else value.replace(tzinfo=zone)
+    except ValueError:  # 31/02/2026, 25:00 …
+        return None
+    return None
+
+
+def end_of_business_day(day: date, calendar: BusinessCalendar) -> datetime:
+    """What a date alone promises: that day's last closing time in the policy's business
+    hours, or 18:00 on a day nobody works (a weekend, a holiday)."""
+    window = calendar.window(day)
+    if window is None:
+        return datetime.combine(day, CLOSED_DAY_END, tzinfo=calendar.zone)
+    return window[1].astimezone(calendar.zone)
+
+
+def read_outcome(argument: str, outcomes: tuple[ResolutionOutcome, ...]) -> tuple[str | None, str]:
+    """`#outcome`: an outcome's id or one of its words (any case, - or _), as its id."""
+    wanted = argument.strip().lower().replace("-", "_")
+    for outcome in outcomes:
+        if wanted in (outcome.id.lower(), *(w.lower() for w in outcome.words)):
+            return outcome.id, ""
+    if not outcomes:
+        return None, "no outcomes are configured (outcomes: in policy.yaml)"
+    known = ", ".join(w for o in outcomes for w in dict.fromkeys((*o.words, o.id)))
+    return None, f"unknown outcome '{argument}' (use {known})"
 
 
 def _value(name: str, argument: str, directory: Directory, sender: str) -> tuple[object, str]:
@@ -135,10 +254,6 @@ def _value(name: str, argument: str, directory: Directory, sender: str) -> tuple
         if word in ("0", "1", "2", "3"):
             return Priority(int(word)), ""
         return None, f"priority must be 0, 1, 2 or 3, not '{argument}'"
-    if name == "queue":
-        if directory.queue(word):
-            return word, ""
-        return None, f"no queue '{argument}' (queues: {', '.join(q.id for q in directory.queues)})"
     if name == "category":
         if word in CATEGORIES:
             return word, ""

@@ -35,6 +35,8 @@ class EventKind(StrEnum):
     SLA_WARNING = "sla_warning"
     SLA_BREACHED = "sla_breached"
     SLA_ESCALATED = "sla_escalated"
+    DUE_WARNING = "due_warning"
+    DUE_BREACHED = "due_breached"
 
 
 # An event's actor is an agent's address, a rule (`rule:<name>`), or the gateway itself.
@@ -70,6 +72,8 @@ class TimerKind(StrEnum):
     REMINDER = "reminder"
     AUTO_RESOLVE = "auto_resolve"
     AUTO_CLOSE = "auto_close"
+    DUE_WARNING = "due_warning"  # the date agreed with the customer (`#due`) is near
+    DUE_BREACH = "due_breach"  # … and passed with the ticket still unresolved
 
 
 class AgentNews(StrEnum):

@@ -96,6 +96,63 @@ class Override:
 
 
 @dataclass(frozen=True)
+class ResolutionOutcome:
+    """How a ticket ended (`#outcome`), with the paragraph the customer reads about it.
+
+    `words` are what agents may write besides the id (Portuguese and English);
+    `texts` holds one paragraph per locale for the resolution and closing mail.
+    """
+
+    id: str
+    words: tuple[str, ...]
+    texts: Mapping[str, str]
+
+    def text(self, locale: str) -> str:
+        """The paragraph in `locale`; any paragraph there is when that one is missing."""
+        return self.texts.get(locale) or next(iter(self.texts.values()), "")
+
+
+DEFAULT_OUTCOMES = (
+    ResolutionOutcome(
+        "fixed", ("corrigido", "fixed"),
+        {
+            "pt_BR": "Desfecho: o problema foi corrigido e a correção já está disponível.",
+            "en": "Outcome: the problem was fixed and the fix is already available.",
+        },
+    ),
+    ResolutionOutcome(
+        "roadmap", ("roadmap",),
+        {
+            "pt_BR": "Desfecho: o seu pedido entrou no roadmap do produto. A equipe de produto "
+            "vai avaliá-lo para as próximas versões.",
+            "en": "Outcome: your request is now on the product roadmap. The product team will "
+            "consider it for upcoming releases.",
+        },
+    ),
+    ResolutionOutcome(
+        "cannot_reproduce", ("nao_reproduzido", "não_reproduzido", "cannot_reproduce"),
+        {
+            "pt_BR": "Desfecho: não conseguimos reproduzir o problema no nosso ambiente. Se ele "
+            "voltar a acontecer, responda a este e-mail com a data, o horário e, se possível, "
+            "um print da tela, e retomamos a análise.",
+            "en": "Outcome: we could not reproduce the problem in our environment. If it "
+            "happens again, reply to this email with the date, the time and, if you can, a "
+            "screenshot, and we will look into it again.",
+        },
+    ),
+    ResolutionOutcome(
+        "third_party", ("terceiro", "terceiros", "third_party"),
+        {
+            "pt_BR": "Desfecho: a causa está em um serviço de terceiros, fora do nosso sistema. "
+            "Encaminhamos o caso ao fornecedor responsável, de quem depende a solução.",
+            "en": "Outcome: the cause lies in a third-party service outside our system. We "
+            "passed the case on to the provider responsible, on whom the fix depends.",
+        },
+    ),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Policy:
     """Business calendar, SLA targets and status timers, as one immutable value."""
 
@@ -111,6 +168,13 @@ class Policy:
     close_after: Duration | None = Duration(days=5)
     reply_to_closed: str = "new_ticket"
     survey_enabled: bool = True
+    outcomes: tuple[ResolutionOutcome, ...] = DEFAULT_OUTCOMES
+
+    def outcome_text(self, outcome_id: str | None, locale: str) -> str:
+        """The customer's paragraph for a ticket's outcome ("" for none, or one no longer
+        in the policy)."""
+        found = next((o for o in self.outcomes if o.id == outcome_id), None)
+        return found.text(locale) if found else ""
 
     def targets_for(self, priority: Priority, category: str, organization: str | None) -> Targets:
         """The priority's targets; overrides matching category/organization win, most specific

@@ -98,7 +98,7 @@ class Triage:
 
 @dataclass(frozen=True)
 class TicketChanges:
-    """What an agent's commands ask to change; None means unchanged."""
+    """What an agent's commands ask to change; None (or False) means unchanged."""
 
     status: TicketStatus | None = None
     priority: Priority | None = None
@@ -110,6 +110,8 @@ class TicketChanges:
     escalate: bool = False
     take: bool = False  # `#take`/`#assumir`: send me this ticket's mail afresh
     keep_assignee: bool = False  # `#queue n2 keep`: the assignee stays on a queue change
+    due_at: datetime | None = None  # `#due`: the resolution date agreed with the customer
+    outcome: str | None = None  # `#outcome`: an outcome id of the policy
 
     @property
     def empty(self) -> bool:
@@ -181,6 +183,9 @@ class TicketRecord:
     paused_at: datetime | None
     paused: timedelta
     linked_from: TicketRef | None
+    # Set by agents: the resolution date promised to the customer, and how it ended.
+    due_at: datetime | None = None
+    outcome: str | None = None
 
     def snapshot(self) -> TicketSnapshot:
         """What the pipeline sees of this ticket."""

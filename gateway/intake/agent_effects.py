@@ -11,6 +11,7 @@ writer of status). Each takes the decision and the `Job` (ports.py).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from gateway.domain import (
     AgentAsksForTicket,
@@ -67,11 +68,12 @@ def add_followers(job: Job, ticket: TicketRecord, addresses: Sequence[str]) -> l
 
 
 def apply_field_changes(job: Job, changes: TicketChanges) -> None:
-    """Queue, priority, category, environment, assignee, tags and escalation, an event each.
-    Status is not a field here: the lifecycle writes it (`agent_status`)."""
+    """Queue, priority, category, environment, assignee, tags, the agreed date, the outcome
+    and escalation, an event each. Status is not a field here: the lifecycle writes it
+    (`agent_status`)."""
     ticket = job.ticket()
     wanted: dict[str, object] = {}
-    for name in ("priority", "queue", "category", "environment"):
+    for name in ("priority", "queue", "category", "environment", "due_at", "outcome"):
         value = getattr(changes, name)
         if value is not None:
             wanted[name] = value
@@ -88,10 +90,15 @@ def apply_field_changes(job: Job, changes: TicketChanges) -> None:
         wanted["assignee"] = None  # the new team picks it up, unless the command keeps them
     changed = job.ports.tickets.change_fields(ticket.ref, wanted, job.now)
     for name, (old, new) in changed.items():
-        job.event(EventKind.FIELD_CHANGED, field=name, old=old, new=new)
+        job.event(EventKind.FIELD_CHANGED, field=name, old=_logged(old), new=_logged(new))
     job.changed.update(changed)
     if changes.escalate:
         job.event(EventKind.ESCALATED, queue=wanted["queue"])
+
+
+def _logged(value: object) -> object:
+    """A field's value as the event log (JSON) keeps it: an instant as ISO 8601."""
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def keep_internal(job: Job, text: str) -> None:
@@ -148,7 +155,7 @@ def relay_answer(d: AgentUpdate, job: Job) -> None:
         Letter(
             kind=MailKind.AGENT_REPLY,
             template="agent_reply",
-            context=AgentAnswer.of(sheet.text, name, ticket, status_line),
+            context=AgentAnswer.of(sheet.text, name, ticket, ports.words, status_line),
             to=[(ticket.requester_name, ticket.requester)],
             cc=[("", f) for f in dict.fromkeys(followers) if f != ticket.requester],
             ticket=ticket.ref,
@@ -190,9 +197,11 @@ def agent_status(d: AgentUpdate | CreateTicket, job: Job) -> None:
 
 
 def recompute_clock(d: AgentUpdate, job: Job) -> None:
-    """A new priority or category means new due times and timers."""
+    """A new priority or category means new due times and timers; a new agreed date, its
+    warning and breach timers."""
     changes = d.commands.changes
-    if job.ref is not None and (changes.priority is not None or changes.category is not None):
+    moved = (changes.priority, changes.category, changes.due_at)
+    if job.ref is not None and any(value is not None for value in moved):
         job.ports.lifecycle.recompute(job.ref, job.now)
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Protocol
 
 from gateway.domain import Directory, TicketRef, TicketSnapshot, TriageInput, TriageOutcome
+from gateway.domain.commands import CommandTerms
 from inbound.thread_match import MessageIndex, TokenVerifier
 
 
@@ -36,6 +37,11 @@ class Facts(MessageIndex, Protocol):
     def local_now(self) -> datetime: ...
 
     def in_business_hours(self) -> bool: ...
+
+    def command_terms(self) -> CommandTerms:
+        """What agent commands are read against: the live policy's calendar and outcomes,
+        and the decision's instant."""
+        ...
 
     def follow_up_triage(self, ref: TicketRef, new_text: str) -> TriageOutcome | None:
         """For a customer's reply to a closed ticket that must open a new one (seed 002),

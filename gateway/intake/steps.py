@@ -149,7 +149,9 @@ def read_agent_commands(a: Assessment, facts: Facts) -> Assessment | Decision:
     if a.role is not AuthorRole.AGENT:
         return a
     assert a.message.sender is not None
-    sheet = read_commands(a.new_text, facts.directory, a.message.sender.address)
+    sheet = read_commands(
+        a.new_text, facts.directory, a.message.sender.address, facts.command_terms()
+    )
     if a.thread is not None and a.thread.purpose is TokenPurpose.NOTE:
         sheet = replace(sheet, is_note=True)
     return replace(a, commands=sheet, new_text=sheet.text)

@@ -24,7 +24,8 @@ from gateway.domain import (
     TriageInput,
     TriageOutcome,
 )
-from gateway.domain.calendar import BusinessCalendar
+from gateway.domain.commands import CommandTerms
+from gateway.domain.policy import Policy
 from gateway.domain.signing import ReplyTokens
 from gateway.lifecycle.actions import LifecycleActions
 from gateway.lifecycle.sla import ReplyEffect
@@ -56,12 +57,13 @@ class StoreFacts:
         tokens: ReplyTokens,
         now: datetime,
         rules: RuleSet,
-        calendar: BusinessCalendar,
+        support_policy: Policy,
         lifecycle: LifecycleActions,
     ) -> None:
         self._tickets = TicketRepository(session)
         self._rules = rules
-        self._calendar = calendar
+        self._policy = support_policy  # the live policy, read once for this message
+        self._calendar = support_policy.calendar
         self._ledger = ReceiptLedger(session)
         self._outbox = Outbox(session)
         self._now = now  # the decision's one instant
@@ -104,6 +106,9 @@ class StoreFacts:
 
     def follow_up_triage(self, ref: TicketRef, new_text: str) -> TriageOutcome | None:
         return self._lifecycle.follow_up_triage(self._session, ref, new_text)
+
+    def command_terms(self) -> CommandTerms:
+        return CommandTerms(self._calendar, self._now, self._policy.outcomes)
 
 
 class SessionMail:

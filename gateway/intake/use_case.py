@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 
 from gateway.domain import Clock, Directory, Envelope, Outcome, ParsedMessage, TicketRef
-from gateway.domain.calendar import BusinessCalendar
+from gateway.domain.policy import Policy
 from gateway.domain.signing import ReplyTokens
 from gateway.intake import steps
 from gateway.intake.effects import carry_out
@@ -61,7 +61,7 @@ class Intake:
         rules: Callable[[], RuleSet],
         tokens: ReplyTokens,
         templates: Templates,
-        calendar: Callable[[], BusinessCalendar],
+        support_policy: Callable[[], Policy],
         clock: Clock,
         lifecycle: LifecycleActions,
         on_commit: Callable[[], None] = lambda: None,
@@ -72,7 +72,7 @@ class Intake:
         self.directory = directory
         self.rules = rules
         self.tokens = tokens
-        self.calendar = calendar
+        self.support_policy = support_policy  # the live policy.yaml: calendar, outcomes
         self.clock = clock
         self.on_commit = on_commit
         self.lifecycle = lifecycle  # the SLA clock, status timers and surveys
@@ -114,14 +114,13 @@ class Intake:
 
     def _decide_and_commit(self, msg: ParsedMessage, channel: str) -> Receipt:
         now = self.clock.now()  # one instant for the whole decision
-        # One directory and one rule set per message, taken before the transaction (a
+        # One directory, rule set and policy per message, taken before the transaction (a
         # reload may queue an admin alert in its own): a swap never lands half-way.
-        directory, rules, calendar = self.directory(), self.rules(), self.calendar()
+        directory, rules, live = self.directory(), self.rules(), self.support_policy()
         with self.db.transaction() as session:
             facts = StoreFacts(
-                session, self.policy, directory, self.tokens, now, rules, calendar,
-                self.lifecycle,
-            )  # fmt: skip
+                session, self.policy, directory, self.tokens, now, rules, live, self.lifecycle
+            )
             decision = steps.run(msg, facts)
             ledger = ReceiptLedger(session)
             key = steps.dedup_key(msg)
@@ -135,7 +134,7 @@ class Intake:
                 lifecycle=SessionLifecycle(self.lifecycle, session),
                 tokens=self.tokens,
                 # Dates in the ticket's zone: the live policy's business calendar.
-                words=Words(self.policy.locale, calendar.zone),
+                words=Words(self.policy.locale, live.calendar.zone),
                 support_addresses=self.policy.support_addresses,
             )
             ticket = carry_out(decision, Job(msg, directory, now, ports))

@@ -37,6 +37,7 @@ def state_of(fields: TicketRecord) -> ClockState:
         awaiting_since=fields.awaiting_since,
         paused_at=fields.paused_at,
         paused_total=fields.paused,
+        due_at=fields.due_at,
     )
 
 
@@ -68,7 +69,8 @@ def save(step: Step, ref: TicketRef, state: ClockState) -> None:
 
 
 def recompute(step: Step, ref: TicketRef) -> None:
-    """Re-derive due times and timers, e.g. after a priority or category change."""
+    """Re-derive due times and timers, e.g. after a priority, category or agreed date
+    change."""
     save(step, ref, state_of(step.store.clock(ref)))
 
 
@@ -87,8 +89,8 @@ def on_created(step: Step, ref: TicketRef, linked_from: TicketRef | None) -> Non
     state = lifecycle.new_ticket_state(
         step.now, fields.priority, fields.category, fields.organization
     )
-    state = replace(state, first_responded_at=fields.first_responded_at)
-    # An agent opening a ticket on a contact's behalf may set its status at once.
+    state = replace(state, first_responded_at=fields.first_responded_at, due_at=fields.due_at)
+    # An agent opening a ticket on a contact's behalf may agree a date and set its status.
     save(step, ref, lifecycle.transition(state, fields.status, step.now, step.policy))
     if linked_from is not None:
         step.store.link(ref, linked_from)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gateway.domain import EventKind, MailKind, TicketRecord
+from gateway.domain import EventKind, MailKind, TicketRecord, TicketStatus
 from gateway.lifecycle import sla as lifecycle
 from gateway.lifecycle.sla import ClockState
 from gateway.lifecycle.step import GATEWAY, Step
@@ -23,7 +23,6 @@ from gateway.mail.contexts import (
     HistoryLine,
     Reminder,
     StatusChanged,
-    TicketLine,
 )
 from gateway.mail.letters import Letter
 from gateway.mail.threading import customer_thread
@@ -45,6 +44,7 @@ def status_changed(step: Step, fields: TicketRecord, state: ClockState, cause: s
             status_label=words.status(state.status.value),
             cause=words.cause(cause),
             deadline=_deadline(step, lifecycle.resolve_deadline(state, step.policy)),
+            outcome=_outcome(step, fields) if state.status is TicketStatus.RESOLVED else "",
         ),
     )
 
@@ -60,6 +60,7 @@ def closed(step: Step, fields: TicketRecord, cause: str) -> None:
             _about(step, fields),
             cause=step.words.cause(cause),
             new_ticket_on_reply=step.policy.reply_to_closed == "new_ticket",
+            outcome=_outcome(step, fields),
         ),
     )
     if not step.policy.survey_enabled:
@@ -116,6 +117,11 @@ def _deadline(step: Step, instant: datetime | None) -> str:
     return step.words.when(instant) if instant else ""
 
 
+def _outcome(step: Step, fields: TicketRecord) -> str:
+    """The policy's paragraph for how the ticket ended (`#outcome`), in the mail's locale."""
+    return step.policy.outcome_text(fields.outcome, step.parts.locale)
+
+
 def _about(step: Step, fields: TicketRecord, *, with_history: bool = True) -> AboutTicket:
     words = step.words
     history = [
@@ -126,12 +132,7 @@ def _about(step: Step, fields: TicketRecord, *, with_history: bool = True) -> Ab
         )
         for at, direction, body in (step.store.public_history(fields.ref) if with_history else [])
     ]
-    return AboutTicket(
-        TicketLine(str(fields.ref), fields.subject, int(fields.priority)),
-        fields.requester_name,
-        history,
-        step.parts.support_address,
-    )
+    return AboutTicket.of(fields, history, step.parts.support_address, words)
 
 
 def _mail(

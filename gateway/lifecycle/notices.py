@@ -1,15 +1,18 @@
 """SLA notices to agents: a target is near (warning), passed (breach), or still unmet an
-escalation step later.
+escalation step later; and the same two for the date an agent agreed with the customer.
 
-Three rows of the timer table in gateway/lifecycle/timers.py. Each checks that the SLA
-clock it watches is still running and unmet, records the event with who was told, and
-queues one notice to the level's recipients (gateway/lifecycle/sla.py
-`notice_recipients`: the analyst or queue, then up the escalation chain).
+Rows of the timer table in gateway/lifecycle/timers.py. Each checks that what it watches
+still holds (the SLA clock running and unmet; the agreed date unchanged and the ticket
+unresolved), records the event with who was told, and queues one notice to the level's
+recipients (gateway/lifecycle/sla.py `notice_recipients`: the analyst or queue, then up
+the escalation chain) with the sla_warning/sla_breach templates.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+from typing import Any
 
 from gateway.domain import EventKind, MailKind, Sla
 from gateway.lifecycle import sla as lifecycle
@@ -36,6 +39,16 @@ def escalation(firing: Firing) -> str:
     return _notice(firing, EventKind.SLA_ESCALATED, "sla_breach", level=firing.timer.level)
 
 
+def due_warning(firing: Firing) -> str:
+    """The date agreed with the customer is `warn_before` away: the analyst, else the queue."""
+    return _due_notice(firing, EventKind.DUE_WARNING, "sla_warning")
+
+
+def due_breach(firing: Firing) -> str:
+    """The agreed date passed with the ticket unresolved: the same people hear."""
+    return _due_notice(firing, EventKind.DUE_BREACHED, "sla_breach")
+
+
 def unmet(state: ClockState, sla: Sla) -> bool:
     """Whether the `sla` clock is running and its target not yet met."""
     if state.status not in lifecycle.RUNNING or state.paused_at is not None:
@@ -48,11 +61,36 @@ def unmet(state: ClockState, sla: Sla) -> bool:
 
 
 def _notice(firing: Firing, event: EventKind, template: str, *, level: int) -> str:
-    step, fields, timer = firing.step, firing.fields, firing.timer
+    timer = firing.timer
     sla = Sla(timer.sla) if timer.sla else Sla.RESOLUTION
     if not unmet(firing.state, sla):
         return STALE
-    due = lifecycle.compute_dues(firing.state, step.policy).of(sla)
+    due = lifecycle.compute_dues(firing.state, firing.step.policy).of(sla)
+    label = firing.step.words.sla(sla.value)
+    return _tell(firing, event, template, label, due, level, sla=sla.value)
+
+
+def _due_notice(firing: Firing, event: EventKind, template: str) -> str:
+    """Stale once the ticket is resolved or the date changed (the key names the date)."""
+    due = firing.fields.due_at
+    if due is None or firing.state.status not in lifecycle.UNRESOLVED:
+        return STALE
+    if firing.timer.key not in lifecycle.due_keys(due):
+        return STALE
+    return _tell(firing, event, template, firing.step.words.agreed_due, due, 0)
+
+
+def _tell(
+    firing: Firing,
+    event: EventKind,
+    template: str,
+    label: str,
+    due: datetime | None,
+    level: int,
+    **data: Any,
+) -> str:
+    """Record `event` with who is told at `level`, and queue them one notice."""
+    step, fields = firing.step, firing.fields
     recipients = lifecycle.notice_recipients(
         step.parts.directory(),
         step.policy,
@@ -61,16 +99,16 @@ def _notice(firing: Firing, event: EventKind, template: str, *, level: int) -> s
         level=level,
     )
     step.tickets.record_event(
-        fields.ref, event, SCHEDULER, step.now, sla=sla.value, level=level,
+        fields.ref, event, SCHEDULER, step.now, **data, level=level,
         due=due.isoformat() if due else None, notified=list(recipients),
     )  # fmt: skip
     if not recipients:
-        log.warning("%s %s of %s: nobody to notify at level %d", event, sla, fields.ref, level)
+        log.warning("%s %s of %s: nobody to notify at level %d", event, label, fields.ref, level)
         return event.value
     words = step.words
     context = SlaNotice(
         ticket=TicketLine(str(fields.ref), fields.subject, int(fields.priority)),
-        sla_label=words.sla(sla.value),
+        sla_label=label,
         due=words.when(due) if due else "",
         queue=fields.queue or "-",
         assignee=fields.assignee or "",

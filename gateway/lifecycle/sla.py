@@ -15,7 +15,7 @@ resuming and priority changes are all one recomputation.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from gateway.domain import Directory, Priority, Sla, TicketStatus, TimerKind, unique
@@ -23,6 +23,8 @@ from gateway.domain.policy import Policy
 
 PAUSED = frozenset({TicketStatus.WAITING_CUSTOMER, TicketStatus.WAITING_THIRD_PARTY})
 RUNNING = frozenset({TicketStatus.NEW, TicketStatus.OPEN})
+# A date agreed with the customer binds until the ticket is resolved, waiting or not.
+UNRESOLVED = frozenset(TicketStatus) - {TicketStatus.RESOLVED, TicketStatus.CLOSED}
 # Transitions the customer hears about by mail (the others are internal bookkeeping).
 CUSTOMER_VISIBLE = frozenset(
     {
@@ -49,6 +51,7 @@ class ClockState:
     awaiting_since: datetime | None = None  # a customer message waits for an agent's answer
     paused_at: datetime | None = None
     paused_total: timedelta = timedelta(0)
+    due_at: datetime | None = None  # the resolution date agreed with the customer (`#due`)
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,7 @@ def desired_timers(state: ClockState, policy: Policy) -> tuple[TimerSpec, ...]:
                 out.append(
                     TimerSpec(TimerKind.ESCALATION, f"escalate{level}:{occurrence}", at, sla, level)
                 )
+    out.extend(due_timers(state, policy))
     since = state.status_since.isoformat()
     if state.status is TicketStatus.WAITING_CUSTOMER:
         resolve_at = (
@@ -165,6 +169,26 @@ def desired_timers(state: ClockState, policy: Policy) -> tuple[TimerSpec, ...]:
         close_at = policy.close_after.after(calendar, state.status_since)
         out.append(TimerSpec(TimerKind.AUTO_CLOSE, f"close:{since}", close_at))
     return tuple(out)
+
+
+def due_keys(due_at: datetime) -> tuple[str, str]:
+    """The warning's and the breach's keys for one agreed date: a new date is a new
+    occurrence (re-armed), the same date set again is the same one (never fired twice)."""
+    occurrence = due_at.astimezone(UTC).isoformat()
+    return f"due_warn:{occurrence}", f"due:{occurrence}"
+
+
+def due_timers(state: ClockState, policy: Policy) -> tuple[TimerSpec, ...]:
+    """A warning `warn_before` (business time) ahead of the agreed date and a breach at it,
+    while the ticket is unresolved: the promise stands even while it waits on someone."""
+    if state.due_at is None or state.status not in UNRESOLVED:
+        return ()
+    warn_key, breach_key = due_keys(state.due_at)
+    breach = TimerSpec(TimerKind.DUE_BREACH, breach_key, state.due_at)
+    if not policy.warn_before.time:
+        return (breach,)
+    warn = policy.calendar.subtract(state.due_at, policy.warn_before.time)
+    return (TimerSpec(TimerKind.DUE_WARNING, warn_key, warn), breach)
 
 
 def resolve_deadline(state: ClockState, policy: Policy) -> datetime | None:

@@ -80,6 +80,10 @@ EFFECTS: Mapping[TimerKind, Effect] = MappingProxyType(
         TimerKind.SLA_BREACH: notices.breach,
         # still unmet, each escalate_every after that -> next level up       -> "sla_escalated"
         TimerKind.ESCALATION: notices.escalation,
+        # the date agreed by #due is warn_before away -> analyst or queue    -> "due_warning"
+        TimerKind.DUE_WARNING: notices.due_warning,
+        # the agreed date passed, ticket unresolved   -> analyst or queue    -> "due_breached"
+        TimerKind.DUE_BREACH: notices.due_breach,
     }
 )
 

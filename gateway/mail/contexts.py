@@ -34,6 +34,11 @@ class TicketLine:
         return cls(str(ticket.ref), ticket.subject, int(ticket.priority))
 
 
+def agreed_due(ticket: TicketRecord, words: Words) -> str:
+    """The resolution date agreed with the customer (`#due`) as they read it; "" if none."""
+    return words.when(ticket.due_at) if ticket.due_at else ""
+
+
 @dataclass(frozen=True)
 class Acknowledgement(TemplateContext):
     """`acknowledgement` (or a rule's `reply_with` template): the ticket is open."""
@@ -44,6 +49,7 @@ class Acknowledgement(TemplateContext):
     category_label: str
     first_response_due: str
     support_address: str
+    due: str = ""  # a ticket an agent opened for a contact may have an agreed date already
 
     @classmethod
     def of(
@@ -56,6 +62,7 @@ class Acknowledgement(TemplateContext):
             category_label=words.category(ticket.category),
             first_response_due=words.when(ticket.first_response_due),
             support_address=support,
+            due=agreed_due(ticket, words),
         )
 
 
@@ -84,6 +91,7 @@ class TicketFacts:
     status: str
     first_response_due: str
     resolution_due: str
+    due: str  # the date agreed with the customer (`#due`)
 
     @classmethod
     def of(cls, ticket: TicketRecord, directory: Directory, words: Words) -> TicketFacts:
@@ -103,6 +111,7 @@ class TicketFacts:
             status=ticket.status.value,
             first_response_due=words.when(ticket.first_response_due),
             resolution_due=words.when(ticket.resolution_due),
+            due=words.when(ticket.due_at),
         )
 
 
@@ -146,18 +155,21 @@ class TicketName:
 
 @dataclass(frozen=True)
 class AgentAnswer(TemplateContext):
-    """`agent_reply`: an agent's text, relayed to the customer from the support address."""
+    """`agent_reply`: an agent's text, relayed to the customer from the support address,
+    with the resolution date agreed with them, once there is one."""
 
     text: str
     agent_name: str
     ticket: TicketName
+    due: str = ""
     status_line: str = ""  # set when the answer changes the status: the new one, what's next
 
     @classmethod
     def of(
-        cls, text: str, agent_name: str, ticket: TicketRecord, status_line: str = ""
+        cls, text: str, agent_name: str, ticket: TicketRecord, words: Words, status_line: str = ""
     ) -> AgentAnswer:
-        return cls(text, agent_name, TicketName(str(ticket.ref), ticket.subject), status_line)
+        name = TicketName(str(ticket.ref), ticket.subject)
+        return cls(text, agent_name, name, agreed_due(ticket, words), status_line)
 
 
 @dataclass(frozen=True)
@@ -186,12 +198,24 @@ class HistoryLine:
 
 @dataclass(frozen=True)
 class AboutTicket:
-    """What every lifecycle mail to the customer carries."""
+    """What every lifecycle mail to the customer carries (`due`: the agreed date, or "")."""
 
     ticket: TicketLine
     requester_name: str
     history: list[HistoryLine]
     support_address: str
+    due: str = ""
+
+    @classmethod
+    def of(
+        cls,
+        ticket: TicketRecord,
+        history: list[HistoryLine],
+        support_address: str,
+        words: Words,
+    ) -> AboutTicket:
+        line = TicketLine.of(ticket)
+        return cls(line, ticket.requester_name, history, support_address, agreed_due(ticket, words))
 
 
 @dataclass(frozen=True)
@@ -207,20 +231,23 @@ class CustomerNotice(TemplateContext):
 
 @dataclass(frozen=True)
 class StatusChanged(CustomerNotice):
-    """`status_changed`: the new status in words, why, and any automatic deadline."""
+    """`status_changed`: the new status in words, why, and any automatic deadline; when
+    resolved, the outcome's paragraph (`#outcome`, from the policy)."""
 
     status: str
     status_label: str
     cause: str
     deadline: str
+    outcome: str = ""
 
 
 @dataclass(frozen=True)
 class Closed(CustomerNotice):
-    """`closed`: why, and what a reply will do now."""
+    """`closed`: why, the outcome's paragraph, and what a reply will do now."""
 
     cause: str
     new_ticket_on_reply: bool
+    outcome: str = ""
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,8 @@ SLA_LABELS = {
         "resolution": "resolution",
     },
 }
+# The agreed date (`#due`) in the SLA notice templates: "the … target … is due at".
+AGREED_DUE_LABELS = {"pt_BR": "solução combinada com o cliente", "en": "agreed resolution"}
 WHO = {
     "pt_BR": {"inbound": "Cliente", "outbound": "Suporte"},
     "en": {"inbound": "Customer", "outbound": "Support"},
@@ -178,6 +180,10 @@ class Words:
 
     def sla(self, sla: str) -> str:
         return SLA_LABELS[self.locale][sla]
+
+    @property
+    def agreed_due(self) -> str:
+        return AGREED_DUE_LABELS[self.locale]
 
     def who(self, direction: str) -> str:
         return WHO[self.locale].get(direction, direction)

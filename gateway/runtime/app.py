@@ -124,7 +124,7 @@ def build(
         rules=rules,
         tokens=tokens,
         templates=templates,
-        calendar=lambda: policy().calendar,  # the live policy, as for due times
+        support_policy=policy,  # the live policy: due times, #due dates, #outcome words
         clock=clock,
         lifecycle=lifecycle,
         on_commit=on_commit or (lambda: None),

@@ -78,5 +78,7 @@ def run_once(config: GatewayConfig, at: datetime) -> dict[str, int]:
     return dict(json.loads(result.stdout)["fired"])
 
 
-def flush(config: GatewayConfig) -> None:
-    config.cli("outbox", "flush")
+def flush(config: GatewayConfig, at: datetime | None = None) -> None:
+    """Send what is queued; `at` sends what is due at that instant (mail queued by a clock
+    set after the wall clock's)."""
+    config.cli("outbox", "flush", *(("--now", at.isoformat()) if at else ()))

@@ -97,7 +97,7 @@ class FakeTickets:
             updated_at=kw["now"], first_response_due=kw["first_response_due"],
             resolution_due=kw["resolution_due"], next_response_due=None, status_since=kw["now"],
             first_responded_at=None, awaiting_since=None, paused_at=None, paused=timedelta(0),
-            linked_from=None,
+            linked_from=None, due_at=None, outcome=None,
         )  # fmt: skip
         return ref
 
@@ -421,6 +421,23 @@ def test_a_priority_change_recomputes_the_clock() -> None:
     effects._run(effects.AGENT_UPDATE, agent_update("", priority=Priority.CRITICAL),
                  w.job(mail_from(ANA), ref))  # fmt: skip
     assert ("recompute", ref) in w.lifecycle.calls and not w.mail.letters
+
+
+def test_an_agreed_date_and_outcome_are_fields_logged_and_rearm_the_clock() -> None:
+    w = world()
+    ref = opened(w, queue="n1")
+    due = datetime(2026, 12, 10, 17, tzinfo=ZoneInfo("America/Sao_Paulo"))
+    update = agent_update("Corrigimos até quinta.", due_at=due, outcome="fixed")
+    effects._run(effects.AGENT_UPDATE, update, w.job(mail_from(ANA), ref))
+    ticket = w.tickets.tickets[ref]
+    assert (ticket.due_at, ticket.outcome) == (due, "fixed")
+    changed = {d["field"]: d for _, kind, _, d in w.tickets.events if kind == "field_changed"}
+    assert changed["due_at"]["new"] == "2026-12-10T17:00:00-03:00"  # the log is JSON
+    assert (changed["outcome"]["old"], changed["outcome"]["new"]) == (None, "fixed")
+    assert ("recompute", ref) in w.lifecycle.calls  # the date's warning and breach timers
+    # The answer that carries the date tells the customer, in the ticket's zone.
+    [answer] = w.mail.to(MARIA)
+    assert isinstance(answer.context, AgentAnswer) and answer.context.due == "10/12/2026 17:00"
 
 
 def test_failed_commands_keep_the_text_internal_and_tell_only_the_agent() -> None:

@@ -18,7 +18,7 @@ from gateway.domain import (
     TicketStatus,
     TimerKind,
 )
-from gateway.domain.policy import Policy
+from gateway.domain.policy import Duration, Policy
 from gateway.lifecycle import sla as lifecycle
 from gateway.lifecycle.sla import ReplyEffect
 from gateway.lifecycle.surveys import SurveyAnswer, SurveyLinks, parse_reply, summarize
@@ -105,6 +105,47 @@ def test_timer_keys_name_the_occurrence_so_a_due_change_keeps_the_key() -> None:
     before = {t.key for t in lifecycle.desired_timers(state, POLICY)}
     after = {t.key for t in lifecycle.desired_timers(replace(state, priority=1), POLICY)}
     assert before == after
+
+
+def due_specs(
+    state: lifecycle.ClockState, policy: Policy = POLICY
+) -> list[tuple[str, str, datetime]]:
+    """The agreed date's timers: (kind, key, due)."""
+    return [
+        (t.kind.value, t.key, t.due)
+        for t in lifecycle.desired_timers(state, policy)
+        if t.kind in (TimerKind.DUE_WARNING, TimerKind.DUE_BREACH)
+    ]
+
+
+def test_an_agreed_date_arms_a_warning_before_it_and_a_breach_at_it() -> None:
+    state = replace(opened(sp(2026, 12, 7, 9)), due_at=sp(2026, 12, 10, 17))
+    assert due_specs(state) == [
+        ("due_warning", "due_warn:2026-12-10T20:00:00+00:00", sp(2026, 12, 10, 16)),
+        ("due_breach", "due:2026-12-10T20:00:00+00:00", sp(2026, 12, 10, 17)),
+    ]
+    # warn_before is business time: a date at Friday 08:30 warns Thursday 17:30.
+    early = replace(state, due_at=sp(2026, 12, 11, 8, 30))
+    assert due_specs(early)[0][2] == sp(2026, 12, 10, 17, 30)
+    assert due_specs(replace(state, due_at=None)) == []
+    # No warning when the policy warns of nothing.
+    quiet = replace(POLICY, warn_before=Duration())
+    assert [kind for kind, _, _ in due_specs(state, quiet)] == ["due_breach"]
+
+
+def test_a_new_agreed_date_is_a_new_occurrence_and_resolving_drops_it() -> None:
+    state = replace(opened(sp(2026, 12, 7, 9)), due_at=sp(2026, 12, 10, 17))
+    moved = replace(state, due_at=sp(2026, 12, 11, 17))
+    assert {key for _, key, _ in due_specs(state)}.isdisjoint(key for _, key, _ in due_specs(moved))
+    # The same instant written in another zone is the same occurrence.
+    same = replace(state, due_at=datetime(2026, 12, 10, 20, tzinfo=ZoneInfo("UTC")))
+    assert due_specs(same) == due_specs(state)
+    # The promise stands while the ticket waits on the customer (the SLA clock pauses) ...
+    waiting = lifecycle.transition(state, TicketStatus.WAITING_CUSTOMER, sp(2026, 12, 8, 9), POLICY)
+    assert due_specs(waiting) == due_specs(state)
+    # ... and ends when the ticket is resolved.
+    resolved = lifecycle.transition(state, TicketStatus.RESOLVED, sp(2026, 12, 8, 9), POLICY)
+    assert due_specs(resolved) == []
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
 from typing import Any
@@ -112,10 +112,11 @@ class World:
             self.actions.change_status(session, ref, new, at, actor=ANA, cause="test")
 
     def fire(
-        self, ref: TicketRef, kind: TimerKind, at: datetime, sla: Sla | None = None, level: int = 0
-    ) -> str:
+        self, ref: TicketRef, kind: TimerKind, at: datetime, sla: Sla | None = None, level: int = 0,
+        key: str | None = None,
+    ) -> str:  # fmt: skip
         timer = TimerRecord(
-            0, ref, kind.value, f"{kind.value}:test", at, sla and sla.value, level, "fired"
+            0, ref, kind.value, key or f"{kind.value}:test", at, sla and sla.value, level, "fired"
         )
         with self.db.transaction() as session:
             return self.actions.fire(session, timer, at)
@@ -293,6 +294,41 @@ def test_an_sla_notice_is_stale_once_the_target_is_met(world: World) -> None:
     at = datetime(2025, 6, 2, 13, tzinfo=SP)
     assert world.fire(ref, TimerKind.SLA_BREACH, at, Sla.FIRST_RESPONSE) == "stale"
     assert world.mails(ref, MailKind.SLA_NOTICE) == []
+
+
+def test_an_agreed_date_warns_then_breaches_until_it_moves_or_the_ticket_resolves(
+    world: World,
+) -> None:
+    ref = world.open_ticket()  # no assignee: the queue's agents hear
+    due = datetime(2025, 6, 5, 17, tzinfo=SP)
+    with world.db.transaction() as session:
+        TicketRepository(session).change_fields(ref, {"due_at": due}, MONDAY)
+        world.actions.recompute(session, ref, MONDAY)
+    with world.db.transaction() as session:
+        armed = {t.kind: t for t in LifecycleStore(session).timers(ref) if t.state == "pending"}
+    warn, breach = armed[TimerKind.DUE_WARNING.value], armed[TimerKind.DUE_BREACH.value]
+    assert (warn.due, breach.due) == (datetime(2025, 6, 5, 16, tzinfo=SP), due)
+
+    assert world.fire(ref, TimerKind.DUE_WARNING, warn.due, key=warn.key) == "due_warning"
+    assert world.fire(ref, TimerKind.DUE_BREACH, due, key=breach.key) == "due_breached"
+    warning, breached = world.mails(ref, MailKind.SLA_NOTICE)
+    assert recipients(warning) == recipients(breached) == {ANA}
+    assert "agreed resolution" in str(warning["Subject"]) and "2025-06-05 17:00" in str(
+        warning["Subject"]
+    )
+    [(actor, data)] = world.events(ref, EventKind.DUE_BREACHED)
+    assert (actor, data["notified"], data["level"]) == ("scheduler", [ANA], 0)
+    assert datetime.fromisoformat(str(data["due"])) == due
+
+    # A timer of an earlier date is stale once the date moved, and all are once resolved.
+    with world.db.transaction() as session:
+        TicketRepository(session).change_fields(ref, {"due_at": due + timedelta(days=1)}, MONDAY)
+    assert world.fire(ref, TimerKind.DUE_BREACH, due, key=breach.key) == "stale"
+    world.status(ref, TicketStatus.RESOLVED)
+    with world.db.transaction() as session:
+        pending = [t.kind for t in LifecycleStore(session).timers(ref) if t.state == "pending"]
+    assert TimerKind.DUE_BREACH.value not in pending
+    assert len(world.mails(ref, MailKind.SLA_NOTICE)) == 2
 
 
 # --- intake's hooks ------------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 
 from gateway.domain import (
     Agent,
+    AgentCommandsFailed,
     AgentError,
     AgentUpdate,
     AuthorRole,
@@ -36,11 +37,14 @@ from gateway.domain import (
     TriageInput,
     TriageOutcome,
 )
+from gateway.domain.calendar import BusinessCalendar
+from gateway.domain.commands import CommandTerms
 from gateway.domain.signing import ReplyTokens
 from gateway.intake import steps as pipeline
 from rules.engine import RuleSet
 
 TOKENS = ReplyTokens(b"unit-test-secret-unit-test-secret")
+SP = ZoneInfo("America/Sao_Paulo")
 ANA = "ana@example.com"
 AGENT_AUTH = (("Authentication-Results", "mx.example.com; dmarc=pass header.from=example.com"),)
 TICKET = TicketSnapshot(
@@ -98,7 +102,7 @@ class MemoryFacts:
         return next((self.message_ids[m] for m in message_ids if m in self.message_ids), None)
 
     rules: RuleSet = field(default_factory=lambda: RuleSet(defaults=Triage(queue="n1")))
-    now: datetime = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("America/Sao_Paulo"))
+    now: datetime = datetime(2026, 11, 23, 10, 0, tzinfo=SP)
 
     def rejections_recently_sent_to(self, address: str) -> int:
         return self.rejections.get(address, 0)
@@ -114,6 +118,9 @@ class MemoryFacts:
 
     def follow_up_triage(self, ref: TicketRef, new_text: str) -> TriageOutcome | None:
         return None
+
+    def command_terms(self) -> CommandTerms:
+        return CommandTerms(BusinessCalendar(zone=SP), self.now)
 
 
 def mail(sender: str | None = "maria@alfa.edu.br", **changes: object) -> ParsedMessage:
@@ -272,6 +279,19 @@ def test_agent_commands_are_read_and_removed_from_the_text() -> None:
     assert decision.commands.changes.status is TicketStatus.WAITING_CUSTOMER
     assert decision.commands.changes.priority is Priority.HIGH
     assert decision.commands.text == "Pode testar?"
+
+
+def test_a_bad_due_date_fails_the_whole_mail_and_reaches_no_customer() -> None:
+    agent_address = TOKENS.reply_address(
+        "suporte@example.com", TicketRef(7), TokenPurpose.AGENT, ANA
+    )
+    signed = mail(sender=ANA, envelope=Envelope(rcpt_tos=(agent_address,)), headers=AGENT_AUTH)
+    good = decide(replace(signed, text_body="#prazo 10/12/2026 17:00\n#desfecho roadmap\n\nOk"))
+    assert isinstance(good, AgentUpdate)
+    assert good.commands.changes.due_at == datetime(2026, 12, 10, 17, tzinfo=SP)
+    assert good.commands.changes.outcome == "roadmap"
+    bad = decide(replace(signed, text_body="#prazo 31/02/2026\n#prioridade 1\n\nOk"))
+    assert isinstance(bad, AgentCommandsFailed) and "is not a date" in bad.errors[0]
 
 
 def test_the_note_address_makes_any_agent_mail_internal() -> None:

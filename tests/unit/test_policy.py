@@ -114,6 +114,12 @@ def test_every_section(tmp_path: Path) -> None:
         ("reply_to_closed: ignore\n", 1, 1, "reply_to_closed"),
         ("business_hours:\n  sat: closed\n", 1, 1, "no working day"),
         ("sla: [\n", 2, 1, "YAML syntax error"),
+        ("outcomes:\n  - {id: workaround, words: [contorno]}\n", 2, 11, "needs the customer's"),
+        ("outcomes:\n  - {id: fixed}\n  - {id: ok, words: [Corrigido], text: {en: x}}\n", 3, 5,
+         "the word 'corrigido' already names outcome 'fixed'"),
+        ("outcomes:\n  - {id: roadmap}\n  - {id: roadmap}\n", 3, 11, "listed twice"),
+        ("outcomes:\n  - {id: duas palavras, text: {en: x}}\n", 2, 5, "not one word"),
+        ("outcomes:\n  - {id: x, text: {es: x}}\n", 2, 20, "Input should be 'pt_BR' or 'en'"),
     ],
 )
 def test_mistakes_point_at_the_line(
@@ -126,6 +132,38 @@ def test_mistakes_point_at_the_line(
     assert message in problem.message, str(caught.value)
     assert (problem.path, problem.line) == (path, line), str(caught.value)
     assert str(problem).startswith(f"{path}:{line}:")
+
+
+OUTCOMES = """\
+outcomes:
+  - id: fixed
+    text: {en: "Outcome: fixed in version 4.2."}
+  - id: workaround
+    words: [contorno, Work-Around]
+    text:
+      pt_BR: "Desfecho: há um contorno enquanto a correção não sai."
+      en: "Outcome: there is a workaround until the fix ships."
+"""
+
+
+def test_outcomes_default_to_the_four_of_the_issue(tmp_path: Path) -> None:
+    policy = load_policy(tmp_path / "policy.yaml", SP)
+    ids = [o.id for o in policy.outcomes]
+    assert ids == ["fixed", "roadmap", "cannot_reproduce", "third_party"]
+    words = {w for o in policy.outcomes for w in o.words}
+    assert {"corrigido", "nao_reproduzido", "terceiro"} <= words
+
+
+def test_outcomes_replace_the_list_and_keep_default_texts_where_left_out(tmp_path: Path) -> None:
+    policy = load_policy(write(tmp_path, OUTCOMES), SP)
+    fixed, workaround = policy.outcomes
+    assert fixed.words == ("corrigido", "fixed")  # a default id keeps its words ...
+    assert policy.outcome_text("fixed", "en") == "Outcome: fixed in version 4.2."
+    assert policy.outcome_text("fixed", "pt_BR").startswith("Desfecho: o problema foi corrigido")
+    assert workaround.words == ("contorno", "work_around")
+    assert policy.outcome_text("workaround", "pt_BR").startswith("Desfecho: há um contorno")
+    assert policy.outcome_text("roadmap", "en") == ""  # no longer offered
+    assert load_policy(write(tmp_path, "outcomes: []\n"), SP).outcomes == ()
 
 
 def test_hot_reload_keeps_the_last_good_policy(tmp_path: Path) -> None:

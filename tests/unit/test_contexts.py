@@ -1,0 +1,114 @@
+"""The customer's mail contexts for an agreed date (`#due`) and an outcome (`#outcome`):
+built from the ticket with the locale's `Words`, and rendered by the packaged templates
+in both locales (only when there is something to say)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from gateway.domain import Priority, TicketRecord, TicketRef, TicketStatus
+from gateway.domain.policy import Policy
+from gateway.mail.contexts import (
+    AboutTicket,
+    Acknowledgement,
+    AgentAnswer,
+    AutoResolved,
+    Closed,
+    Reminder,
+    StatusChanged,
+    TemplateContext,
+)
+from gateway.mail.labels import Words
+from outbound.compose import Templates
+
+SP = ZoneInfo("America/Sao_Paulo")
+WORDS = {"pt_BR": Words("pt_BR", SP), "en": Words("en", SP)}
+DUE_SHOWN = {"pt_BR": "10/12/2026 17:00", "en": "2026-12-10 17:00"}
+DUE_LINE = {"pt_BR": "Prazo combinado para a solução", "en": "Agreed resolution date"}
+AT = datetime(2026, 12, 7, 12, tzinfo=UTC)
+TICKET = TicketRecord(
+    ref=TicketRef(42), subject="Boletos", status=TicketStatus.OPEN, priority=Priority.NORMAL,
+    category="problem", environment="production", queue="n1", requester="maria@alfa.edu.br",
+    requester_name="Maria", organization="alfa", assignee="ana@example.com", tags=(),
+    followers=(), created_at=AT, updated_at=AT, first_response_due=AT, resolution_due=AT,
+    next_response_due=None, status_since=AT, first_responded_at=AT, awaiting_since=None,
+    paused_at=None, paused=timedelta(0), linked_from=None,
+    due_at=datetime(2026, 12, 10, 20, tzinfo=UTC), outcome="roadmap",
+)  # fmt: skip
+TEMPLATES = Templates()
+LOCALES = ("pt_BR", "en")
+
+
+def render(name: str, locale: str, context: TemplateContext) -> tuple[str, str]:
+    rendered = TEMPLATES.render(name, locale, context.as_mapping())
+    return rendered.text, rendered.html
+
+
+def about(ticket: TicketRecord, locale: str) -> AboutTicket:
+    return AboutTicket.of(ticket, [], "suporte@example.com", WORDS[locale])
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_agent_answer_shows_the_agreed_date_in_the_tickets_zone(locale: str) -> None:
+    context = AgentAnswer.of("Corrigimos até quinta.", "Ana", TICKET, WORDS[locale])
+    assert context.due == DUE_SHOWN[locale]
+    text, html = render("agent_reply", locale, context)
+    assert f"{DUE_LINE[locale]}: {DUE_SHOWN[locale]}." in text
+    assert DUE_SHOWN[locale] in html
+    plain = AgentAnswer.of("Oi", "Ana", replace(TICKET, due_at=None), WORDS[locale])
+    assert plain.due == ""
+    assert DUE_LINE[locale] not in render("agent_reply", locale, plain)[0]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_status_mail_carries_the_agreed_date(locale: str) -> None:
+    head = about(TICKET, locale)
+    assert head.due == DUE_SHOWN[locale]
+    mails: dict[str, TemplateContext] = {
+        "status_changed": StatusChanged(head, "waiting_customer", "x", "", "", ""),
+        "reminder": Reminder(head, since="x", deadline="y"),
+        "auto_resolved": AutoResolved(head, waited="x", deadline="y"),
+        "closed": Closed(head, cause="", new_ticket_on_reply=True),
+    }
+    for name, context in mails.items():
+        text, html = render(name, locale, context)
+        assert f"{DUE_LINE[locale]}: {DUE_SHOWN[locale]}." in text, name
+        assert DUE_SHOWN[locale] in html, name
+    without = about(replace(TICKET, due_at=None), locale)
+    assert without.due == ""
+    assert DUE_LINE[locale] not in render("reminder", locale, Reminder(without, "x", "y"))[0]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_resolution_and_closing_mail_carry_the_outcome_paragraph(locale: str) -> None:
+    paragraph = Policy.seeds_default(SP).outcome_text("roadmap", locale)
+    assert "roadmap" in paragraph
+    head = about(TICKET, locale)
+    resolved = StatusChanged(head, "resolved", "resolvido", "", "", paragraph)
+    closed = Closed(head, cause="", new_ticket_on_reply=True, outcome=paragraph)
+    for name, context in (("status_changed", resolved), ("closed", closed)):
+        text, html = render(name, locale, context)
+        assert paragraph in text and paragraph in html, name
+    assert paragraph not in render("status_changed", locale, replace(resolved, outcome=""))[0]
+
+
+def test_outcome_paragraphs_per_locale_and_unknown_ids() -> None:
+    policy = Policy.seeds_default(SP)
+    assert policy.outcome_text("fixed", "pt_BR").startswith("Desfecho: o problema foi corrigido")
+    assert policy.outcome_text("fixed", "en").startswith("Outcome: the problem was fixed")
+    assert policy.outcome_text(None, "en") == ""
+    assert policy.outcome_text("gone_from_the_policy", "en") == ""
+    for outcome in policy.outcomes:
+        assert outcome.text("pt_BR") and outcome.text("en"), outcome.id
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_an_acknowledgement_of_a_ticket_opened_with_a_date_shows_it(locale: str) -> None:
+    context = Acknowledgement.of(TICKET, "Maria", "suporte@example.com", WORDS[locale])
+    assert DUE_SHOWN[locale] in render("acknowledgement", locale, context)[0]
+    plain = Acknowledgement.of(replace(TICKET, due_at=None), "Maria", "s@x", WORDS[locale])
+    assert DUE_LINE[locale] not in render("acknowledgement", locale, plain)[0]
