@@ -70,6 +70,17 @@ def test_front_desk_to_level_two_and_back_each_step_told_with_the_whole_ticket(
     assert "Maria, pode testar de novo?" in answer.text
     assert "Situação do chamado: aguardando o seu retorno; sem resposta até" in answer.text
     assert "bruno@example.com" not in answer.text and "Bruno" in answer.text
+    # Bruno takes it and sends it back to the front desk, keeping it: n1 hears; he stays.
+    agent_sends(
+        serve,
+        gmail_reply(handed, "#atribuir eu\n#fila n1 manter\n#nota\n\nFalta o acesso do aluno.",
+                    sender="Bruno <bruno@example.com>"),
+        agent="bruno@example.com",
+    )  # fmt: skip
+    back = mail_with_subject(sink, "carlos@example.com", "Chamado encaminhado à sua fila")
+    assert "Falta o acesso do aluno." in back.text and "Maria, pode testar de novo?" in back.text
+    shown = gateway_config.cli_json("tickets", "show", ref)
+    assert shown["queue"] == "n1" and shown["assignee"] == "bruno@example.com"
 
 
 def test_a_reassignment_tells_the_new_assignee(serve: ServeProcess, sink: SmtpSink) -> None:
