@@ -14,7 +14,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from gateway.domain import EventKind, MailKind, Sla
+from gateway.domain import EventKind, MailKind, Sla, TokenPurpose
 from gateway.lifecycle import sla as lifecycle
 from gateway.lifecycle.sla import ClockState
 from gateway.lifecycle.step import SCHEDULER, STALE, Firing
@@ -105,7 +105,26 @@ def _tell(
     if not recipients:
         log.warning("%s %s of %s: nobody to notify at level %d", event, label, fields.ref, level)
         return event.value
-    words = step.words
+    # One mail per recipient: an agent's carries the addresses signed for that agent.
+    for address in recipients:
+        _queue_notice(firing, template, label, due, level, address)
+    return event.value
+
+
+def _queue_notice(
+    firing: Firing, template: str, label: str, due: datetime | None, level: int, address: str
+) -> None:
+    step, fields = firing.step, firing.fields
+    parts, words = step.parts, step.words
+    is_agent = parts.directory().agent(address) is not None
+    answer = note = ""
+    if is_agent:  # the direction is told, but acts through the agents
+        answer = parts.tokens.reply_address(
+            parts.support_address, fields.ref, TokenPurpose.AGENT, address
+        )
+        note = parts.tokens.reply_address(
+            parts.support_address, fields.ref, TokenPurpose.NOTE, address
+        )
     context = SlaNotice(
         ticket=TicketLine(str(fields.ref), fields.subject, int(fields.priority)),
         sla_label=label,
@@ -113,16 +132,18 @@ def _tell(
         queue=fields.queue or "-",
         assignee=fields.assignee or "",
         level=level,
+        answer_address=answer,
+        note_address=note,
     )
     step.queue(
         Letter(
             kind=MailKind.SLA_NOTICE,
             template=template,
             context=context,
-            to=[("", address) for address in recipients],
+            to=[("", address)],
             ticket=fields.ref,
+            reply_to=answer or None,
             from_name="ticketgate",
             automatic="auto-generated",
         )
     )
-    return event.value

@@ -285,3 +285,6 @@ class SlaNotice(TemplateContext):
     queue: str
     assignee: str
     level: int
+    # An agent's own signed addresses (empty for the direction, who acts through agents).
+    answer_address: str = ""
+    note_address: str = ""

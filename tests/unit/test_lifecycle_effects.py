@@ -376,3 +376,16 @@ def test_a_survey_answer_by_reply_is_recorded(world: World) -> None:
     [(actor, data)] = world.events(ref, EventKind.SURVEY_ANSWERED)
     assert (actor, data["rating"], data["met_expectation"]) == (CUSTOMER, 4, True)
     assert world.ticket_status(ref) is TicketStatus.CLOSED
+
+
+def test_an_agents_sla_notice_carries_the_addresses_signed_for_that_agent(world: World) -> None:
+    ref = world.open_ticket(assignee=ANA)
+    at = datetime(2025, 6, 2, 13, tzinfo=SP)
+    world.fire(ref, TimerKind.SLA_BREACH, at, Sla.FIRST_RESPONSE, 0)
+    world.fire(ref, TimerKind.ESCALATION, at, Sla.FIRST_RESPONSE, 2)
+    to_ana, to_direction = world.mails(ref, MailKind.SLA_NOTICE)
+    reply_to = str(to_ana["Reply-To"])
+    assert reply_to.endswith(".agent@example.com") and reply_to.startswith("suporte+")
+    plain = next(p for p in to_ana.walk() if p.get_content_type() == "text/plain")
+    assert reply_to in plain.get_payload(decode=True).decode()  # type: ignore[union-attr]
+    assert to_direction["Reply-To"] is None  # the direction acts through the agents
