@@ -32,6 +32,9 @@ class EventKind(StrEnum):
     SLA_WARNING = "sla_warning"
     SLA_BREACHED = "sla_breached"
     SLA_ESCALATED = "sla_escalated"
+    RESOLUTION_ANSWERED = "resolution_answered"  # the customer approved, or said not solved
+    CUSTOMER_ESCALATED = "customer_escalated"  # the customer took the ticket one level up
+    CUSTOMER_ESCALATION_REFUSED = "customer_escalation_refused"  # too soon after the last
 
 
 class Sla(StrEnum):
@@ -59,4 +62,5 @@ class AgentNews(StrEnum):
     NEW = "new"
     UPDATE = "update"
     NOTE = "note"
-    ESCALATED = "escalated"
+    ESCALATED = "escalated"  # an agent's #escalate
+    CUSTOMER_ESCALATED = "customer_escalated"  # the customer asked (mail or link)

@@ -25,11 +25,11 @@ from gateway.domain import (
     TicketChanges,
     TicketRecord,
     TicketStatus,
-    TokenPurpose,
     Visibility,
 )
 from gateway.intake.ports import Job
-from gateway.mail.contexts import AgentAnswer, AgentNotification, CommandErrors, TicketFacts
+from gateway.mail.agent_mail import AgentMail, agent_name, notification_letters, queue_agents
+from gateway.mail.contexts import AgentAnswer, CommandErrors
 from gateway.mail.letters import Letter
 from gateway.mail.threading import customer_thread
 
@@ -49,43 +49,21 @@ def notify_agents(
     ticket = job.ticket()
     directory, ports = job.directory, job.ports
     if ticket.assignee:
-        recipients = [ticket.assignee]
+        recipients: Sequence[str] = [ticket.assignee]
     else:
-        recipients = [a.email for a in directory.agents if ticket.queue in a.queues]
+        recipients = queue_agents(directory, ticket.queue)
     author = job.sender
     recipients = [r for r in dict.fromkeys(recipients) if r.lower() != author.lower()]
     if not recipients:
         job.event(EventKind.NO_AGENT_TO_NOTIFY, NOBODY, queue=ticket.queue)
         return
-    facts = TicketFacts.of(ticket, directory, ports.words)
     is_agent = directory.agent(author) is not None
     author_label = agent_name(directory, author) if is_agent else (job.sender_name or author)
-    purpose = TokenPurpose.NOTE if news is AgentNews.NOTE else TokenPurpose.AGENT
-    # One mail per agent: each carries reply and note addresses bound to that agent.
-    for recipient in recipients:
-        note_address = ports.tokens.reply_address(
-            job.support, ticket.ref, TokenPurpose.NOTE, recipient
-        )
-        context = AgentNotification.of(
-            news, author_label, text, facts, note_address, ports.words
-        )
-        ports.mail.queue(
-            job.support,
-            Letter(
-                kind=MailKind.AGENT_NOTIFICATION,
-                template="agent_notification",
-                context=context,
-                to=[(agent_name(directory, recipient), recipient)],
-                ticket=ticket.ref,
-                # Replying to a note stays a note (RT's comment address).
-                reply_to=ports.tokens.reply_address(job.support, ticket.ref, purpose, recipient),
-                # One stable root per ticket, so every agent's client threads them together.
-                in_reply_to=agent_thread_root(ticket, job.support),
-                automatic="auto-generated",
-                attachments=attachments,
-            ),
-            job.now,
-        )
+    mail = AgentMail(directory, ports.tokens, ports.words, job.support)
+    for letter in notification_letters(
+        mail, ticket, recipients, news, author_label, text, attachments
+    ):
+        ports.mail.queue(job.support, letter, job.now)
 
 
 def split_followers(
@@ -143,15 +121,6 @@ def apply_field_changes(job: Job, changes: TicketChanges) -> None:
 def keep_internal(job: Job, text: str) -> None:
     """The agent's mail in the thread as an internal note: agents see it, customers never."""
     job.keep_received(text, Visibility.INTERNAL)
-
-
-def agent_name(directory: Directory, email: str) -> str:
-    agent = directory.agent(email)
-    return agent.name if agent else email
-
-
-def agent_thread_root(ticket: TicketRecord, support: str) -> str:
-    return f"<{str(ticket.ref).lower()}.agents@{support.rpartition('@')[2]}>"
 
 
 # --- an agent's reply on a ticket ------------------------------------------------------

@@ -44,6 +44,7 @@ from gateway.domain import (
     TriageOutcome,
 )
 from gateway.domain.commands import cut_at_reply_marker, read_commands
+from gateway.domain.customer_intent import asks_to_escalate
 from gateway.intake.facts import Facts
 from inbound.automated import classify_automated
 from inbound.reply_text import extract_reply, html_to_text
@@ -265,6 +266,7 @@ def decide(a: Assessment, facts: Facts) -> Assessment | Decision:
             organization_id=org_id,
             new_text=a.new_text,
             rules=a.triage,
+            escalate=asks_to_escalate(a.new_text, facts.customer_escalation_phrases),
         )
     if a.may_open_tickets:
         reason = "authorized contact opened a ticket"
