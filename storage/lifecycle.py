@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.domain import MailKind, TicketRecord, TicketRef, TicketStatus
-from storage.models import MessageRow, OutboxRow, SurveyRow, TicketRow, TimerRow
+from storage.models import EventRow, MessageRow, OutboxRow, SurveyRow, TicketRow, TimerRow
 from storage.records import (
     SurveyRecord,
     TimerRecord,
@@ -123,6 +123,15 @@ class LifecycleStore:
             .limit(limit)
         ).all()
         return [(at, direction, body) for at, direction, body in reversed(rows)]
+
+    def last_event_at(self, ref: TicketRef, kind: str) -> datetime | None:
+        """When the ticket's newest event of `kind` happened (a rate limit's memory)."""
+        return self.session.scalar(
+            select(EventRow.at)
+            .where(EventRow.ticket_id == ref.number, EventRow.kind == kind)
+            .order_by(EventRow.id.desc())
+            .limit(1)
+        )
 
     # --- timers ------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from gateway.config.reloading import Watched
 from gateway.domain import Priority
 from gateway.domain.calendar import BusinessCalendar, national_holidays
+from gateway.domain.customer_intent import DEFAULT_ESCALATION_PHRASES
 from gateway.domain.policy import (
     DEFAULT_OUTCOMES,
     SEED_TARGETS,
@@ -136,10 +137,22 @@ class SlaEntry(_Strict):
     overrides: list[OverrideEntry] = []
 
 
+def _phrase(value: str) -> str:
+    phrase = " ".join(value.split())
+    if len(phrase) < 3:
+        raise ValueError(f"'{value}' is too short to be a phrase customers write")
+    return phrase
+
+
 class EscalationEntry(_Strict):
     every: Dur = Duration(time=timedelta(hours=4))
     levels: int = Field(3, ge=0, le=10)
     direction: list[Annotated[str, AfterValidator(lambda v: v.strip().lower())]] = []
+    # [] turns the reading of mail off; the signed link in status mail still works.
+    customer_phrases: list[Annotated[str, AfterValidator(_phrase)]] = list(
+        DEFAULT_ESCALATION_PHRASES
+    )
+    customer_window: Dur = Duration(days=1)
 
 
 class WaitingCustomerEntry(_Strict):
@@ -249,6 +262,8 @@ def load_policy(path: Path, default_zone: ZoneInfo) -> Policy:
         escalate_every=parsed.escalation.every,
         escalation_levels=parsed.escalation.levels,
         direction=tuple(parsed.escalation.direction),
+        customer_escalation_phrases=tuple(parsed.escalation.customer_phrases),
+        customer_escalation_window=parsed.escalation.customer_window,
         reminder_after=timers.waiting_customer.reminder_after,
         resolve_after=timers.waiting_customer.resolve_after,
         close_after=timers.resolved.close_after,

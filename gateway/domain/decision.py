@@ -184,6 +184,8 @@ class ThreadUpdate(_Decided):
     organization_id: str | None
     new_text: str
     rules: TriageOutcome | None = None
+    # The customer asks to take the ticket to the next level ("quero escalar", seed 001).
+    escalate: bool = False
 
 
 @dataclass(frozen=True)

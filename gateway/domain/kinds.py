@@ -37,6 +37,9 @@ class EventKind(StrEnum):
     SLA_ESCALATED = "sla_escalated"
     DUE_WARNING = "due_warning"
     DUE_BREACHED = "due_breached"
+    RESOLUTION_ANSWERED = "resolution_answered"  # the customer approved, or said not solved
+    CUSTOMER_ESCALATED = "customer_escalated"  # the customer took the ticket one level up
+    CUSTOMER_ESCALATION_REFUSED = "customer_escalation_refused"  # too soon after the last
 
 
 # An event's actor is an agent's address, a rule (`rule:<name>`), or the gateway itself.
@@ -82,8 +85,9 @@ class AgentNews(StrEnum):
     NEW = "new"
     UPDATE = "update"
     NOTE = "note"
-    ESCALATED = "escalated"
+    ESCALATED = "escalated"  # an agent's #escalate
     HANDED_OFF = "handed_off"  # the ticket moved to this agent's queue
     ASSIGNED = "assigned"  # the ticket is now this agent's
     UNASSIGNED = "unassigned"  # the ticket left this agent (a queue change)
     REQUESTED = "requested"  # the agent asked for the ticket (#take, or [#REF] by mail)
+    CUSTOMER_ESCALATED = "customer_escalated"  # the customer asked (mail or link)

@@ -17,6 +17,7 @@ class MailKind(StrEnum):
     REMINDER = "reminder"
     SURVEY = "survey"
     SLA_NOTICE = "sla_notice"
+    ESCALATION_NOTICE = "escalation_notice"  # a customer's escalation, to the direction
     AGENT_NOTIFICATION = "agent_notification"
     AGENT_REPLY = "agent_reply"
 

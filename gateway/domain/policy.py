@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from gateway.domain.calendar import BusinessCalendar, national_holidays
+from gateway.domain.customer_intent import DEFAULT_ESCALATION_PHRASES
 from gateway.domain.tickets import Priority
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -163,6 +164,10 @@ class Policy:
     escalate_every: Duration = Duration(time=timedelta(hours=4))
     escalation_levels: int = 3
     direction: tuple[str, ...] = ()
+    # A customer's own request to escalate: the phrases read in their mail, and at most one
+    # step up per ticket in this much business time (seed 001: one level at a time).
+    customer_escalation_phrases: tuple[str, ...] = DEFAULT_ESCALATION_PHRASES
+    customer_escalation_window: Duration = Duration(days=1)
     reminder_after: Duration | None = Duration(days=3)
     resolve_after: Duration | None = Duration(days=5)
     close_after: Duration | None = Duration(days=5)

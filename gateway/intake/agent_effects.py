@@ -29,8 +29,9 @@ from gateway.domain import (
     TokenPurpose,
     Visibility,
 )
-from gateway.intake.agent_mail import agent_name, notify_agents
+from gateway.intake.agent_mail import notify_agents
 from gateway.intake.ports import Job
+from gateway.mail.agent_mail import agent_name
 from gateway.mail.contexts import (
     AgentAnswer,
     CommandErrors,

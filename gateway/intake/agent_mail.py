@@ -15,17 +15,13 @@ from gateway.domain import (
     AgentNews,
     AgentUpdate,
     AttachmentPart,
-    Directory,
     EventKind,
-    MailKind,
     ThreadUpdate,
-    TicketRecord,
-    TokenPurpose,
     Visibility,
 )
 from gateway.intake.ports import Job
-from gateway.mail.contexts import AgentNotification, ThreadLine, TicketFacts
-from gateway.mail.letters import Letter
+from gateway.mail.agent_mail import AgentMail, agent_name, notification_letters, queue_agents
+from gateway.mail.contexts import ThreadLine
 
 NOBODY = "ticketgate"  # the actor of what the gateway does on its own
 
@@ -51,10 +47,6 @@ def notify_agents(
         send_ticket_to(job, recipient, news, text, attachments)
 
 
-def queue_agents(directory: Directory, queue: str | None) -> list[str]:
-    return list(dict.fromkeys(a.email for a in directory.agents if queue in a.queues))
-
-
 def send_ticket_to(
     job: Job,
     agent: str,
@@ -62,46 +54,20 @@ def send_ticket_to(
     text: str,
     attachments: Sequence[AttachmentPart] = (),
 ) -> None:
-    """One agent's mail about a ticket: what happened, the facts, and reply and note
-    addresses signed for that agent alone. A hand-off or a request carries the whole
-    conversation so far, so the next agent needs nothing else."""
+    """One agent's mail about a ticket, built by gateway/mail/agent_mail.py. A hand-off or a
+    request carries the whole conversation so far, so the next agent needs nothing else."""
     ticket = job.ticket()
     directory, ports = job.directory, job.ports
     author = job.sender
     job.told.add(agent.lower())
     is_agent = directory.agent(author) is not None
     author_label = agent_name(directory, author) if is_agent else (job.sender_name or author)
-    answer = ports.tokens.reply_address(job.support, ticket.ref, TokenPurpose.AGENT, agent)
-    note = ports.tokens.reply_address(job.support, ticket.ref, TokenPurpose.NOTE, agent)
-    # Replying to a note stays a note (RT's comment address): the safe default.
-    replies_are_notes = news is AgentNews.NOTE
-    context = AgentNotification(
-        event=news,
-        author=author_label,
-        text=text,
-        marker=ports.words.reply_marker,
-        answer_address=answer,
-        note_address=note,
-        replies_are_notes=replies_are_notes,
-        ticket=TicketFacts.of(ticket, directory, ports.words),
-        conversation=_conversation(job) if news in WHOLE_TICKET else [],
-    )
-    ports.mail.queue(
-        job.support,
-        Letter(
-            kind=MailKind.AGENT_NOTIFICATION,
-            template="agent_notification",
-            context=context,
-            to=[(agent_name(directory, agent), agent)],
-            ticket=ticket.ref,
-            reply_to=note if replies_are_notes else answer,
-            # One stable root per ticket, so every agent's client threads them together.
-            in_reply_to=agent_thread_root(ticket, job.support),
-            automatic="auto-generated",
-            attachments=attachments,
-        ),
-        job.now,
-    )
+    mail = AgentMail(directory, ports.tokens, ports.words, job.support)
+    conversation = _conversation(job) if news in WHOLE_TICKET else []
+    for letter in notification_letters(
+        mail, ticket, [agent], news, author_label, text, attachments, conversation
+    ):
+        ports.mail.queue(job.support, letter, job.now)
 
 
 # The news that hands the whole ticket over: the agent may never have seen it.
@@ -123,15 +89,6 @@ def _conversation(job: Job) -> list[ThreadLine]:
         )
         for m in job.ports.tickets.messages(job.ref)
     ]
-
-
-def agent_name(directory: Directory, email: str) -> str:
-    agent = directory.agent(email)
-    return agent.name if agent else email
-
-
-def agent_thread_root(ticket: TicketRecord, support: str) -> str:
-    return f"<{str(ticket.ref).lower()}.agents@{support.rpartition('@')[2]}>"
 
 
 def announce_hand_offs(d: AgentUpdate | ThreadUpdate, job: Job) -> None:

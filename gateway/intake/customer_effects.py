@@ -220,6 +220,18 @@ def notify_agents_of_update(d: ThreadUpdate, job: Job) -> None:
     notify_agents(job, AgentNews.UPDATE, d.new_text, job.msg.attachments)
 
 
+def escalate_on_request(d: ThreadUpdate, job: Job) -> None:
+    """The customer asked for the next level: the lifecycle takes the ticket one step up
+    its queue chain and tells that level, at most once per window, and answers them.
+    After `notify_agents_of_update`, so the level they leave reads the request too."""
+    if d.escalate:
+        assert job.ref is not None
+        job.ports.lifecycle.customer_escalation(
+            job.ref, job.now, actor=job.sender, author=job.sender_name or job.sender,
+            channel="mail", text=d.new_text,
+        )  # fmt: skip
+
+
 def send_rejection(d: RejectUnauthorized, job: Job) -> None:
     """The polite rejection: the official channel, and nothing about any ticket."""
     if not d.notify_sender or job.msg.sender is None:

@@ -42,6 +42,7 @@ from gateway.intake.customer_effects import (
     apply_on_behalf_fields,
     apply_rules_to_update,
     customer_clock,
+    escalate_on_request,
     follow_cc,
     notify_agents_of_new,
     notify_agents_of_update,
@@ -80,9 +81,10 @@ THREAD_UPDATE: tuple[Effect[ThreadUpdate], ...] = (
     announce_hand_offs,  # a rule that moved the queue tells the new queue
     record_rules,  # event: which rules matched
     reply_with_rule_template,  # a rule's reply_with template to the sender
-    customer_clock,  # a survey answer, a reopen, or the next-response clock (lifecycle)
+    customer_clock,  # a survey answer, an approval (close), a reopen, or the next-response clock
     follow_cc,  # CC'd contacts of the organization follow the ticket
     notify_agents_of_update,  # the assignee or the queue's agents
+    escalate_on_request,  # "quero escalar": one level up, that level told (once per window)
 )
 
 AGENT_UPDATE: tuple[Effect[AgentUpdate], ...] = (

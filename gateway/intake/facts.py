@@ -23,6 +23,7 @@ class Facts(MessageIndex, Protocol):
     support_addresses: Sequence[str]
     trusted_authserv_ids: Sequence[str]
     max_message_bytes: int
+    customer_escalation_phrases: Sequence[str]  # policy.yaml: a customer asks for escalation
 
     def already_received(self, dedup_key: str) -> bool: ...
 

@@ -27,6 +27,7 @@ from gateway.domain import (
     Visibility,
 )
 from gateway.domain.signing import ReplyTokens
+from gateway.lifecycle.escalation import EscalationOutcome
 from gateway.lifecycle.sla import ReplyEffect
 from gateway.mail.labels import Words
 from gateway.mail.letters import Letter
@@ -93,6 +94,10 @@ class LifecycleHooks(Protocol):
     def customer_replied(
         self, ref: TicketRef, text: str, sender: str, now: datetime
     ) -> ReplyEffect: ...
+
+    def customer_escalation(
+        self, ref: TicketRef, now: datetime, *, actor: str, author: str, channel: str, text: str
+    ) -> EscalationOutcome: ...
 
     def agent_responded(self, ref: TicketRef, now: datetime, actor: str) -> None: ...
 

@@ -33,6 +33,7 @@ from gateway.domain import (
     TriageInput,
 )
 from gateway.domain.commands import cut_at_reply_marker, read_commands
+from gateway.domain.customer_intent import asks_to_escalate
 from gateway.intake.agent_decision import agent_decision
 from gateway.intake.assessment import Assessment
 from gateway.intake.facts import Facts
@@ -244,6 +245,7 @@ def decide(a: Assessment, facts: Facts) -> Assessment | Decision:
             organization_id=org_id,
             new_text=a.new_text,
             rules=a.triage,
+            escalate=asks_to_escalate(a.new_text, facts.customer_escalation_phrases),
         )
     if a.may_open_tickets:
         reason = "authorized contact opened a ticket"

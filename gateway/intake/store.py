@@ -28,6 +28,7 @@ from gateway.domain.commands import CommandTerms
 from gateway.domain.policy import Policy
 from gateway.domain.signing import ReplyTokens
 from gateway.lifecycle.actions import LifecycleActions
+from gateway.lifecycle.escalation import EscalationOutcome
 from gateway.lifecycle.sla import ReplyEffect
 from gateway.mail.letters import Letter, Mailer
 from inbound.thread_match import TokenVerifier
@@ -75,6 +76,7 @@ class StoreFacts:
         self.support_addresses: Sequence[str] = policy.support_addresses
         self.trusted_authserv_ids: Sequence[str] = policy.trusted_authserv_ids
         self.max_message_bytes = policy.max_message_bytes
+        self.customer_escalation_phrases: Sequence[str] = lifecycle.customer_phrases()
 
     def already_received(self, dedup_key: str) -> bool:
         return self._ledger.seen(dedup_key)
@@ -141,6 +143,13 @@ class SessionLifecycle:
         self, ref: TicketRef, text: str, sender: str, now: datetime
     ) -> ReplyEffect:
         return self._actions.customer_replied(self._session, ref, text, sender, now)
+
+    def customer_escalation(
+        self, ref: TicketRef, now: datetime, *, actor: str, author: str, channel: str, text: str
+    ) -> EscalationOutcome:
+        return self._actions.customer_escalation(
+            self._session, ref, now, actor=actor, author=author, channel=channel, text=text
+        )
 
     def agent_responded(self, ref: TicketRef, now: datetime, actor: str) -> None:
         self._actions.agent_responded(self._session, ref, now, actor)

@@ -1,10 +1,12 @@
-"""The lifecycle's one door: intake, the survey pages and the sweeper call `LifecycleActions`.
+"""The lifecycle's one door: intake, the survey and ticket pages and the sweeper call
+`LifecycleActions`.
 
 A thin facade, built once in gateway/runtime/app.py. Each method reads the live policy
 once, wraps the caller's session and instant in a `Step` (gateway/lifecycle/step.py) and
 hands it to the module that does the work: clock.py (the SLA clock and status changes),
-replies.py (a customer's reply, the survey's answers), timers.py (a fired timer), which
-queue their mail through customer_mail.py and notices.py. It never commits and never
+replies.py (a customer's reply, the survey's answers, the approval of a solution),
+escalation.py (a customer's request for the next level), timers.py (a fired timer),
+which queue their mail through customer_mail.py and notices.py. It never commits and never
 does I/O beyond the session; "now" is handed in.
 """
 
@@ -16,12 +18,15 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from gateway.domain import Directory, TicketRef, TicketStatus, Triage, TriageOutcome
+from gateway.domain.customer_intent import Verdict
 from gateway.domain.policy import Policy
 from gateway.domain.signing import ReplyTokens
-from gateway.lifecycle import clock, replies, timers
+from gateway.lifecycle import clock, escalation, replies, timers
+from gateway.lifecycle.escalation import EscalationOutcome
 from gateway.lifecycle.sla import ReplyEffect
 from gateway.lifecycle.step import LifecycleParts, Step
 from gateway.lifecycle.surveys import SurveyAnswer, SurveyLinks
+from gateway.lifecycle.ticket_links import TicketLinks
 from gateway.mail.labels import Words
 from gateway.mail.letters import Mailer
 from storage.records import TimerRecord
@@ -35,6 +40,7 @@ class LifecycleActions:
         *,
         tokens: ReplyTokens,
         links: SurveyLinks,
+        ticket_links: TicketLinks,
         policy: Callable[[], Policy],
         directory: Callable[[], Directory],
         locale: str,
@@ -44,6 +50,7 @@ class LifecycleActions:
         self.parts = LifecycleParts(
             tokens=tokens,
             links=links,
+            ticket_links=ticket_links,
             policy=policy,
             directory=directory,
             locale=locale,
@@ -79,6 +86,27 @@ class LifecycleActions:
         """A customer's message threaded into `ref`: answer the survey, reopen, or restart
         the next-response clock."""
         return replies.customer_replied(self._step(session, now), ref, text, sender)
+
+    def customer_phrases(self) -> tuple[str, ...]:
+        """The phrases with which a customer's mail asks for escalation (policy.yaml)."""
+        return self.parts.policy().customer_escalation_phrases
+
+    def customer_escalation(
+        self,
+        session: Session,
+        ref: TicketRef,
+        now: datetime,
+        *,
+        actor: str,
+        author: str,
+        channel: str,
+        text: str,
+    ) -> EscalationOutcome:
+        """The customer asks for the next level (by mail or link): one step up the queue
+        chain with that level told, at most once per window; always recorded and answered."""
+        return escalation.customer_escalation(
+            self._step(session, now), ref, actor=actor, author=author, channel=channel, text=text
+        )
 
     def agent_responded(self, session: Session, ref: TicketRef, now: datetime, actor: str) -> None:
         """A public answer from an agent: meets the first/next response targets (recording
@@ -132,6 +160,24 @@ class LifecycleActions:
         """Store what a reply or a one-click link answered."""
         replies.record_survey_answer(
             self._step(session, now), survey_id, ref, answer, channel, actor
+        )
+
+    # --- the ticket pages -------------------------------------------------------------------
+
+    def answer_resolution(
+        self,
+        session: Session,
+        ref: TicketRef,
+        verdict: Verdict,
+        now: datetime,
+        *,
+        channel: str,
+        actor: str,
+    ) -> bool:
+        """The customer approves a resolved ticket's solution (it closes) or says it is not
+        solved (it reopens); False, changing nothing, when it is no longer resolved."""
+        return replies.answer_resolution(
+            self._step(session, now), ref, verdict, channel=channel, actor=actor
         )
 
     # --- the sweeper -----------------------------------------------------------------------

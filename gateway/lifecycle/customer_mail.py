@@ -1,5 +1,10 @@
 """The lifecycle's mail to the customer: a status change, the close and its survey, the
-reminder while we wait for them, and the notice that a silent ticket was resolved.
+reminder while we wait for them, the notice that a silent ticket was resolved, and the
+answer to their request for escalation.
+
+A resolved ticket's mail says how to approve the solution or say it is not solved, and
+every status mail how to ask for escalation, by reply or by signed link
+(gateway/lifecycle/ticket_links.py).
 
 Called by gateway/lifecycle/clock.py after it moves a ticket's status and by
 gateway/lifecycle/timers.py when a timer fires; each mail is queued in the step's
@@ -19,7 +24,9 @@ from gateway.mail.contexts import (
     AboutTicket,
     AutoResolved,
     Closed,
+    CustomerActions,
     CustomerNotice,
+    EscalationAnswer,
     HistoryLine,
     Reminder,
     StatusChanged,
@@ -44,6 +51,7 @@ def status_changed(step: Step, fields: TicketRecord, state: ClockState, cause: s
             status_label=words.status(state.status.value),
             cause=words.cause(cause),
             deadline=_deadline(step, lifecycle.resolve_deadline(state, step.policy)),
+            actions=_actions(step, fields),
             outcome=_outcome(step, fields) if state.status is TicketStatus.RESOLVED else "",
         ),
     )
@@ -109,8 +117,40 @@ def auto_resolved(step: Step, fields: TicketRecord, resolved: ClockState) -> Non
             _about(step, fields),
             waited=step.words.duration(step.policy.resolve_after),
             deadline=_deadline(step, lifecycle.resolve_deadline(resolved, step.policy)),
+            actions=_actions(step, fields),
         ),
     )
+
+
+def escalation_answer(
+    step: Step,
+    fields: TicketRecord,
+    *,
+    level: str,
+    earlier: datetime | None = None,
+    next_allowed: datetime | None = None,
+) -> None:
+    """The customer asked for escalation: it went to `level`, or (with `next_allowed`) one
+    already went at `earlier` and nothing changed; either way they hear it from us."""
+    _mail(
+        step,
+        fields,
+        "escalation_answer",
+        MailKind.STATUS,
+        EscalationAnswer(
+            _about(step, fields, with_history=False),
+            accepted=next_allowed is None,
+            level=level,
+            earlier=_deadline(step, earlier),
+            next_allowed=_deadline(step, next_allowed),
+        ),
+    )
+
+
+def _actions(step: Step, fields: TicketRecord) -> CustomerActions:
+    policy = step.policy
+    links = step.parts.ticket_links
+    return links.actions(fields.ref, step.parts.locale, policy.customer_escalation_phrases)
 
 
 def _deadline(step: Step, instant: datetime | None) -> str:

@@ -1,10 +1,12 @@
-"""What a customer's reply does to its ticket: answer the survey, reopen, restart the
-next-response clock, or (after the close) ask for a new linked ticket.
+"""What a customer's reply does to its ticket: answer the survey, approve the solution
+(close), reopen, restart the next-response clock, or (after the close) ask for a new
+linked ticket.
 
 Intake asks `follow_up_triage` before it decides where a reply goes, and calls
 `customer_replied` once the reply is threaded; the survey pages (gateway/runtime/http.py)
-record a click's answer through `record_survey_answer`. The clock itself moves through
-gateway/lifecycle/clock.py.
+record a click's answer through `record_survey_answer`, the approval page
+(gateway/runtime/ticket_pages.py) through `answer_resolution`. The clock itself moves
+through gateway/lifecycle/clock.py.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from gateway.domain import EventKind, TicketRecord, TicketRef, TicketStatus, Triage, TriageOutcome
+from gateway.domain.customer_intent import Verdict, read_verdict
 from gateway.domain.policy import Policy
 from gateway.lifecycle import clock
 from gateway.lifecycle import sla as lifecycle
@@ -21,7 +24,11 @@ from gateway.lifecycle.surveys import SurveyAnswer, parse_reply
 from storage.lifecycle import LifecycleStore
 from storage.repository import TicketRepository
 
-REOPEN_CAUSE = "customer replied"  # Words.cause (gateway/mail/labels.py) words it for the mail
+# Causes of the status changes a customer makes; Words.cause (gateway/mail/labels.py)
+# words them for the mail.
+REOPEN_CAUSE = "customer replied"
+APPROVED_CAUSE = "approved by the customer"
+NOT_SOLVED_CAUSE = "not solved, says the customer"
 
 
 def follow_up_triage(
@@ -55,12 +62,13 @@ def follow_up_triage(
 
 
 def customer_replied(step: Step, ref: TicketRef, text: str, sender: str) -> ReplyEffect:
-    """A customer's message threaded into `ref`: answer the survey, reopen, or restart
-    the next-response clock."""
+    """A customer's message threaded into `ref`: answer the survey, approve a resolved
+    ticket's solution, reopen, or restart the next-response clock."""
     fields = step.store.clock(ref)
     answer = _survey_answer(step.store, fields, text)
+    verdict = read_verdict(text) if fields.status is TicketStatus.RESOLVED else Verdict.NONE
     effect = lifecycle.customer_reply_effect(
-        fields.status, step.policy, answers_open_survey=answer is not None
+        fields.status, step.policy, answers_open_survey=answer is not None, verdict=verdict
     )
     state = clock.state_of(fields)
     if effect is ReplyEffect.SURVEY_ANSWER:
@@ -68,6 +76,8 @@ def customer_replied(step: Step, ref: TicketRef, text: str, sender: str) -> Repl
         survey = step.store.latest_survey(ref)
         assert survey is not None
         record_survey_answer(step, survey.id, ref, answer, "reply", sender)
+    elif effect is ReplyEffect.APPROVE or verdict is Verdict.NOT_SOLVED:
+        answer_resolution(step, ref, verdict, channel="reply", actor=sender)
     elif effect is ReplyEffect.REOPEN:
         reopened = lifecycle.transition(state, TicketStatus.OPEN, step.now, step.policy)
         clock.settle(
@@ -82,6 +92,34 @@ def customer_replied(step: Step, ref: TicketRef, text: str, sender: str) -> Repl
     else:
         clock.save(step, ref, lifecycle.customer_wrote(state, step.now))
     return effect
+
+
+def answer_resolution(
+    step: Step, ref: TicketRef, verdict: Verdict, *, channel: str, actor: str
+) -> bool:
+    """The customer's answer to a resolved ticket, by reply (`channel` "reply") or on the
+    approval page ("link"): approved closes it at once (seed 002; the close mail and the
+    survey follow as for any close), not solved reopens it and starts the next-response
+    clock. False, changing nothing, when the ticket no longer waits for that answer (a
+    second click, an old mail)."""
+    fields = step.store.clock(ref, lock=True)
+    if fields.status is not TicketStatus.RESOLVED or verdict is Verdict.NONE:
+        return False
+    step.tickets.record_event(
+        ref, EventKind.RESOLUTION_ANSWERED, actor, step.now, verdict=verdict.value,
+        channel=channel,
+    )  # fmt: skip
+    state = clock.state_of(fields)
+    if verdict is Verdict.APPROVED:
+        closed = lifecycle.transition(state, TicketStatus.CLOSED, step.now, step.policy)
+        clock.settle(step, fields, closed, actor=actor, cause=APPROVED_CAUSE, notify=True)
+        return True
+    reopened = lifecycle.transition(state, TicketStatus.OPEN, step.now, step.policy)
+    clock.settle(
+        step, fields, lifecycle.customer_wrote(reopened, step.now), actor=actor,
+        cause=NOT_SOLVED_CAUSE, notify=True,
+    )  # fmt: skip
+    return True
 
 
 def record_survey_answer(

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from gateway.domain import Directory, Priority, Sla, TicketStatus, TimerKind, unique
+from gateway.domain.customer_intent import Verdict
 from gateway.domain.policy import Policy
 
 PAUSED = frozenset({TicketStatus.WAITING_CUSTOMER, TicketStatus.WAITING_THIRD_PARTY})
@@ -205,15 +206,23 @@ class ReplyEffect(StrEnum):
 
     NONE = "none"
     REOPEN = "reopen"
+    APPROVE = "approve"
     SURVEY_ANSWER = "survey_answer"
     NEW_TICKET = "new_ticket"
 
 
 def customer_reply_effect(
-    status: TicketStatus, policy: Policy, *, answers_open_survey: bool
+    status: TicketStatus,
+    policy: Policy,
+    *,
+    answers_open_survey: bool,
+    verdict: Verdict = Verdict.NONE,
 ) -> ReplyEffect:
-    """Seed 002: a reply while waiting or resolved reopens; after close it opens a new
-    linked ticket (or reopens, as configured), unless it answers the survey."""
+    """Seed 002: a reply while waiting or resolved reopens, but approving a resolved
+    ticket's solution closes it at once; after close a reply opens a new linked ticket (or
+    reopens, as configured), unless it answers the survey."""
+    if status is TicketStatus.RESOLVED and verdict is Verdict.APPROVED:
+        return ReplyEffect.APPROVE
     if status is TicketStatus.CLOSED:
         if answers_open_survey:
             return ReplyEffect.SURVEY_ANSWER
@@ -252,16 +261,44 @@ def notice_recipients(
     """Who hears of a warning/breach (level 0: the analyst, else the queue's agents) and of
     each escalation level (the next queue up the chain; past its end, the direction)."""
 
-    def agents_of(queue_id: str) -> list[str]:
-        return [a.email for a in directory.agents if queue_id in a.queues]
-
     chain = escalation_chain(directory, queue)
     if level == 0:
         if assignee:
             return (assignee,)
-        return unique(agents_of(chain[0])) if chain else policy.direction
+        return unique(_agents_of(directory, chain[0])) if chain else policy.direction
     if level < len(chain):
-        return unique(agents_of(chain[level]))
+        return unique(_agents_of(directory, chain[level]))
     if level == max(len(chain), 1):
         return policy.direction
     return ()
+
+
+def _agents_of(directory: Directory, queue_id: str) -> list[str]:
+    return [a.email for a in directory.agents if queue_id in a.queues]
+
+
+@dataclass(frozen=True)
+class EscalationStep:
+    """Where a customer's escalation takes a ticket, and who hears of it."""
+
+    queue: str | None  # the next queue up the chain; None past its end
+    notify: tuple[str, ...]  # that queue's agents, or the policy's direction
+
+
+def customer_escalation_step(
+    directory: Directory, policy: Policy, queue: str | None
+) -> EscalationStep:
+    """One step up the ticket's queue chain (seed 001: attendant → area lead → direction);
+    past its end, the direction addresses are told and the queue stays."""
+    chain = escalation_chain(directory, queue)
+    if len(chain) > 1:
+        return EscalationStep(chain[1], unique(_agents_of(directory, chain[1])))
+    return EscalationStep(None, policy.direction)
+
+
+def next_customer_escalation(policy: Policy, last: datetime | None) -> datetime | None:
+    """When a customer may next escalate, after one at `last` (None: any time): one step
+    per `customer_escalation_window` of business time, so a level has time to act."""
+    if last is None:
+        return None
+    return policy.customer_escalation_window.after(policy.calendar, last)

@@ -20,6 +20,8 @@ from gateway.domain.policy import Policy
 from gateway.domain.signing import ReplyTokens
 from gateway.lifecycle.sla import ClockState
 from gateway.lifecycle.surveys import SurveyLinks
+from gateway.lifecycle.ticket_links import TicketLinks
+from gateway.mail.agent_mail import AgentMail
 from gateway.mail.labels import Words
 from gateway.mail.letters import Letter, Mailer
 from storage.lifecycle import LifecycleStore
@@ -37,6 +39,7 @@ class LifecycleParts:
 
     tokens: ReplyTokens
     links: SurveyLinks
+    ticket_links: TicketLinks
     policy: Callable[[], Policy]
     directory: Callable[[], Directory]
     locale: str
@@ -65,6 +68,12 @@ class Step:
     @property
     def tickets(self) -> TicketRepository:
         return TicketRepository(self.session)
+
+    @property
+    def agent_mail(self) -> AgentMail:
+        """What an agent notification from the lifecycle needs (gateway/mail/agent_mail.py)."""
+        parts = self.parts
+        return AgentMail(parts.directory(), parts.tokens, self.words, parts.support_address)
 
     def queue(self, letter: Letter) -> None:
         """Queue a mail in this step's transaction, sent from the support address."""

@@ -230,14 +230,28 @@ class CustomerNotice(TemplateContext):
 
 
 @dataclass(frozen=True)
+class CustomerActions:
+    """What a status mail offers the customer, each a link signed for this ticket
+    (gateway/lifecycle/ticket_links.py): approve the solution, say it is not solved, ask
+    for the next level; and a phrase that escalates by reply ("" when none is read)."""
+
+    approve_url: str
+    not_solved_url: str
+    escalate_url: str
+    escalate_phrase: str
+
+
+@dataclass(frozen=True)
 class StatusChanged(CustomerNotice):
     """`status_changed`: the new status in words, why, and any automatic deadline; when
-    resolved, the outcome's paragraph (`#outcome`, from the policy)."""
+    resolved, the outcome's paragraph (`#outcome`, from the policy) and how to approve or
+    refuse the solution."""
 
     status: str
     status_label: str
     cause: str
     deadline: str
+    actions: CustomerActions
     outcome: str = ""
 
 
@@ -269,10 +283,33 @@ class Reminder(CustomerNotice):
 
 @dataclass(frozen=True)
 class AutoResolved(CustomerNotice):
-    """`auto_resolved`: resolved after waiting …; closes at … unless they write."""
+    """`auto_resolved`: resolved after waiting …; closes at … unless they write (or approve
+    it, or say it is not solved)."""
 
     waited: str
     deadline: str
+    actions: CustomerActions
+
+
+@dataclass(frozen=True)
+class EscalationAnswer(CustomerNotice):
+    """`escalation_answer`: the customer's escalation was taken to `level`, or (not
+    `accepted`) one was already taken at `earlier` and the next may be at `next_allowed`."""
+
+    accepted: bool
+    level: str
+    earlier: str
+    next_allowed: str
+
+
+@dataclass(frozen=True)
+class EscalationNotice(TemplateContext):
+    """`escalation_notice`: past the end of the queues' chain, the direction hears that a
+    customer asked for escalation, with their words."""
+
+    ticket: TicketFacts
+    author: str
+    text: str
 
 
 @dataclass(frozen=True)

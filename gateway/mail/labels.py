@@ -107,7 +107,24 @@ NEXT_STEP = {
     },
 }
 UNTOLD_CAUSES = frozenset({"agent command", "first agent answer", "scheduler"})
-CUSTOMER_REPLIED = {"pt_BR": "recebemos a sua resposta", "en": "we got your answer"}
+# A status change's cause as the customer reads it (gateway/lifecycle/replies.py and
+# escalation.py name them); any other cause is shown as recorded.
+CAUSES = {
+    "pt_BR": {
+        "customer replied": "recebemos a sua resposta",
+        "approved by the customer": "solução aprovada por você",
+        "not solved, says the customer": "você informou que o problema não foi resolvido",
+        "escalated by the customer": "você pediu o escalonamento do chamado",
+    },
+    "en": {
+        "customer replied": "we got your answer",
+        "approved by the customer": "you approved the solution",
+        "not solved, says the customer": "you told us the problem is not solved",
+        "escalated by the customer": "you asked for the ticket to be escalated",
+    },
+}
+# Past the end of the queues' escalation chain: who a customer's escalation reaches.
+DIRECTION = {"pt_BR": "a direção", "en": "the management"}
 DATE_FORMATS = {"pt_BR": "%d/%m/%Y %H:%M", "en": "%Y-%m-%d %H:%M"}
 NO_DATE = "—"
 
@@ -139,6 +156,58 @@ PAGE_TEXT = {
         "recorded": "Recorded answers",
         "invalid": "This survey link is not valid.",
         "ticket": "Ticket",
+    },
+}
+
+# The pages of the links in status mail (gateway/runtime/ticket_pages.py); `{…}` are filled.
+TICKET_PAGE_TEXT = {
+    "pt_BR": {
+        "resolution": "Aprovação da solução",
+        "escalation": "Escalonamento do chamado",
+        "ticket": "Chamado",
+        "ask_approved": "O problema foi resolvido? Ao confirmar, o chamado será encerrado e "
+        "você receberá a pesquisa de satisfação.",
+        "ask_not_solved": "O problema continua? Ao confirmar, o chamado será reaberto e volta "
+        "para a nossa equipe.",
+        "button_approved": "Sim, foi resolvido: encerrar o chamado",
+        "button_not_solved": "Não foi resolvido: reabrir o chamado",
+        "ask_escalation": "Pedir que o chamado seja levado ao próximo nível de atendimento? "
+        "Faça isso quando o atendimento atual não resolveu a sua necessidade.",
+        "button_escalation": "Pedir escalonamento",
+        "approved": "Obrigado! A solução foi aprovada e o chamado, encerrado.",
+        "not_solved": "O chamado foi reaberto e a nossa equipe responderá em breve. Se "
+        "quiser, responda ao e-mail contando o que ainda acontece.",
+        "not_awaiting": "Este chamado não está aguardando a sua aprovação (situação: {status}).",
+        "escalated": "Pedido registrado: o chamado foi encaminhado para {level}.",
+        "too_soon": "O chamado já foi escalonado em {earlier} e esse nível já foi avisado. Um "
+        "novo pedido será possível a partir de {next_allowed}.",
+        "closed": "Este chamado está fechado. Para continuar, responda ao e-mail do chamado.",
+        "invalid": "Este link não é válido.",
+        "link_request": "(pedido pelo link do e-mail de status, sem texto)",
+    },
+    "en": {
+        "resolution": "Approving the solution",
+        "escalation": "Escalating the ticket",
+        "ticket": "Ticket",
+        "ask_approved": "Is the problem solved? Once you confirm, the ticket is closed and "
+        "you will get the satisfaction survey.",
+        "ask_not_solved": "Does the problem persist? Once you confirm, the ticket is reopened "
+        "and goes back to our team.",
+        "button_approved": "Yes, it is solved: close the ticket",
+        "button_not_solved": "It is not solved: reopen the ticket",
+        "ask_escalation": "Ask for the ticket to go to the next support level? Do so when "
+        "the current level has not met your need.",
+        "button_escalation": "Ask for escalation",
+        "approved": "Thank you! The solution is approved and the ticket closed.",
+        "not_solved": "The ticket is reopened and our team will answer soon. You may reply "
+        "to the email to tell us what still happens.",
+        "not_awaiting": "This ticket is not waiting for your approval (status: {status}).",
+        "escalated": "Request recorded: the ticket went to {level}.",
+        "too_soon": "The ticket was already escalated on {earlier} and that level was told. "
+        "You may ask again from {next_allowed}.",
+        "closed": "This ticket is closed. To go on, reply to the ticket's email.",
+        "invalid": "This link is not valid.",
+        "link_request": "(asked through the link in a status email, no text)",
     },
 }
 
@@ -191,9 +260,14 @@ class Words:
     def cause(self, cause: str) -> str:
         """A status change's cause as the customer reads it; the gateway's own bookkeeping
         causes (an agent's command, the scheduler) are not the customer's business."""
-        if cause == "customer replied":
-            return CUSTOMER_REPLIED[self.locale]
-        return "" if cause in UNTOLD_CAUSES else cause
+        if cause in UNTOLD_CAUSES:
+            return ""
+        return CAUSES[self.locale].get(cause, cause)
+
+    @property
+    def direction(self) -> str:
+        """Who hears of an escalation past the end of the queues' chain."""
+        return DIRECTION[self.locale]
 
     def next_step(
         self, status: str, deadline: datetime | None, duration: Duration | None
@@ -221,3 +295,7 @@ class Words:
     def page(self) -> dict[str, str]:
         """The survey page's words."""
         return PAGE_TEXT[self.locale]
+
+    def ticket_page(self) -> dict[str, str]:
+        """The words of the approval and escalation pages."""
+        return TICKET_PAGE_TEXT[self.locale]

@@ -28,6 +28,7 @@ from gateway.intake.use_case import Intake, IntakePolicy
 from gateway.lifecycle.actions import LifecycleActions
 from gateway.lifecycle.surveys import SurveyLinks
 from gateway.lifecycle.sweeper import Sweeper
+from gateway.lifecycle.ticket_links import TicketLinks
 from gateway.mail.labels import Words
 from gateway.mail.letters import Mailer
 from gateway.runtime.alerts import AdminAlerts
@@ -35,6 +36,7 @@ from gateway.runtime.http import HttpEndpoint, SurveyPages
 from gateway.runtime.imap_runner import ImapRunner, all_mailboxes, intake_delivery
 from gateway.runtime.outbox_store import DatabaseOutboxStore
 from gateway.runtime.scheduler import start_scheduler
+from gateway.runtime.ticket_pages import TicketPages
 from inbound.smtp import SupportHandler, start_listener
 from outbound.compose import Templates
 from outbound.relay import PickupFolder, SmtpRelay, Transport
@@ -63,6 +65,7 @@ class Gateway:
     lifecycle: LifecycleActions
     sweeper: Sweeper
     survey_pages: SurveyPages
+    ticket_pages: TicketPages
 
     def close(self) -> None:
         self.db.close()
@@ -75,7 +78,7 @@ def build(
     db = Database.open(settings.storage_url)
     gateway_cfg = settings.gateway
     zone = ZoneInfo(gateway_cfg.timezone)
-    signer = Signer(settings.secret())  # one key, one HMAC: reply tokens and survey links
+    signer = Signer(settings.secret())  # one key, one HMAC: reply tokens, survey and ticket links
     tokens = ReplyTokens(signer)
     templates = Templates()
     alerts = AdminAlerts(
@@ -101,9 +104,11 @@ def build(
     )
     policy = watch_policy(settings.policy_path, zone, alerts.file_refused)
     links = SurveyLinks(signer, settings.file.http.public_url)
+    ticket_links = TicketLinks(signer, settings.file.http.public_url)
     lifecycle = LifecycleActions(
         tokens=tokens,
         links=links,
+        ticket_links=ticket_links,
         policy=policy,
         directory=directory,
         locale=gateway_cfg.locale,
@@ -143,6 +148,7 @@ def build(
         lifecycle=lifecycle,
         sweeper=Sweeper(db, lifecycle, clock),
         survey_pages=SurveyPages(db, links, lifecycle, clock, gateway_cfg.locale),
+        ticket_pages=TicketPages(db, ticket_links, lifecycle, clock, gateway_cfg.locale),
     )
 
 
@@ -176,7 +182,13 @@ def metrics(db: Database) -> str:
 def _start_http(gateway: Gateway) -> HttpEndpoint | None:
     """The survey pages; a busy port is logged, not fatal: mail matters more than pages."""
     cfg = gateway.settings.file.http
-    endpoint = HttpEndpoint(gateway.survey_pages, cfg.host, cfg.port, lambda: metrics(gateway.db))
+    endpoint = HttpEndpoint(
+        gateway.survey_pages,
+        cfg.host,
+        cfg.port,
+        lambda: metrics(gateway.db),
+        tickets=gateway.ticket_pages,
+    )
     try:
         host, port = endpoint.start()
     except OSError as exc:
@@ -187,7 +199,7 @@ def _start_http(gateway: Gateway) -> HttpEndpoint | None:
             exc,
         )
         return None
-    log.info("HTTP (survey pages, /healthz) on %s:%d", host, port)
+    log.info("HTTP (survey and ticket pages, /healthz) on %s:%d", host, port)
     return endpoint
 
 

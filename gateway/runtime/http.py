@@ -1,4 +1,4 @@
-"""The small HTTP endpoint inside `serve`: survey pages, /healthz and /metrics.
+"""The small HTTP endpoint inside `serve`: survey pages, ticket pages, /healthz and /metrics.
 
 Mail carries one-click links (`/survey/<token>?rating=5`, `?met=yes`); this
 module serves them with the standard library's threading HTTP server in its
@@ -6,7 +6,9 @@ own thread, so nothing here touches the event loop. Each request that
 answers is one short transaction: verify the token against the survey it
 names (gateway/surveys.py), record the answer with an event, render a page
 in the gateway's locale that thanks the customer and shows what is recorded.
-A bad or forged token gets a 404 page that reveals nothing.
+A bad or forged token gets a 404 page that reveals nothing. The links of status
+mail (`/resolution/<token>`, `/escalation/<token>`) are answered by
+gateway/runtime/ticket_pages.py: a confirmation page on GET, recorded on POST.
 """
 
 from __future__ import annotations
@@ -18,14 +20,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 from gateway.domain import Clock
 from gateway.lifecycle.actions import LifecycleActions
 from gateway.lifecycle.surveys import SurveyAnswer, SurveyLinks
+from gateway.lifecycle.ticket_links import LinkPurpose
 from gateway.mail.labels import PAGE_TEXT
 from storage.db import Database
 from storage.lifecycle import LifecycleStore, SurveyRecord
+
+if TYPE_CHECKING:  # ticket_pages builds on this module's Page
+    from gateway.runtime.ticket_pages import TicketPages
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +152,10 @@ class HttpEndpoint:
         host: str,
         port: int,
         metrics: Callable[[], str] = lambda: "",
+        tickets: TicketPages | None = None,
     ) -> None:
         self.pages = pages
+        self.tickets = tickets
         self.metrics = metrics
         self.host = host
         self.port = port
@@ -155,6 +164,7 @@ class HttpEndpoint:
 
     def start(self) -> tuple[str, int]:
         pages = self.pages
+        tickets = self.tickets
         metrics = self.metrics
 
         class Handler(BaseHTTPRequestHandler):
@@ -175,7 +185,7 @@ class HttpEndpoint:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def _route(self, params: dict[str, str]) -> None:
+            def _route(self, params: dict[str, str], *, post: bool = False) -> None:
                 url = urlsplit(self.path)
                 if url.path == "/healthz":
                     self._send(Page(HTTPStatus.OK, "ok\n"), "text/plain; charset=utf-8")
@@ -200,7 +210,26 @@ class HttpEndpoint:
                         page = Page(HTTPStatus.INTERNAL_SERVER_ERROR, "<h1>error</h1>")
                     self._send(page)
                     return
+                purpose, _, token = url.path.strip("/").partition("/")
+                if tickets is not None and purpose in ("resolution", "escalation") and token:
+                    self._ticket_page(purpose, token, url.query, params, post)
+                    return
                 self._send(Page(HTTPStatus.NOT_FOUND, "<h1>404</h1>"))
+
+            def _ticket_page(
+                self, purpose: str, token: str, query: str, form: dict[str, str], post: bool
+            ) -> None:
+                assert tickets is not None
+                params = {k: v[-1] for k, v in parse_qs(query).items()}
+                lang = params.pop("lang", None)
+                try:
+                    page = tickets.handle(
+                        LinkPurpose(purpose), token, {**params, **form}, post=post, lang=lang
+                    )
+                except Exception:
+                    log.exception("ticket page request failed")
+                    page = Page(HTTPStatus.INTERNAL_SERVER_ERROR, "<h1>error</h1>")
+                self._send(page)
 
             def do_GET(self) -> None:
                 self._route({})
@@ -208,7 +237,7 @@ class HttpEndpoint:
             def do_POST(self) -> None:
                 length = min(int(self.headers.get("Content-Length") or 0), MAX_BODY)
                 form = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
-                self._route({k: v[-1] for k, v in form.items()})
+                self._route({k: v[-1] for k, v in form.items()}, post=True)
 
         self._server = ThreadingHTTPServer((self.host, self.port), Handler)
         self._server.daemon_threads = True

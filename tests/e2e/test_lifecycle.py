@@ -20,7 +20,7 @@ import pytest
 from gateway.domain import TicketStatus
 from tests.support.gateway_process import GatewayConfig
 from tests.support.mailfiles import simple_mail
-from tests.support.sink import SmtpSink
+from tests.support.sink import SmtpSink, SunkMail
 from tests.support.timetravel import analyst, flush, open_ticket, receive, run_once, timers
 
 pytestmark = pytest.mark.e2e
@@ -249,3 +249,135 @@ def test_two_sweeps_at_once_send_each_reminder_once(
     reminders = [s for s in subjects(sink, MARIA) if "Lembrete" in s]
     assert sorted(reminders) == sorted(f"[#{ref}] Lembrete: aguardamos seu retorno no chamado "
                                        f"{ref}" for ref in refs)  # fmt: skip
+
+
+# --- the customer's answer to a resolved ticket, and escalation by mail ------------------
+
+
+def gmail_reply(new_text: str, answered: SunkMail) -> str:
+    """A Gmail-style reply: the new text, then "Em … escreveu:" and the mail quoted."""
+    quoted = "\n".join(f"> {line}".rstrip() for line in answered.text.splitlines())
+    attribution = "Em seg., 2 de jun. de 2025 às 11:00, Suporte <suporte@example.com> escreveu:"
+    return f"{new_text}\n\n{attribution}\n\n{quoted}"
+
+
+def resolved_mail(config: GatewayConfig, sink: SmtpSink, ref: object) -> SunkMail:
+    flush(config)
+    return next(m for m in sink.to(MARIA) if m.header("Subject").endswith(f"{ref}: resolvido"))
+
+
+def test_an_approving_reply_closes_the_ticket_and_sends_the_survey(
+    gateway_config: GatewayConfig, sink: SmtpSink
+) -> None:
+    config = gateway_config
+    ref = open_ticket(config, sp(2025, 6, 2, 9))
+    analyst(config, ref, sp(2025, 6, 2, 10), status=TicketStatus.RESOLVED, cause="corrigido")
+    resolved = resolved_mail(config, sink, ref)
+    assert 'responda "Aprovado"' in resolved.text and "/resolution/" in resolved.text
+    answer = simple_mail(
+        "Maria Souza <maria@alfa.edu.br>", f"Re: [#{ref}] Chamado {ref}: resolvido",
+        gmail_reply("Aprovado, pode encerrar. Obrigada!", resolved),
+        to=resolved.header("Reply-To"),
+    )  # fmt: skip
+    receipt = receive(config, sp(2025, 6, 2, 11), answer)
+    assert (receipt.outcome.value, receipt.ticket) == ("threaded", ref)
+    shown = config.cli_json("tickets", "show", str(ref))
+    assert shown["status"] == "closed"
+    assert shown["messages"][-3]["body"] == "Aprovado, pode encerrar. Obrigada!"
+    kinds = [e["kind"] for e in shown["events"]]
+    assert "resolution_answered" in kinds and "survey_sent" in kinds
+    flush(config)
+    closed, survey = sink.to(MARIA)[-2:]
+    assert "fechado: solução aprovada por você" in closed.text
+    assert "Pesquisa de satisfação" in survey.header("Subject")
+    assert run_once(config, sp(2025, 6, 9, 10)) == {}  # no auto-close left to fire
+    assert [m.header("Subject") for m in sink.to("ana@example.com")][-1].startswith(
+        f"[#{ref}] Nova mensagem"
+    )  # the agents read the approval too
+
+
+def test_ainda_nao_funciona_reopens_the_resolved_ticket(
+    gateway_config: GatewayConfig, sink: SmtpSink
+) -> None:
+    config = gateway_config
+    ref = open_ticket(config, sp(2025, 6, 2, 9))
+    analyst(config, ref, sp(2025, 6, 2, 10), status=TicketStatus.RESOLVED, cause="corrigido")
+    resolved = resolved_mail(config, sink, ref)
+    answer = simple_mail(
+        "Maria Souza <maria@alfa.edu.br>", f"Re: [#{ref}] Chamado {ref}: resolvido",
+        gmail_reply("Ainda não funciona, o boleto sai em branco.", resolved),
+        to=resolved.header("Reply-To"),
+    )  # fmt: skip
+    receive(config, sp(2025, 6, 3, 9), answer)
+    assert status(config, ref) == "open"
+    flush(config)
+    reopened = sink.to(MARIA)[-1]
+    assert "em atendimento" in reopened.header("Subject")
+    assert "você informou que o problema não foi resolvido" in reopened.text
+
+
+CHAIN_DIRECTORY = """\
+queues:
+  - {id: n1, name: "Suporte Nível 1", escalates_to: n2}
+  - {id: n2, name: "Suporte Nível 2", escalates_to: n3}
+  - {id: n3, name: "Gerência de Atendimento"}
+agents:
+  - {email: ana@example.com, name: Ana Ribeiro, queues: [n1]}
+  - {email: bruno@example.com, name: Bruno Costa, queues: [n2]}
+  - {email: ricardo@example.com, name: Ricardo Pasta, queues: [n3]}
+organizations:
+  - id: alfa
+    name: Escola Alfa
+    contacts:
+      - {email: maria@alfa.edu.br, name: Maria Souza, can_open_tickets: true}
+"""
+
+
+def test_a_customer_escalates_n1_n2_n3_then_the_direction_one_step_a_day(
+    gateway_config: GatewayConfig, sink: SmtpSink
+) -> None:
+    config = gateway_config
+    (config.folder / "directory.yaml").write_text(CHAIN_DIRECTORY, encoding="utf-8")
+    (config.folder / "policy.yaml").write_text(ESCALATION_POLICY, encoding="utf-8")
+    ref = open_ticket(config, sp(2025, 6, 2, 9))
+
+    def ask(at: datetime, words: str = "Já faz tempo. Quero escalar este chamado.") -> None:
+        mail = simple_mail("Maria Souza <maria@alfa.edu.br>", f"Re: [#{ref}] Boletos", words)
+        assert receive(config, at, mail).outcome.value == "threaded"
+
+    ask(sp(2025, 6, 2, 10))
+    ask(sp(2025, 6, 2, 15), "Ninguém respondeu ainda, quero escalar!")  # too soon
+    ask(sp(2025, 6, 3, 10), "Preciso falar com o supervisor.")
+    ask(sp(2025, 6, 4, 10))
+    flush(config)
+    shown = config.cli_json("tickets", "show", str(ref))
+    assert (shown["queue"], shown["assignee"]) == ("n3", None)
+    steps = [e["data"] for e in shown["events"] if e["kind"] == "customer_escalated"]
+    assert [(s["from_queue"], s["to_queue"], s["notified"]) for s in steps] == [
+        ("n1", "n2", ["bruno@example.com"]),
+        ("n2", "n3", ["ricardo@example.com"]),
+        ("n3", None, ["diretoria@example.com"]),
+    ]
+    [refused] = [e for e in shown["events"] if e["kind"] == "customer_escalation_refused"]
+    next_allowed = datetime.fromisoformat(refused["data"]["next_allowed"])
+    assert next_allowed == sp(2025, 6, 3, 10)  # one business day after the first
+    # Each level is told once it is theirs; later mail reaches them as any update does.
+    assert subjects(sink, "bruno@example.com") == [
+        f"[#{ref}] Escalado pelo cliente: Boletos",
+        f"[#{ref}] Nova mensagem: Boletos",  # the refused request, for the level holding it
+        f"[#{ref}] Nova mensagem: Boletos",  # the request that takes it on to n3
+    ]
+    to_n2 = sink.to("bruno@example.com")[0]
+    assert "Maria Souza pediu o escalonamento" in to_n2.text and "Quero escalar" in to_n2.text
+    to_n3 = sink.to("ricardo@example.com")[0]
+    assert "Escalado pelo cliente" in to_n3.header("Subject")
+    assert "Preciso falar com o supervisor." in to_n3.text
+    [to_direction] = sink.to("diretoria@example.com")
+    assert to_direction.header("Subject") == f"[#{ref}] [Escalonamento pelo cliente] {ref}: Boletos"
+    answers = [s for s in subjects(sink, MARIA) if "escalonamento" in s]
+    assert answers == [f"[#{ref}] Chamado {ref}: {word}" for word in (
+        "escalonamento registrado", "escalonamento já solicitado", "escalonamento registrado",
+        "escalonamento registrado",
+    )]  # fmt: skip
+    polite = next(m for m in sink.to(MARIA) if "já solicitado" in m.header("Subject"))
+    assert "a partir de 03/06/2025 10:00" in polite.text

@@ -18,12 +18,15 @@ from gateway.mail.contexts import (
     AgentAnswer,
     AutoResolved,
     Closed,
+    CustomerActions,
     Reminder,
     StatusChanged,
     TemplateContext,
 )
 from gateway.mail.labels import Words
 from outbound.compose import Templates
+
+ACTIONS = CustomerActions("https://x/a", "https://x/n", "https://x/e", "quero escalar")
 
 SP = ZoneInfo("America/Sao_Paulo")
 WORDS = {"pt_BR": Words("pt_BR", SP), "en": Words("en", SP)}
@@ -69,9 +72,9 @@ def test_every_status_mail_carries_the_agreed_date(locale: str) -> None:
     head = about(TICKET, locale)
     assert head.due == DUE_SHOWN[locale]
     mails: dict[str, TemplateContext] = {
-        "status_changed": StatusChanged(head, "waiting_customer", "x", "", "", ""),
+        "status_changed": StatusChanged(head, "waiting_customer", "x", "", "", ACTIONS),
         "reminder": Reminder(head, since="x", deadline="y"),
-        "auto_resolved": AutoResolved(head, waited="x", deadline="y"),
+        "auto_resolved": AutoResolved(head, waited="x", deadline="y", actions=ACTIONS),
         "closed": Closed(head, cause="", new_ticket_on_reply=True),
     }
     for name, context in mails.items():
@@ -88,7 +91,7 @@ def test_the_resolution_and_closing_mail_carry_the_outcome_paragraph(locale: str
     paragraph = Policy.seeds_default(SP).outcome_text("roadmap", locale)
     assert "roadmap" in paragraph
     head = about(TICKET, locale)
-    resolved = StatusChanged(head, "resolved", "resolvido", "", "", paragraph)
+    resolved = StatusChanged(head, "resolved", "resolvido", "", "", ACTIONS, paragraph)
     closed = Closed(head, cause="", new_ticket_on_reply=True, outcome=paragraph)
     for name, context in (("status_changed", resolved), ("closed", closed)):
         text, html = render(name, locale, context)

@@ -54,6 +54,7 @@ from gateway.domain import (
 from gateway.domain.signing import ReplyTokens
 from gateway.intake import agent_mail, customer_effects, effects
 from gateway.intake.ports import Job, Ports
+from gateway.lifecycle.escalation import EscalationOutcome, EscalationResult
 from gateway.lifecycle.sla import ReplyEffect
 from gateway.lifecycle.step import GATEWAY, SCHEDULER
 from gateway.mail.contexts import AgentAnswer, AgentNotification, CommandErrors
@@ -190,6 +191,12 @@ class FakeLifecycle:
     ) -> ReplyEffect:
         self.calls.append(("customer_replied", (ref, text)))
         return ReplyEffect.NONE
+
+    def customer_escalation(
+        self, ref: TicketRef, now: datetime, *, actor: str, author: str, channel: str, text: str
+    ) -> EscalationOutcome:
+        self.calls.append(("customer_escalation", (ref, actor, author, channel, text)))
+        return EscalationOutcome(EscalationResult.ESCALATED, "Nível 2")
 
     def agent_responded(self, ref: TicketRef, now: datetime, actor: str) -> None:
         self.calls.append(("agent_responded", ref))
@@ -564,6 +571,34 @@ def test_every_decision_kind_has_its_effects_listed_in_order() -> None:
     assert names.index("start_clock") < names.index("acknowledge")
     update = [e.__name__ for e in effects.THREAD_UPDATE]
     assert update.index("store_inbound") < update.index("notify_agents_of_update")
+    # The level the ticket leaves hears the request before the lifecycle moves it up.
+    assert update.index("notify_agents_of_update") < update.index("escalate_on_request")
+
+
+# --- a customer's request for escalation ---------------------------------------------------
+
+
+def test_a_customer_update_asking_for_escalation_is_stored_told_and_handed_to_the_lifecycle(
+) -> None:  # fmt: skip
+    w = world()
+    ref = opened(w, queue="n1")
+    w.tickets.change_fields(ref, {"assignee": ANA}, NOW)
+    text = "Sem resposta há dias. Quero escalar."
+    decision = ThreadUpdate("r", ref, AuthorRole.REQUESTER, "alfa", text, escalate=True)
+    effects._run(effects.THREAD_UPDATE, decision, w.job(mail_from(MARIA, text_body=text), ref))
+    assert w.tickets.thread[-1][1].body == text  # threads as any update
+    assert [lt.to[0][1] for lt in w.mail.letters] == [ANA]  # the level it leaves is told
+    assert ("customer_escalation", (ref, MARIA, "Remetente", "mail", text)) in w.lifecycle.calls
+    calls = [name for name, _ in w.lifecycle.calls]
+    assert calls.index("customer_replied") < calls.index("customer_escalation")
+
+
+def test_an_update_without_the_request_escalates_nothing() -> None:
+    w = world()
+    ref = opened(w, queue="n1")
+    decision = ThreadUpdate("r", ref, AuthorRole.REQUESTER, "alfa", "Segue o print.")
+    effects._run(effects.THREAD_UPDATE, decision, w.job(mail_from(MARIA), ref))
+    assert "customer_escalation" not in [name for name, _ in w.lifecycle.calls]
 
 
 

@@ -18,10 +18,13 @@ from gateway.domain import (
     TicketStatus,
     TimerKind,
 )
+from gateway.domain.customer_intent import Verdict
 from gateway.domain.policy import Duration, Policy
+from gateway.domain.signing import Signer
 from gateway.lifecycle import sla as lifecycle
 from gateway.lifecycle.sla import ReplyEffect
 from gateway.lifecycle.surveys import SurveyAnswer, SurveyLinks, parse_reply, summarize
+from gateway.lifecycle.ticket_links import LinkPurpose, TicketLinks
 from gateway.mail.contexts import AboutTicket, TicketLine
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -149,21 +152,28 @@ def test_a_new_agreed_date_is_a_new_occurrence_and_resolving_drops_it() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "survey", "policy_choice", "effect"),
+    ("status", "survey", "policy_choice", "effect", "verdict"),
     [
-        (TicketStatus.WAITING_CUSTOMER, False, "new_ticket", ReplyEffect.REOPEN),
-        (TicketStatus.RESOLVED, False, "new_ticket", ReplyEffect.REOPEN),
-        (TicketStatus.CLOSED, False, "new_ticket", ReplyEffect.NEW_TICKET),
-        (TicketStatus.CLOSED, False, "reopen", ReplyEffect.REOPEN),
-        (TicketStatus.CLOSED, True, "new_ticket", ReplyEffect.SURVEY_ANSWER),
-        (TicketStatus.OPEN, False, "new_ticket", ReplyEffect.NONE),
+        (TicketStatus.WAITING_CUSTOMER, False, "new_ticket", ReplyEffect.REOPEN, Verdict.NONE),
+        (TicketStatus.RESOLVED, False, "new_ticket", ReplyEffect.REOPEN, Verdict.NONE),
+        (TicketStatus.RESOLVED, False, "new_ticket", ReplyEffect.REOPEN, Verdict.NOT_SOLVED),
+        (TicketStatus.RESOLVED, False, "new_ticket", ReplyEffect.APPROVE, Verdict.APPROVED),
+        # Seed 002 approves a solution: only a resolved ticket has one to approve.
+        (TicketStatus.WAITING_CUSTOMER, False, "new_ticket", ReplyEffect.REOPEN, Verdict.APPROVED),
+        (TicketStatus.CLOSED, False, "new_ticket", ReplyEffect.NEW_TICKET, Verdict.NONE),
+        (TicketStatus.CLOSED, False, "reopen", ReplyEffect.REOPEN, Verdict.NONE),
+        (TicketStatus.CLOSED, True, "new_ticket", ReplyEffect.SURVEY_ANSWER, Verdict.NONE),
+        (TicketStatus.OPEN, False, "new_ticket", ReplyEffect.NONE, Verdict.APPROVED),
     ],
 )
 def test_customer_reply_effect(
-    status: TicketStatus, survey: bool, policy_choice: str, effect: ReplyEffect
+    status: TicketStatus, survey: bool, policy_choice: str, effect: ReplyEffect, verdict: Verdict
 ) -> None:
     policy = replace(POLICY, reply_to_closed=policy_choice)
-    assert lifecycle.customer_reply_effect(status, policy, answers_open_survey=survey) is effect
+    got = lifecycle.customer_reply_effect(
+        status, policy, answers_open_survey=survey, verdict=verdict
+    )
+    assert got is effect
 
 
 DIRECTORY = Directory(
@@ -188,6 +198,46 @@ def test_escalation_chain_analyst_queue_lead_direction() -> None:
     assert who(2) == ("ricardo@example.com",)
     assert who(3) == ("diretoria@example.com",)
     assert who(4) == ()
+
+
+def test_a_customer_escalation_goes_one_queue_up_then_to_the_direction() -> None:
+    def step(queue: str | None) -> lifecycle.EscalationStep:
+        return lifecycle.customer_escalation_step(DIRECTORY, POLICY, queue)
+
+    assert step("n1") == lifecycle.EscalationStep("n2", ("bruno@example.com",))
+    assert step("n2") == lifecycle.EscalationStep("lead", ("ricardo@example.com",))
+    assert step("lead") == lifecycle.EscalationStep(None, ("diretoria@example.com",))
+    assert step(None) == lifecycle.EscalationStep(None, ("diretoria@example.com",))
+
+
+def test_a_customer_may_escalate_again_one_business_day_later() -> None:
+    assert lifecycle.next_customer_escalation(POLICY, None) is None
+    friday = sp(2025, 6, 6, 16)
+    assert lifecycle.next_customer_escalation(POLICY, friday) == sp(2025, 6, 9, 16)  # Monday
+    hourly = replace(POLICY, customer_escalation_window=Duration(time=timedelta(hours=4)))
+    assert lifecycle.next_customer_escalation(hourly, friday) == sp(2025, 6, 9, 10)
+
+
+def test_ticket_links_name_one_ticket_for_one_purpose() -> None:
+    links = TicketLinks(Signer(b"0123456789abcdef-secret"), "https://support.example.com/")
+    approve = links.token(LinkPurpose.RESOLUTION, TicketRef(42))
+    assert links.ref(LinkPurpose.RESOLUTION, approve) == TicketRef(42)
+    assert links.ref(LinkPurpose.ESCALATION, approve) is None  # not an escalation link
+    moved = approve.replace("42.", "43.", 1)
+    assert links.ref(LinkPurpose.RESOLUTION, moved) is None  # nor another ticket's
+    assert links.ref(LinkPurpose.RESOLUTION, "42") is None
+    assert links.ref(LinkPurpose.RESOLUTION, "x.y") is None
+    other = TicketLinks(Signer(b"another-secret-0123456789"), "https://x")
+    assert other.ref(LinkPurpose.RESOLUTION, approve) is None
+    actions = links.actions(TicketRef(42), "en", ("quero escalar", "please escalate"))
+    assert actions.approve_url == f"https://support.example.com/resolution/{approve}?answer=approved"
+    assert actions.not_solved_url.endswith("?answer=not_solved")
+    assert actions.escalate_url.startswith("https://support.example.com/escalation/42.")
+    assert actions.escalate_phrase == "please escalate"  # the locale's, when configured
+    assert links.actions(TicketRef(42), "en", ("falar com o gerente",)).escalate_phrase == (
+        "falar com o gerente"
+    )
+    assert links.actions(TicketRef(42), "pt_BR", ()).escalate_phrase == ""  # none is read
 
 
 @pytest.mark.parametrize(

@@ -34,12 +34,13 @@ from gateway.domain import (
 )
 from gateway.domain.clock import FixedClock
 from gateway.domain.policy import Policy
-from gateway.domain.signing import ReplyTokens
+from gateway.domain.signing import ReplyTokens, Signer
 from gateway.lifecycle import timers
 from gateway.lifecycle.actions import LifecycleActions
 from gateway.lifecycle.sla import ReplyEffect
 from gateway.lifecycle.surveys import SurveyLinks
 from gateway.lifecycle.sweeper import Sweeper
+from gateway.lifecycle.ticket_links import TicketLinks
 from gateway.mail.labels import Words
 from gateway.mail.letters import Mailer
 from outbound.compose import Templates
@@ -67,6 +68,7 @@ class World:
 
     db: Database
     policy: Policy
+    directory: Directory = DIRECTORY
     actions: LifecycleActions = field(init=False)
 
     def __post_init__(self) -> None:
@@ -74,8 +76,9 @@ class World:
         self.actions = LifecycleActions(
             tokens=ReplyTokens(SECRET),
             links=SurveyLinks(SECRET, "https://support.example.com"),
+            ticket_links=TicketLinks(Signer(SECRET), "https://support.example.com"),
             policy=lambda: self.policy,
-            directory=lambda: DIRECTORY,
+            directory=lambda: self.directory,
             locale="en",
             support_address=SUPPORT,
             mailer=Mailer(templates, Words("en", SP)),

@@ -81,6 +81,7 @@ class MemoryFacts:
     support_addresses: Sequence[str] = ("suporte@example.com",)
     trusted_authserv_ids: Sequence[str] = ("mx.example.com",)
     max_message_bytes: int = 10_000
+    customer_escalation_phrases: Sequence[str] = ("quero escalar", "please escalate")
     received: set[str] = field(default_factory=set)
     tickets: dict[TicketRef, TicketSnapshot] = field(default_factory=lambda: {TICKET.ref: TICKET})
     message_ids: dict[str, TicketRef] = field(default_factory=dict)
@@ -346,3 +347,18 @@ def test_an_on_behalf_ticket_that_cannot_escalate_is_refused_not_crashed() -> No
                text_body="#requester maria@alfa.edu.br\n#escalar\n\nAbrindo.")  # fmt: skip
     decision = decide(msg, MemoryFacts(directory=replace(DIRECTORY, queues=(Queue("n1", "N1"),))))
     assert isinstance(decision, AgentError) and "escalate" in decision.errors[0]
+
+
+def test_a_customer_asking_for_escalation_is_a_thread_update_flagged_to_escalate() -> None:
+    asks = mail(subject="Re: [#TG-00007] x", text_body="Já faz uma semana. Quero escalar!")
+    decision = decide(asks)
+    assert isinstance(decision, ThreadUpdate) and decision.escalate
+    negated = decide(
+        mail(subject="Re: [#TG-00007] x", text_body="Não quero escalar ainda, obrigada.")
+    )
+    assert isinstance(negated, ThreadUpdate) and not negated.escalate
+    # The phrases come from the policy (Facts): none configured, none read.
+    quiet = MemoryFacts(customer_escalation_phrases=())
+    assert not decide(asks, quiet).escalate  # type: ignore[union-attr]
+    # A new ticket has no level to leave: the words only open it.
+    assert decide(mail(text_body="Quero escalar")).kind is DecisionKind.CREATE_TICKET

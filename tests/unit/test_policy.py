@@ -46,6 +46,8 @@ escalation:
   every: 2h
   levels: 2
   direction: [Diretoria@Example.com]
+  customer_phrases: ["quero  falar com o gerente", please escalate]
+  customer_window: 4h
 timers:
   waiting_customer: {reminder_after: 2d, resolve_after: 10d}
   resolved: {close_after: 3d}
@@ -68,6 +70,9 @@ def test_missing_file_is_the_seeds_policy(tmp_path: Path) -> None:
     assert policy.resolve_after == Duration(days=5)  # seed 002
     assert policy.close_after == Duration(days=5)
     assert policy.reply_to_closed == "new_ticket" and policy.survey_enabled
+    assert "quero escalar" in policy.customer_escalation_phrases
+    assert "please escalate" in policy.customer_escalation_phrases
+    assert policy.customer_escalation_window == Duration(days=1)  # one business day
     normal = policy.targets_for(Priority.NORMAL, "question", None)
     assert normal.first_response == Duration(time=timedelta(hours=12))  # seed 004
     assert normal.resolution == Duration(days=3)  # seed 003
@@ -94,6 +99,8 @@ def test_every_section(tmp_path: Path) -> None:
     )
     assert policy.escalate_every == Duration(time=timedelta(hours=2))
     assert policy.escalation_levels == 2 and policy.direction == ("diretoria@example.com",)
+    assert policy.customer_escalation_phrases == ("quero falar com o gerente", "please escalate")
+    assert policy.customer_escalation_window == Duration(time=timedelta(hours=4))
     assert policy.reminder_after == Duration(days=2) and policy.resolve_after == Duration(days=10)
     assert policy.close_after == Duration(days=3)
     assert policy.reply_to_closed == "reopen" and not policy.survey_enabled
@@ -112,6 +119,8 @@ def test_every_section(tmp_path: Path) -> None:
         ("holidays: {country: XX}\n", 1, 11, "no country 'XX'"),
         ("timers:\n  waiting_customer:\n    remind_after: 2d\n", 3, 5, "unknown key"),
         ("reply_to_closed: ignore\n", 1, 1, "reply_to_closed"),
+        ("escalation:\n  customer_phrases: [ok]\n", 2, 3, "too short"),
+        ("escalation:\n  customer_window: logo\n", 2, 3, "not a duration"),
         ("business_hours:\n  sat: closed\n", 1, 1, "no working day"),
         ("sla: [\n", 2, 1, "YAML syntax error"),
         ("outcomes:\n  - {id: workaround, words: [contorno]}\n", 2, 11, "needs the customer's"),

@@ -11,8 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.domain import TicketRef, TokenClaim, TokenPurpose
-from gateway.domain.signing import ReplyTokens
+from gateway.domain.signing import ReplyTokens, Signer
 from gateway.lifecycle.surveys import SurveyLinks
+from gateway.lifecycle.ticket_links import LinkPurpose, TicketLinks
 
 TOKENS = ReplyTokens(b"0123456789abcdef0123456789abcdef")
 
@@ -80,3 +81,10 @@ def test_token_and_survey_link_formats_are_stable_for_mail_already_sent() -> Non
     assert links.token(7, TicketRef(42)) == "7." + b32("survey:7:TG-00042", 22)
     assert links.verify(links.token(7, TicketRef(42)), 7, TicketRef(42))
     assert not links.verify(links.token(7, TicketRef(42)), 7, TicketRef(43))
+    ticket_links = TicketLinks(Signer(secret), "https://support.example.com/")
+    assert ticket_links.token(LinkPurpose.RESOLUTION, TicketRef(42)) == "42." + b32(
+        "resolution:TG-00042", 22
+    )
+    assert ticket_links.token(LinkPurpose.ESCALATION, TicketRef(42)) == "42." + b32(
+        "escalation:TG-00042", 22
+    )
