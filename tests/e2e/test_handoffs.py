@@ -8,6 +8,7 @@ the addresses signed for them in that mail.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 
@@ -31,10 +32,12 @@ AGENT = r"suporte\+tg-\d{5}\.[a-z2-7]{16}\.agent@example\.com"
 NOTE = r"suporte\+tg-\d{5}\.[a-z2-7]{16}\.note@example\.com"
 
 
-def mail_with_subject(sink: SmtpSink, address: str, start: str) -> SunkMail:
+def mail_with_subject(sink: SmtpSink, address: str, start: str, seen: int = 0) -> SunkMail:
+    """The newest such mail, once there are more than `seen` of them."""
+
     def found() -> SunkMail | None:
         hits = [m for m in sink.to(address) if start in m.header("Subject")]
-        return hits[-1] if hits else None
+        return hits[-1] if len(hits) > seen else None
 
     return wait_for(found, 20, f"a mail to {address} with '{start}'")
 
@@ -133,3 +136,74 @@ def test_a_reply_to_a_note_stays_internal_and_its_mail_says_where_to_answer(
     public = re.search(rf"Para responder ao cliente, escreva para: ({AGENT})", note.text)
     assert public, note.text
     assert ref in note.header("Subject")
+
+
+TIERS = """\
+queues:
+  - {id: fd, name: "Recepção"}
+  - {id: n1, name: "Nível 1", escalates_to: n2}
+  - {id: n2, name: "Nível 2", escalates_to: ka}
+  - {id: ka, name: "Key account"}
+agents:
+  - {email: ana@example.com, name: Ana Ribeiro, queues: [fd]}
+  - {email: carlos@example.com, name: Carlos Mendes, queues: [n1]}
+  - {email: bruno@example.com, name: Bruno Costa, queues: [n2]}
+  - {email: katia@example.com, name: Kátia Lopes, queues: [ka]}
+organizations:
+  - id: alfa
+    name: Escola Alfa
+    domains: [alfa.edu.br]
+    contacts:
+      - {email: maria@alfa.edu.br, name: Maria Souza, can_open_tickets: true}
+"""
+
+
+@pytest.fixture
+def tiered(gateway_config: GatewayConfig) -> Iterator[ServeProcess]:
+    """Seed 000's desk: front desk, level 1, level 2 and the key account."""
+    (gateway_config.folder / "directory.yaml").write_text(TIERS, encoding="utf-8")
+    process = ServeProcess(gateway_config).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def test_front_desk_level_one_level_two_key_account_and_back(
+    tiered: ServeProcess, sink: SmtpSink, gateway_config: GatewayConfig
+) -> None:
+    serve = tiered
+    ref, _, notification = customer_writes(serve, sink)
+    steps = [  # (who acts, through which mail, to whom it goes, with what word)
+        ("ana@example.com", "carlos@example.com", "n1", "Confere a configuração da conta."),
+        ("carlos@example.com", "bruno@example.com", "n2", "Parece bug no boletim."),
+        ("bruno@example.com", "katia@example.com", "ka", "Corrigido; faça o teste final."),
+    ]
+    current = notification
+    for agent, next_agent, queue, word in steps:
+        raw = gmail_reply(current, f"#fila {queue}\n#nota\n\n{word}", sender=f"<{agent}>")
+        agent_sends(serve, raw, agent=agent)
+        current = mail_with_subject(sink, next_agent, "Chamado encaminhado à sua fila")
+        assert word in current.text and "O sistema caiu hoje cedo" in current.text
+        assert gateway_config.cli_json("tickets", "show", ref)["queue"] == queue
+    # The key account delivers the solution to the customer (seed 000), from her hand-off mail.
+    agent_sends(
+        serve,
+        outlook_reply(current, "#status resolvido\n\nMaria, está corrigido.",
+                      sender="Kátia Lopes <katia@example.com>"),
+        agent="katia@example.com",
+    )  # fmt: skip
+    answer = answer_to_customer(sink, ref)
+    assert "Maria, está corrigido." in answer.text
+    assert "Situação do chamado: resolvido" in answer.text
+    # …and hands it back to level 2, which hears of it.
+    handed = "Chamado encaminhado à sua fila"
+    seen = len([m for m in sink.to("bruno@example.com") if handed in m.header("Subject")])
+    agent_sends(
+        serve,
+        outlook_reply(current, "#fila n2\n#nota\n\nEntregue ao cliente.",
+                      sender="Kátia Lopes <katia@example.com>"),
+        agent="katia@example.com",
+    )  # fmt: skip
+    back = mail_with_subject(sink, "bruno@example.com", handed, seen)
+    assert "Entregue ao cliente." in back.text and "Maria, está corrigido." in back.text
