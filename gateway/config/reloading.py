@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 SETTLE_NS = 300_000_000  # a file younger than this may be half-written
+# An editor that truncates and then stalls leaves an empty file: take emptiness as meant
+# only once it has lasted this long, never as a rule set that silently lost every rule.
+EMPTY_SETTLE_NS = 5_000_000_000
 Fingerprint = tuple[tuple[str, int, int], ...]
 
 
@@ -95,8 +98,11 @@ class Watched(Generic[T]):
     @staticmethod
     def _still_being_written(seen: tuple[Fingerprint, ...]) -> bool:
         """Editors save in steps (truncate, write); wait until the files have settled."""
-        newest = max((mtime for group in seen for _, _, mtime in group), default=0)
-        return time.time_ns() - newest < SETTLE_NS
+        now = time.time_ns()
+        entries = [entry for group in seen for entry in group]
+        newest = max((mtime for _, _, mtime in entries), default=0)
+        emptied = any(size == 0 and now - mtime < EMPTY_SETTLE_NS for _, size, mtime in entries)
+        return now - newest < SETTLE_NS or emptied
 
     def __call__(self) -> T:
         return self.refresh()
