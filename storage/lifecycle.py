@@ -82,6 +82,7 @@ class LifecycleStore:
         awaiting_since: datetime | None,
         paused_at: datetime | None,
         paused: timedelta,
+        paused_elapsed: timedelta = timedelta(0),
         first_response_due: datetime | None,
         next_response_due: datetime | None,
         resolution_due: datetime | None,
@@ -98,6 +99,7 @@ class LifecycleStore:
         row.awaiting_since = awaiting_since
         row.sla_paused_at = paused_at
         row.sla_paused_seconds = int(paused.total_seconds())
+        row.sla_paused_elapsed_seconds = int(paused_elapsed.total_seconds())
         row.first_response_due = first_response_due
         row.next_response_due = next_response_due
         row.resolution_due = resolution_due

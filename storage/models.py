@@ -85,6 +85,10 @@ class TicketRow(Base):
     awaiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sla_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The same pauses in calendar time, for 24×7 targets (policy durations like 12hc).
+    sla_paused_elapsed_seconds: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0"
+    )
     linked_from: Mapped[int | None] = mapped_column(Integer)
     # Set by agents (migration 0003): the resolution date agreed with the customer
     # (`#due`) and how the ticket ended (`#outcome`, an id of the policy's outcomes).

@@ -63,6 +63,7 @@ def ticket_record(row: TicketRow) -> TicketRecord:
         linked_from=TicketRef(row.linked_from) if row.linked_from else None,
         due_at=row.due_at,
         outcome=row.outcome,
+        paused_elapsed=timedelta(seconds=row.sla_paused_elapsed_seconds or 0),
     )
 
 

@@ -9,10 +9,11 @@ and what would be set — before the admin's edit reaches a real customer.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
@@ -27,10 +28,12 @@ from inbound.mime import UnparseableMessage, parse_message
 from outbound.compose import Templates
 from rules.engine import Rule, RuleSet
 from rules.loader import Vocabulary, load_rules, rule_files
-from rules.sourcefile import SourceFileError
+from rules.sourcefile import Problem, SourceFileError
 from storage.blobs import BlobStore
 from storage.db import Database
 from storage.repository import ReceiptLedger, TicketRepository
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -63,13 +66,46 @@ def rules() -> None:
 @rules.command("check")
 @click.pass_context
 def rules_check(ctx: click.Context) -> None:
-    """Validate every rules file; print `file:line:column: message` and exit 1 on errors."""
-    loaded = _load(ctx.obj.settings())
-    files = rule_files(loaded.settings.rules_path)
-    click.echo(
-        f"{len(loaded.rules.rules)} rule(s) in {len(files)} file(s) under "
-        f"{loaded.settings.rules_path} are valid (version {loaded.rules.version})"
-    )
+    """Validate everything the gateway loads: config, directory, rules (and the templates
+    they name) and policy.yaml; print `file:line:column: message` and exit 1 on errors."""
+    settings = ctx.obj.settings()  # a broken ticketgate.toml stops here, file:line:column
+    problems: list[Problem] = []
+    summary: list[str] = [f"{settings.source}: valid"]
+    directory = _checked(problems, lambda: load_directory(settings.directory_path))
+    if directory is None:
+        summary.append(f"{settings.rules_path}: not checked until the directory loads")
+    else:
+        summary.append(f"{settings.directory_path}: valid")
+        names = Templates().rule_templates(settings.gateway.locale)
+        loaded = _checked(
+            problems, lambda: load_rules(settings.rules_path, Vocabulary.of(directory, names))
+        )
+        if loaded is not None:
+            files = rule_files(settings.rules_path)
+            summary.append(
+                f"{len(loaded.rules)} rule(s) in {len(files)} file(s) under "
+                f"{settings.rules_path} are valid, with the templates they name "
+                f"(version {loaded.version})"
+            )
+    zone = ZoneInfo(settings.gateway.timezone)
+    if _checked(problems, lambda: load_policy(settings.policy_path, zone)) is not None:
+        where = settings.policy_path if settings.policy_path.exists() else "the seeds' defaults"
+        summary.append(f"policy ({where}): valid")
+    if problems:
+        click.echo("\n".join(str(p) for p in problems), err=True)
+        click.echo(f"{len(problems)} problem(s): the gateway would refuse these.", err=True)
+        raise SystemExit(1)
+    click.echo("\n".join(summary))
+
+
+def _checked(problems: list[Problem], load: Callable[[], T]) -> T | None:
+    """What `load` returns, or None with its file:line:column problems added: every file
+    is checked even when an earlier one is broken."""
+    try:
+        return load()
+    except SourceFileError as exc:
+        problems.extend(exc.problems)
+        return None
 
 
 @rules.command("test")

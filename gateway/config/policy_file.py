@@ -27,7 +27,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from gateway.config.reloading import Watched
 from gateway.domain import Priority
-from gateway.domain.calendar import BusinessCalendar, national_holidays
+from gateway.domain.calendar import MIDNIGHT, BusinessCalendar, national_holidays
 from gateway.domain.customer_intent import DEFAULT_ESCALATION_PHRASES
 from gateway.domain.policy import (
     DEFAULT_OUTCOMES,
@@ -38,7 +38,6 @@ from gateway.domain.policy import (
     Policy,
     ResolutionOutcome,
     TargetOverrides,
-    Targets,
 )
 from rules.sourcefile import Located, Problem, SourceFileError, load_yaml, validate
 
@@ -52,27 +51,36 @@ def _duration(value: object) -> Duration:
 Dur = Annotated[Duration, BeforeValidator(_duration)]
 
 
+def _minutes(moment: time, *, closing: bool = False) -> int:
+    """Minutes into the day; as a closing time MIDNIGHT (24:00) is the day's last."""
+    return 24 * 60 if closing and moment == MIDNIGHT else moment.hour * 60 + moment.minute
+
+
+def _span(item: object) -> tuple[time, time]:
+    """One "08:00-18:00"; "24:00" closes at midnight exactly, the end of the day."""
+    match = _HOURS.match(str(item))
+    if not match:
+        raise ValueError(f"'{item}' is not an opening span; write it like 08:00-18:00")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if (h2, m2) == (24, 0):
+        h2 = 0
+    try:
+        opens, closes = time(h1, m1), time(h2, m2)
+    except ValueError as exc:
+        raise ValueError(f"'{item}': {exc} (24:00 closes at midnight)") from exc
+    if _minutes(closes, closing=True) <= _minutes(opens):
+        raise ValueError(f"'{item}' closes before it opens")
+    return opens, closes
+
+
 def _parse_hours(value: object) -> tuple[tuple[time, time], ...]:
     """ "08:00-18:00", "08:00-12:00, 13:00-18:00", a list of those, or null (closed)."""
     if value is None or value == "closed" or value == []:
         return ()
     items = value if isinstance(value, list) else str(value).split(",")
-    spans = []
-    for item in items:
-        match = _HOURS.match(str(item))
-        if not match:
-            raise ValueError(f"'{item}' is not an opening span; write it like 08:00-18:00")
-        h1, m1, h2, m2 = (int(g) for g in match.groups())
-        try:
-            opens, closes = time(h1, m1), time(h2, m2) if h2 < 24 else time(23, 59, 59)
-        except ValueError as exc:
-            raise ValueError(f"'{item}': {exc}") from exc
-        if closes <= opens:
-            raise ValueError(f"'{item}' closes before it opens")
-        spans.append((opens, closes))
-    spans.sort()
+    spans = sorted(_span(item) for item in items)
     for (_, end), (start, _) in itertools.pairwise(spans):
-        if start < end:
+        if _minutes(start) < _minutes(end, closing=True):
             raise ValueError(f"opening spans overlap in '{value}'")
     return tuple(spans)
 
@@ -111,9 +119,16 @@ class HolidaysEntry(_Strict):
 
 
 class TargetEntry(_Strict):
+    """A priority's targets as written: a key left out keeps the default (or the target an
+    override refines), `null` switches that target off."""
+
     first_response: Dur | None = None
     next_response: Dur | None = None
     resolution: Dur | None = None
+
+    def given(self) -> TargetOverrides:
+        """Only the keys written in the file, so absence and `null` stay apart."""
+        return TargetOverrides(**{name: getattr(self, name) for name in self.model_fields_set})
 
 
 PriorityKey = Annotated[int, Field(ge=0, le=3)]
@@ -234,12 +249,7 @@ def load_policy(path: Path, default_zone: ZoneInfo) -> Policy:
         is_holiday = extra.__contains__
     targets = dict(SEED_TARGETS)
     for priority, entry in parsed.sla.targets.items():
-        base = targets[Priority(priority)]
-        targets[Priority(priority)] = Targets(
-            entry.first_response or base.first_response,
-            entry.next_response or base.next_response,
-            entry.resolution or base.resolution,
-        )
+        targets[Priority(priority)] = targets[Priority(priority)].overridden(entry.given())
     outcomes = _outcomes(parsed.outcomes, located, problems)
     if problems:
         raise SourceFileError(problems)
@@ -251,10 +261,7 @@ def load_policy(path: Path, default_zone: ZoneInfo) -> Policy:
             Override(
                 o.category,
                 o.organization,
-                {
-                    Priority(p): TargetOverrides(t.first_response, t.next_response, t.resolution)
-                    for p, t in o.targets.items()
-                },
+                {Priority(p): t.given() for p, t in o.targets.items()},
             )
             for o in parsed.sla.overrides
         ),

@@ -26,6 +26,8 @@ Span = tuple[time, time]
 DEFAULT_HOURS: Mapping[Weekday, tuple[time, time]] = {
     day: (time(8, 0), time(18, 0)) for day in range(5)
 }
+# As a closing time, midnight is the end of the day ("24:00" in policy.yaml), never its start.
+MIDNIGHT = time(0)
 _MAX_DAYS = 3660  # ten years: a calendar with no working day at all ends the search here
 ZERO = timedelta(0)
 
@@ -66,7 +68,8 @@ class BusinessCalendar:
         out = []
         for opens, closes in _spans(spans):
             start = datetime.combine(day, opens, tzinfo=self.zone).astimezone(UTC)
-            end = datetime.combine(day, closes, tzinfo=self.zone).astimezone(UTC)
+            closing_day = day + timedelta(days=1) if closes == MIDNIGHT else day
+            end = datetime.combine(closing_day, closes, tzinfo=self.zone).astimezone(UTC)
             if end > start:
                 out.append((start, end))
         return out

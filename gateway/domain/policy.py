@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from enum import Enum, StrEnum
 from zoneinfo import ZoneInfo
 
 from gateway.domain.calendar import BusinessCalendar, national_holidays
@@ -19,15 +20,57 @@ from gateway.domain.customer_intent import DEFAULT_ESCALATION_PHRASES
 from gateway.domain.tickets import Priority
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*$")
+# "5d", "12h", "1h30m", "5 dias úteis" (business time); "10dc", "12hc", "10 dias corridos",
+# "12h corridas", "10 calendar days", "12 calendar hours" (calendar time, 24×7).
+_PART = re.compile(
+    r"(\d+)\s*(d|dias?|days?|h|horas?|hours?|m|min|minutos?|minutes?)(c?)(?![a-zà-ú])"
+)
+_CALENDAR_WORDS = re.compile(r"(?<![a-zà-ú])(?:corridos|corridas|calendar)(?![a-zà-ú])")
+_BUSINESS_WORDS = re.compile(r"(?<![a-zà-ú])(?:úteis|uteis|business)(?![a-zà-ú])")
+_DURATION_HELP = (
+    "write business time like 12h, 30m, 1h30m or 5d, or calendar time (24×7) like "
+    "12hc, 10dc, '12h corridas', '10 dias corridos' or '10 calendar days'"
+)
+
+
+class TimeBasis(StrEnum):
+    """What a duration counts: the team's business hours, or every hour of the clock."""
+
+    BUSINESS = "business"
+    CALENDAR = "calendar"
+
+
+def _parse_parts(text: str) -> tuple[dict[str, int], TimeBasis]:
+    """The amount per unit (d, h, m) and the basis of a duration's text; ValueError if it
+    is not one. A basis is named by words (corridos, calendar, úteis) or a `c` per unit."""
+    lowered = text.strip().lower()
+    calendar_word = bool(_CALENDAR_WORDS.search(lowered))
+    business_word = bool(_BUSINESS_WORDS.search(lowered))
+    rest = _BUSINESS_WORDS.sub(" ", _CALENDAR_WORDS.sub(" ", lowered))
+    parts = _PART.findall(rest)
+    if not parts or _PART.sub(" ", rest).strip() or (calendar_word and business_word):
+        raise ValueError
+    amounts: dict[str, int] = {}
+    for number, unit, _ in parts:
+        if unit[0] in amounts:
+            raise ValueError
+        amounts[unit[0]] = int(number)
+    compact = {bool(flag) for _, _, flag in parts}
+    if len(compact) > 1 or (business_word and True in compact):
+        raise ValueError
+    calendar = calendar_word or True in compact
+    return amounts, TimeBasis.CALENDAR if calendar else TimeBasis.BUSINESS
 
 
 @dataclass(frozen=True)
 class Duration:
-    """A business duration: whole business days, then business hours and minutes."""
+    """A policy duration: whole days, then hours and minutes, counted in business time
+    (the team's hours, holidays skipped) or in calendar time (24×7, seed 004's first
+    answer; seed 003's "pendente 10 dias")."""
 
     days: int = 0
     time: timedelta = timedelta(0)
+    basis: TimeBasis = TimeBasis.BUSINESS
 
     @classmethod
     def parse(cls, value: object) -> Duration:
@@ -35,42 +78,95 @@ class Duration:
             return value
         if isinstance(value, int) and not isinstance(value, bool):
             return cls(time=timedelta(hours=value))
-        text = str(value)
-        match = _DURATION.match(text)
-        if not isinstance(value, str) or not match or not any(match.groups()):
-            raise ValueError(
-                f"'{value}' is not a duration; write business time like 12h, 30m, 1h30m or 5d"
-            )
-        days, hours, minutes = (int(g) if g else 0 for g in match.groups())
-        return cls(days=days, time=timedelta(hours=hours, minutes=minutes))
+        try:
+            if not isinstance(value, str):
+                raise ValueError
+            amounts, basis = _parse_parts(value)
+        except ValueError:
+            raise ValueError(f"'{value}' is not a duration; {_DURATION_HELP}") from None
+        time = timedelta(hours=amounts.get("h", 0), minutes=amounts.get("m", 0))
+        return cls(days=amounts.get("d", 0), time=time, basis=basis)
+
+    @property
+    def calendar_time(self) -> bool:
+        return self.basis is TimeBasis.CALENDAR
 
     def after(self, calendar: BusinessCalendar, start: datetime) -> datetime:
-        return calendar.add_span(start, self.days, self.time)
+        """The instant this long after `start`. Calendar days keep the wall-clock time of
+        day in the team's zone (across a DST change); hours are real elapsed time."""
+        if not self.calendar_time:
+            return calendar.add_span(start, self.days, self.time)
+        local = start.astimezone(calendar.zone)
+        moved = local + timedelta(days=self.days) if self.days else local
+        return (moved.astimezone(UTC) + self.time).astimezone(calendar.zone)
+
+    def before(self, calendar: BusinessCalendar, end: datetime) -> datetime:
+        """The instant this long before `end` (a warning ahead of a due time); business
+        durations count their hours, as warnings always have."""
+        if not self.calendar_time:
+            return calendar.subtract(end, self.time)
+        local = end.astimezone(calendar.zone)
+        moved = local - timedelta(days=self.days) if self.days else local
+        return (moved.astimezone(UTC) - self.time).astimezone(calendar.zone)
+
+    @property
+    def nonzero(self) -> bool:
+        return bool(self.days or self.time)
+
+    def elapsed(self, calendar: BusinessCalendar, start: datetime, end: datetime) -> timedelta:
+        """Time from `start` to `end` in this duration's basis (a pause, measured in the
+        same clock as the target it delays)."""
+        if not self.calendar_time:
+            return calendar.between(start, end)
+        return max(end - start, timedelta(0))
 
     def __str__(self) -> str:
-        parts = [f"{self.days}d"] if self.days else []
+        suffix = "c" if self.calendar_time else ""
+        parts = [f"{self.days}d{suffix}"] if self.days else []
         hours, rest = divmod(int(self.time.total_seconds()), 3600)
         if hours:
-            parts.append(f"{hours}h")
+            parts.append(f"{hours}h{suffix}")
         if rest // 60:
-            parts.append(f"{rest // 60}m")
-        return "".join(parts) or "0h"
+            parts.append(f"{rest // 60}m{suffix}")
+        return "".join(parts) or f"0h{suffix}"
+
+
+class Keep(Enum):
+    """An override's "not given here": the target it overrides stays (None switches off)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+Target = Duration | None  # None: the target is off (`null` in policy.yaml)
 
 
 @dataclass(frozen=True)
 class TargetOverrides:
-    """An override's targets for one priority; None keeps the target it overrides."""
+    """An override's targets for one priority: KEEP keeps the target it overrides, None
+    switches it off."""
 
-    first_response: Duration | None = None
-    next_response: Duration | None = None
-    resolution: Duration | None = None
+    first_response: Target | Keep = KEEP
+    next_response: Target | Keep = KEEP
+    resolution: Target | Keep = KEEP
 
 
 @dataclass(frozen=True)
 class Targets:
-    first_response: Duration
-    next_response: Duration
-    resolution: Duration
+    """A priority's SLA targets; None means no such target (no due time, no timers)."""
+
+    first_response: Target
+    next_response: Target
+    resolution: Target
+
+    def overridden(self, entry: TargetOverrides) -> Targets:
+        """These targets with what `entry` names replaced (or switched off)."""
+        given = {
+            name: value
+            for name in ("first_response", "next_response", "resolution")
+            if (value := getattr(entry, name)) is not KEEP
+        }
+        return replace(self, **given)
 
 
 H = Duration
@@ -191,15 +287,9 @@ class Policy:
             entry = override.targets.get(priority)
             if entry is None:
                 continue
-            base = Targets(
-                entry.first_response or base.first_response,
-                entry.next_response or base.next_response,
-                entry.resolution or base.resolution,
-            )
+            base = base.overridden(entry)
         return base
 
     @classmethod
     def seeds_default(cls, zone: ZoneInfo) -> Policy:
         return cls(calendar=BusinessCalendar(zone=zone, is_holiday=national_holidays("BR")))
-
-

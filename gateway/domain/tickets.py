@@ -186,6 +186,7 @@ class TicketRecord:
     # Set by agents: the resolution date promised to the customer, and how it ended.
     due_at: datetime | None = None
     outcome: str | None = None
+    paused_elapsed: timedelta = timedelta(0)  # the time paused in calendar (24×7) time
 
     def snapshot(self) -> TicketSnapshot:
         """What the pipeline sees of this ticket."""

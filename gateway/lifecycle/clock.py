@@ -37,6 +37,7 @@ def state_of(fields: TicketRecord) -> ClockState:
         awaiting_since=fields.awaiting_since,
         paused_at=fields.paused_at,
         paused_total=fields.paused,
+        paused_elapsed=fields.paused_elapsed,
         due_at=fields.due_at,
     )
 
@@ -53,6 +54,7 @@ def save(step: Step, ref: TicketRef, state: ClockState) -> None:
         awaiting_since=state.awaiting_since,
         paused_at=state.paused_at,
         paused=state.paused_total,
+        paused_elapsed=state.paused_elapsed,
         first_response_due=dues.first_response,
         next_response_due=dues.next_response,
         resolution_due=dues.resolution,

@@ -20,7 +20,7 @@ from enum import StrEnum
 
 from gateway.domain import Directory, Priority, Sla, TicketStatus, TimerKind, unique
 from gateway.domain.customer_intent import Verdict
-from gateway.domain.policy import Policy
+from gateway.domain.policy import Duration, Policy
 
 PAUSED = frozenset({TicketStatus.WAITING_CUSTOMER, TicketStatus.WAITING_THIRD_PARTY})
 RUNNING = frozenset({TicketStatus.NEW, TicketStatus.OPEN})
@@ -51,7 +51,8 @@ class ClockState:
     first_responded_at: datetime | None = None
     awaiting_since: datetime | None = None  # a customer message waits for an agent's answer
     paused_at: datetime | None = None
-    paused_total: timedelta = timedelta(0)
+    paused_total: timedelta = timedelta(0)  # business time spent paused
+    paused_elapsed: timedelta = timedelta(0)  # the same pauses in calendar (24×7) time
     due_at: datetime | None = None  # the resolution date agreed with the customer (`#due`)
 
 
@@ -85,20 +86,34 @@ def new_ticket_state(
 
 
 def compute_dues(state: ClockState, policy: Policy) -> Dues:
-    """Due times for the state as it stands (a pause in progress is not yet counted)."""
+    """Due times for the state as it stands (a pause in progress is not yet counted); a
+    target switched off (`null`) has none."""
     targets = policy.targets_for(state.priority, state.category, state.organization)
-    calendar = policy.calendar
-
-    first = calendar.add(
-        targets.first_response.after(calendar, state.created_at), state.paused_total
-    )
-    resolution = calendar.add(
-        targets.resolution.after(calendar, state.created_at), state.paused_total
-    )
+    first = _due(targets.first_response, state.created_at, state, policy)
+    resolution = _due(targets.resolution, state.created_at, state, policy)
     next_due = None
     if state.awaiting_since is not None and state.first_responded_at is not None:
-        next_due = targets.next_response.after(calendar, state.awaiting_since)
+        next_due = _due(targets.next_response, state.awaiting_since, state, policy, paused=False)
     return Dues(first, next_due, resolution)
+
+
+def _due(
+    target: Duration | None,
+    start: datetime,
+    state: ClockState,
+    policy: Policy,
+    *,
+    paused: bool = True,
+) -> datetime | None:
+    """`target` after `start`, pushed on by the time spent paused measured in the target's
+    own clock: business time for a business target, every hour for a 24×7 one."""
+    if target is None:
+        return None
+    calendar = policy.calendar
+    due = target.after(calendar, start)
+    if target.calendar_time:
+        return due + state.paused_elapsed if paused else due
+    return calendar.add(due, state.paused_total if paused else timedelta(0))
 
 
 def transition(state: ClockState, new: TicketStatus, now: datetime, policy: Policy) -> ClockState:
@@ -111,7 +126,13 @@ def transition(state: ClockState, new: TicketStatus, now: datetime, policy: Poli
         return replace(changed, paused_at=now, awaiting_since=None)
     if new not in PAUSED and state.paused_at is not None:
         spent = policy.calendar.between(state.paused_at, now)
-        return replace(changed, paused_at=None, paused_total=state.paused_total + spent)
+        elapsed = max(now - state.paused_at, timedelta(0))
+        return replace(
+            changed,
+            paused_at=None,
+            paused_total=state.paused_total + spent,
+            paused_elapsed=state.paused_elapsed + elapsed,
+        )
     return changed
 
 
@@ -142,8 +163,8 @@ def desired_timers(state: ClockState, policy: Policy) -> tuple[TimerSpec, ...]:
             clocks.append((Sla.RESOLUTION, state.created_at, dues.resolution))
         for sla, started, due in clocks:
             occurrence = f"{sla.value}:{started.isoformat()}"
-            warn = calendar.subtract(due, policy.warn_before.time)
-            if policy.warn_before.time and warn > started:
+            warn = policy.warn_before.before(calendar, due)
+            if started < warn < due:
                 out.append(TimerSpec(TimerKind.SLA_WARNING, f"warn:{occurrence}", warn, sla))
             out.append(TimerSpec(TimerKind.SLA_BREACH, f"breach:{occurrence}", due, sla))
             at = due
@@ -186,9 +207,9 @@ def due_timers(state: ClockState, policy: Policy) -> tuple[TimerSpec, ...]:
         return ()
     warn_key, breach_key = due_keys(state.due_at)
     breach = TimerSpec(TimerKind.DUE_BREACH, breach_key, state.due_at)
-    if not policy.warn_before.time:
+    warn = policy.warn_before.before(policy.calendar, state.due_at)
+    if not warn < state.due_at:
         return (breach,)
-    warn = policy.calendar.subtract(state.due_at, policy.warn_before.time)
     return (TimerSpec(TimerKind.DUE_WARNING, warn_key, warn), breach)
 
 

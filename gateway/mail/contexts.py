@@ -47,7 +47,7 @@ class Acknowledgement(TemplateContext):
     requester_name: str
     priority_label: str
     category_label: str
-    first_response_due: str
+    first_response_due: str  # "" when the policy sets no first-answer target (`null`)
     support_address: str
     due: str = ""  # a ticket an agent opened for a contact may have an agreed date already
 
@@ -60,7 +60,9 @@ class Acknowledgement(TemplateContext):
             requester_name=requester_name,
             priority_label=words.priority(ticket.priority),
             category_label=words.category(ticket.category),
-            first_response_due=words.when(ticket.first_response_due),
+            first_response_due=(
+                words.when(ticket.first_response_due) if ticket.first_response_due else ""
+            ),
             support_address=support,
             due=agreed_due(ticket, words),
         )

@@ -77,6 +77,10 @@ DURATION_WORDS = {
     "pt_BR": ("dia útil", "dias úteis", "hora útil", "horas úteis"),
     "en": ("business day", "business days", "business hour", "business hours"),
 }
+CALENDAR_DURATION_WORDS = {  # a 24×7 duration (policy.yaml `10dc`, `12h corridas`)
+    "pt_BR": ("dia corrido", "dias corridos", "hora corrida", "horas corridas"),
+    "en": ("calendar day", "calendar days", "hour", "hours"),
+}
 # What happens next after a status change, told with the agent's answer (issue 10).
 NEXT_STEP = {
     "pt_BR": {
@@ -283,7 +287,8 @@ class Words:
     def duration(self, duration: Duration | None) -> str:
         if duration is None:
             return ""
-        day, days, hour, hours = DURATION_WORDS[self.locale]
+        words = CALENDAR_DURATION_WORDS if duration.calendar_time else DURATION_WORDS
+        day, days, hour, hours = words[self.locale]
         parts = []
         if duration.days:
             parts.append(f"{duration.days} {day if duration.days == 1 else days}")

@@ -131,3 +131,33 @@ def test_a_working_window_that_spans_a_dst_change_counts_real_time() -> None:
     assert always.between(day_start, day_end) == timedelta(hours=23, minutes=59, seconds=59) - (
         timedelta(hours=1)
     )
+
+
+ROUND_THE_CLOCK = BusinessCalendar(zone=SP, hours={d: (time(0), time(0)) for d in range(7)})
+EVENINGS = BusinessCalendar(zone=SP, hours={d: (time(18), time(0)) for d in range(5)})
+
+
+def test_24_00_is_midnight_exactly_so_a_24x7_calendar_has_no_gap() -> None:
+    saturday_night = datetime(2026, 12, 5, 20, tzinfo=SP)
+    assert ROUND_THE_CLOCK.add(saturday_night, timedelta(hours=12)) == datetime(
+        2026, 12, 6, 8, tzinfo=SP
+    )
+    assert ROUND_THE_CLOCK.between(saturday_night, datetime(2026, 12, 7, 20, tzinfo=SP)) == (
+        timedelta(days=2)
+    )
+    assert ROUND_THE_CLOCK.is_open(datetime(2026, 12, 5, 23, 59, 59, 999999, tzinfo=SP))
+
+
+def test_a_span_closing_at_24_00_runs_to_midnight_then_to_the_next_opening() -> None:
+    friday_22 = datetime(2026, 12, 4, 22, tzinfo=SP)
+    assert EVENINGS.window(date(2026, 12, 4)) == (
+        datetime(2026, 12, 4, 18, tzinfo=SP).astimezone(UTC),
+        datetime(2026, 12, 5, 0, tzinfo=SP).astimezone(UTC),
+    )
+    assert EVENINGS.add(friday_22, timedelta(hours=2)) == datetime(2026, 12, 5, tzinfo=SP)
+    # The third hour waits for Monday's opening: 1 hour after 18:00.
+    assert EVENINGS.add(friday_22, timedelta(hours=3)) == datetime(2026, 12, 7, 19, tzinfo=SP)
+    assert EVENINGS.between(friday_22, datetime(2026, 12, 7, 19, tzinfo=SP)) == timedelta(hours=3)
+    assert EVENINGS.subtract(
+        datetime(2026, 12, 7, 19, tzinfo=SP), timedelta(hours=1, minutes=30)
+    ) == (datetime(2026, 12, 4, 23, 30, tzinfo=SP))

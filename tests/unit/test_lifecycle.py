@@ -19,7 +19,7 @@ from gateway.domain import (
     TimerKind,
 )
 from gateway.domain.customer_intent import Verdict
-from gateway.domain.policy import Duration, Policy
+from gateway.domain.policy import Duration, Policy, Targets, TimeBasis
 from gateway.domain.signing import Signer
 from gateway.lifecycle import sla as lifecycle
 from gateway.lifecycle.sla import ReplyEffect
@@ -230,7 +230,9 @@ def test_ticket_links_name_one_ticket_for_one_purpose() -> None:
     other = TicketLinks(Signer(b"another-secret-0123456789"), "https://x")
     assert other.ref(LinkPurpose.RESOLUTION, approve) is None
     actions = links.actions(TicketRef(42), "en", ("quero escalar", "please escalate"))
-    assert actions.approve_url == f"https://support.example.com/resolution/{approve}?answer=approved"
+    assert (
+        actions.approve_url == f"https://support.example.com/resolution/{approve}?answer=approved"
+    )
     assert actions.not_solved_url.endswith("?answer=not_solved")
     assert actions.escalate_url.startswith("https://support.example.com/escalation/42.")
     assert actions.escalate_phrase == "please escalate"  # the locale's, when configured
@@ -295,3 +297,69 @@ def test_report_groups_by_agent_queue_and_month() -> None:
     assert lines[("queue", "n2")].average_rating is None
     assert SurveyAnswer().empty
     assert Sla.FIRST_RESPONSE.value == "first_response"
+
+
+CALENDAR_12H = Duration(time=timedelta(hours=12), basis=TimeBasis.CALENDAR)
+SEED_004 = replace(  # a 24×7 first answer beside business-hours resolution
+    POLICY,
+    targets={
+        **POLICY.targets,
+        Priority.NORMAL: Targets(CALENDAR_12H, None, Duration(days=3)),
+    },
+    reminder_after=None,
+    resolve_after=Duration(days=10, basis=TimeBasis.CALENDAR),  # seed 003: "pendente 10 dias"
+)
+
+
+def timers_of(state: lifecycle.ClockState, policy: Policy) -> dict[str, datetime]:
+    return {
+        f"{t.key.split(':')[0]}{' ' + t.sla.value if t.sla else ''}": t.due
+        for t in lifecycle.desired_timers(state, policy)
+    }
+
+
+def test_a_24x7_first_answer_beside_a_business_hours_resolution() -> None:
+    state = opened(sp(2025, 6, 6, 17))  # Friday 17:00
+    dues = lifecycle.compute_dues(state, SEED_004)
+    assert dues.first_response == sp(2025, 6, 7, 5)  # Saturday 05:00: the clock never stops
+    assert dues.resolution == sp(2025, 6, 11, 17)  # 3 business days
+    timers = timers_of(state, SEED_004)
+    assert timers["breach first_response"] == sp(2025, 6, 7, 5)
+    # warn_before is business time: an hour of work before Saturday 05:00 is Friday 17:00,
+    # the very start of the clock, so there is no warning to give.
+    assert "warn first_response" not in timers
+    assert timers["breach resolution"] == sp(2025, 6, 11, 17)
+
+
+def test_a_pause_delays_a_calendar_target_by_calendar_time() -> None:
+    state = opened(sp(2025, 6, 6, 17))  # Friday 17:00
+    waiting = lifecycle.transition(
+        state, TicketStatus.WAITING_CUSTOMER, sp(2025, 6, 6, 18), SEED_004
+    )
+    back = lifecycle.transition(waiting, TicketStatus.OPEN, sp(2025, 6, 7, 10), SEED_004)
+    assert back.paused_elapsed == timedelta(hours=16)  # Friday 18:00 → Saturday 10:00
+    assert back.paused_total == timedelta(0)  # no business hour passed over the weekend night
+    dues = lifecycle.compute_dues(back, SEED_004)
+    assert dues.first_response == sp(2025, 6, 7, 21)  # 05:00 + 16 h
+    assert dues.resolution == sp(2025, 6, 11, 17)  # unchanged: paused outside business hours
+
+
+def test_a_null_target_has_no_due_time_and_no_timers() -> None:
+    state = lifecycle.agent_responded(opened(sp(2025, 6, 2, 9)), sp(2025, 6, 2, 10))
+    state = lifecycle.customer_wrote(state, sp(2025, 6, 2, 11))
+    assert lifecycle.compute_dues(state, SEED_004).next_response is None
+    assert not any("next_response" in key for key in timers_of(state, SEED_004))
+    off = replace(
+        SEED_004, targets={**SEED_004.targets, Priority.NORMAL: Targets(None, None, None)}
+    )
+    assert lifecycle.compute_dues(state, off) == lifecycle.Dues(None, None, None)
+    assert lifecycle.desired_timers(state, off) == ()
+
+
+def test_a_null_reminder_leaves_only_the_calendar_day_auto_resolve() -> None:
+    state = opened(sp(2025, 6, 2, 9))
+    waiting = lifecycle.transition(
+        state, TicketStatus.WAITING_CUSTOMER, sp(2025, 6, 4, 11), SEED_004
+    )
+    assert timers_of(waiting, SEED_004) == {"resolve": sp(2025, 6, 14, 11)}  # a Saturday
+    assert lifecycle.resolve_deadline(waiting, SEED_004) == sp(2025, 6, 14, 11)

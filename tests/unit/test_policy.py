@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time as wall
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -12,7 +12,7 @@ import pytest
 
 from gateway.config.policy_file import load_policy, watch_policy
 from gateway.domain import Priority
-from gateway.domain.policy import Duration
+from gateway.domain.policy import Duration, TimeBasis
 from rules.sourcefile import SourceFileError
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -113,7 +113,7 @@ def test_every_section(tmp_path: Path) -> None:
         ("business_hours:\n  mon: 8-18\n", 2, 3, "not an opening span"),
         ("business_hours:\n  fri: '18:00-08:00'\n", 2, 3, "closes before it opens"),
         ("business_hours:\n  funday: '08:00-18:00'\n", 2, 3, "business_hours.funday"),
-        ("sla:\n  targets:\n    3: {first_response: 12 horas}\n", 3, 8, "not a duration"),
+        ("sla:\n  targets:\n    3: {first_response: 12 semanas}\n", 3, 8, "not a duration"),
         ("sla:\n  targets:\n    7: {first_response: 1h}\n", 3, 5, "less than or equal to 3"),
         ("sla:\n  overrides:\n    - targets: {3: {first_response: 1h}}\n", 3, 7, "an override"),
         ("holidays: {country: XX}\n", 1, 11, "no country 'XX'"),
@@ -124,8 +124,12 @@ def test_every_section(tmp_path: Path) -> None:
         ("business_hours:\n  sat: closed\n", 1, 1, "no working day"),
         ("sla: [\n", 2, 1, "YAML syntax error"),
         ("outcomes:\n  - {id: workaround, words: [contorno]}\n", 2, 11, "needs the customer's"),
-        ("outcomes:\n  - {id: fixed}\n  - {id: ok, words: [Corrigido], text: {en: x}}\n", 3, 5,
-         "the word 'corrigido' already names outcome 'fixed'"),
+        (
+            "outcomes:\n  - {id: fixed}\n  - {id: ok, words: [Corrigido], text: {en: x}}\n",
+            3,
+            5,
+            "the word 'corrigido' already names outcome 'fixed'",
+        ),
         ("outcomes:\n  - {id: roadmap}\n  - {id: roadmap}\n", 3, 11, "listed twice"),
         ("outcomes:\n  - {id: duas palavras, text: {en: x}}\n", 2, 5, "not one word"),
         ("outcomes:\n  - {id: x, text: {es: x}}\n", 2, 20, "Input should be 'pt_BR' or 'en'"),
@@ -202,3 +206,87 @@ def test_duration_texts() -> None:
     assert str(Duration(days=2, time=timedelta(hours=3))) == "2d3h"
     with pytest.raises(ValueError):
         Duration.parse("")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("10 dias corridos", Duration(days=10, basis=TimeBasis.CALENDAR)),
+        ("12h corridas", Duration(time=timedelta(hours=12), basis=TimeBasis.CALENDAR)),
+        ("12 horas corridas", Duration(time=timedelta(hours=12), basis=TimeBasis.CALENDAR)),
+        ("10 calendar days", Duration(days=10, basis=TimeBasis.CALENDAR)),
+        ("12 calendar hours", Duration(time=timedelta(hours=12), basis=TimeBasis.CALENDAR)),
+        ("10dc", Duration(days=10, basis=TimeBasis.CALENDAR)),
+        ("12hc", Duration(time=timedelta(hours=12), basis=TimeBasis.CALENDAR)),
+        ("1hc30mc", Duration(time=timedelta(hours=1, minutes=30), basis=TimeBasis.CALENDAR)),
+        ("5 dias úteis", Duration(days=5)),
+        ("3 business days", Duration(days=3)),
+        ("12 horas", Duration(time=timedelta(hours=12))),
+    ],
+)
+def test_calendar_and_business_duration_forms(text: str, expected: Duration) -> None:
+    assert Duration.parse(text) == expected
+    assert Duration.parse(str(expected)) == expected  # the compact form reads back
+
+
+@pytest.mark.parametrize(
+    "text", ["10 dias úteis corridos", "10dc5h", "5d 5d", "10 semanas", "corridos", "12hcc"]
+)
+def test_duration_mistakes(text: str) -> None:
+    with pytest.raises(ValueError, match="is not a duration"):
+        Duration.parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "col", "message"),
+    [
+        ("sla:\n  targets:\n    3:\n      resolution: 10 dias corridos e meio\n", 4, 7,
+         "'10 dias corridos e meio' is not a duration"),
+        ("timers:\n  resolved: {close_after: 10dc5h}\n", 2, 14, "'10dc5h' is not a duration"),
+        ("business_hours:\n  mon: '08:00-24:30'\n", 2, 3, "24:00 closes at midnight"),
+        ("business_hours:\n  mon: '20:00-24:00, 23:00-23:30'\n", 2, 3, "overlap"),
+    ],
+)  # fmt: skip
+def test_new_duration_mistakes_point_at_the_line(
+    tmp_path: Path, text: str, line: int, col: int, message: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(SourceFileError) as caught:
+        load_policy(path, SP)
+    [problem] = caught.value.problems
+    assert (problem.path, problem.line, problem.column) == (path, line, col), problem
+    assert message in problem.message
+
+
+def test_null_switches_a_target_or_timer_off_and_absence_keeps_the_default(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, """\
+sla:
+  targets:
+    3: {first_response: 12hc, next_response: null}
+  overrides:
+    - {category: question, targets: {3: {resolution: null}}}
+timers:
+  waiting_customer: {reminder_after: null, resolve_after: 10 dias corridos}
+""")  # fmt: skip
+    policy = load_policy(path, SP)
+    normal = policy.targets_for(Priority.NORMAL, "problem", None)
+    assert normal.first_response == Duration(time=timedelta(hours=12), basis=TimeBasis.CALENDAR)
+    assert normal.next_response is None
+    assert normal.resolution == Duration(days=3)  # left out: the seeds' default
+    question = policy.targets_for(Priority.NORMAL, "question", None)
+    assert question.resolution is None and question.first_response == normal.first_response
+    assert policy.reminder_after is None
+    assert policy.resolve_after == Duration(days=10, basis=TimeBasis.CALENDAR)
+    assert policy.close_after == Duration(days=5)
+
+
+def test_24_00_closes_at_midnight(tmp_path: Path) -> None:
+    path = write(tmp_path, "business_hours: {mon: '00:00-24:00', tue: '18:00-24:00'}\n")
+    policy = load_policy(path, SP)
+    assert policy.calendar.hours[0] == ((time(0), time(0)),)
+    assert policy.calendar.window(date(2026, 12, 7)) == (
+        datetime(2026, 12, 7, tzinfo=SP).astimezone(UTC),
+        datetime(2026, 12, 8, tzinfo=SP).astimezone(UTC),
+    )
