@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gateway.domain import Agent, Contact, Directory, Organization, Queue
+from gateway.domain import Agent, Contact, Directory, DomainPolicy, Organization, Queue
 from rules.sourcefile import Located, Problem, SourceFileError, load_toml, load_yaml, validate
 
 
@@ -32,6 +32,16 @@ def _is_address(value: str) -> str:
 
 
 Address = Annotated[str, AfterValidator(_is_address)]
+
+
+def _is_domain(value: str) -> str:
+    domain = value.strip().lower()
+    if "@" in domain or "." not in domain.strip(".") or " " in domain:
+        raise ValueError(f"'{value}' is not a mail domain (write it as alfa.edu.br)")
+    return domain
+
+
+MailDomain = Annotated[str, AfterValidator(_is_domain)]
 
 
 class GatewaySection(_Strict):
@@ -222,13 +232,26 @@ class ContactEntry(_Strict):
     email: Address
     name: str = ""
     can_open_tickets: bool = False
+    can_follow: bool | None = None  # left out: as can_open_tickets (seed 001)
+    can_reply: bool | None = None  # left out: as can_open_tickets (seed 001)
 
 
 class OrganizationEntry(_Strict):
     id: str
     name: str
-    domains: list[str] = []
+    domains: list[MailDomain] = []
+    domain_policy: DomainPolicy = DomainPolicy.CONTACTS_ONLY
+    rejection_note: str = ""
     contacts: list[ContactEntry] = []
+
+    @model_validator(mode="after")
+    def _open_needs_domains(self) -> OrganizationEntry:
+        if self.domain_policy is DomainPolicy.OPEN and not self.domains:
+            raise ValueError(
+                f"organization '{self.id}' has domain_policy: open but no domains; "
+                "list them (domains: [alfa.edu.br]) or leave domain_policy out"
+            )
+        return self
 
 
 class DirectoryFile(_Strict):
@@ -261,15 +284,21 @@ def load_directory(path: Path) -> Directory:
     return Directory(
         queues=tuple(Queue(q.id, q.name, q.escalates_to) for q in parsed.queues),
         agents=tuple(Agent(a.email, a.name, tuple(a.queues)) for a in parsed.agents),
-        organizations=tuple(
-            Organization(
-                id=o.id,
-                name=o.name,
-                domains=tuple(d.lower() for d in o.domains),
-                contacts=tuple(Contact(c.email, c.name, c.can_open_tickets) for c in o.contacts),
-            )
-            for o in parsed.organizations
+        organizations=tuple(_organization(o) for o in parsed.organizations),
+    )
+
+
+def _organization(entry: OrganizationEntry) -> Organization:
+    return Organization(
+        id=entry.id,
+        name=entry.name,
+        domains=tuple(entry.domains),
+        contacts=tuple(
+            Contact(c.email, c.name, c.can_open_tickets, c.can_follow, c.can_reply)
+            for c in entry.contacts
         ),
+        domain_policy=entry.domain_policy,
+        rejection_note=entry.rejection_note.strip(),
     )
 
 
@@ -287,4 +316,24 @@ def _directory_reference_problems(parsed: DirectoryFile, located: Located) -> li
                     )
                 )
             seen[contact.email] = org.id
+    return problems + _open_domain_problems(parsed, located)
+
+
+def _open_domain_problems(parsed: DirectoryFile, located: Located) -> list[Problem]:
+    """An open domain belongs to one organization: its strangers' tickets must land in one."""
+    problems: list[Problem] = []
+    opened: dict[str, str] = {}
+    for oi, org in enumerate(parsed.organizations):
+        if org.domain_policy is not DomainPolicy.OPEN:
+            continue
+        for di, domain in enumerate(org.domains):
+            if domain in opened:
+                problems.append(
+                    located.problem(
+                        ("organizations", oi, "domains", di),
+                        f"domain {domain} is already opened by organization "
+                        f"'{opened[domain]}'; an open domain belongs to one organization",
+                    )
+                )
+            opened[domain] = org.id
     return problems

@@ -36,7 +36,15 @@ from gateway.domain.decision import (
     TokenClaim,
     TokenPurpose,
 )
-from gateway.domain.directory import Agent, Contact, Directory, Organization, Queue
+from gateway.domain.directory import (
+    Agent,
+    Contact,
+    Directory,
+    DomainPolicy,
+    Organization,
+    Permission,
+    Queue,
+)
 from gateway.domain.kinds import (
     SYSTEM_ACTORS,
     AgentNews,
@@ -91,6 +99,7 @@ __all__ = [
     "DecisionKind",
     "Direction",
     "Directory",
+    "DomainPolicy",
     "Duplicate",
     "EmailAddress",
     "Envelope",
@@ -103,6 +112,7 @@ __all__ = [
     "Outcome",
     "OutgoingMail",
     "ParsedMessage",
+    "Permission",
     "Priority",
     "Quarantine",
     "Queue",

@@ -17,7 +17,7 @@ from datetime import date, datetime, time
 
 from gateway.domain.calendar import BusinessCalendar
 from gateway.domain.decision import CommandSheet
-from gateway.domain.directory import Directory
+from gateway.domain.directory import Directory, Permission
 from gateway.domain.policy import DEFAULT_OUTCOMES, ResolutionOutcome
 from gateway.domain.tickets import CATEGORIES, Priority, TicketChanges, TicketStatus
 
@@ -135,13 +135,14 @@ def read_commands(
             else:
                 errors.append(f"{line}: a tag is one word (letters, digits, - _ . :)")
         elif name == "requester":
-            found = directory.contact(argument)
-            if found is None:
+            # A listed contact, or anyone at a domain its organization opened (seed 004).
+            org = directory.organization_of(argument) if "@" in argument else None
+            if org is None:
                 errors.append(f"{line}: {argument or '(empty)'} is not a contact in the directory")
-            elif not found[1].can_open_tickets:
+            elif not directory.may(argument, org.id, Permission.OPEN):
                 errors.append(f"{line}: {argument} is not authorized to open tickets")
             else:
-                requester = found[1].email.lower()
+                requester = argument.lower()
         else:
             values, error = _values(name, argument, directory, sender, terms)
             if error:

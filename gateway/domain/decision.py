@@ -209,6 +209,9 @@ class RejectUnauthorized(_Decided):
     notify_sender: bool = False
     template: str = "rejection"
     rules: TriageOutcome | None = None
+    # The sender's organization's own instructions (`rejection_note` in directory.yaml),
+    # the same for anyone of it: it says nothing about any ticket.
+    organization_note: str = ""
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,7 @@ def _signed_for_agents(thread: ThreadMatch | None) -> bool:
 def _agent_without_ticket(a: Assessment, sheet: CommandSheet, facts: Facts) -> Decision:
     """An agent writing to the support address opens a ticket for a customer (#requester)."""
     if sheet.requester and not sheet.errors:
-        found = facts.directory.contact(sheet.requester)
+        org = facts.directory.organization_of(sheet.requester)
         queue = sheet.changes.queue or (a.triage.triage.queue if a.triage else None)
         front = facts.directory.front_desk
         errors = _escalation_errors(queue or (front.id if front else None), sheet, facts)
@@ -93,7 +93,7 @@ def _agent_without_ticket(a: Assessment, sheet: CommandSheet, facts: Facts) -> D
             return AgentError("agent mail could not be carried out", errors=errors)
         return CreateTicket(
             f"agent opened a ticket on behalf of {sheet.requester}",
-            organization_id=found[0].id if found else None,
+            organization_id=org.id if org else None,
             new_text=a.new_text,
             rules=a.triage,
             on_behalf=sheet,

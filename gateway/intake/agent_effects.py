@@ -23,6 +23,7 @@ from gateway.domain import (
     Directory,
     EventKind,
     MailKind,
+    Permission,
     TicketChanges,
     TicketRecord,
     TicketStatus,
@@ -43,11 +44,11 @@ from gateway.mail.threading import customer_thread
 def split_followers(
     directory: Directory, organization: str | None, addresses: Sequence[str]
 ) -> tuple[list[str], list[str]]:
-    """Contacts of the ticket's organization may follow it; nobody else sees its content."""
+    """Those who may follow the organization's tickets (by default its contacts who may open
+    them, or anyone at a domain it opened); nobody else sees a ticket's content."""
     allowed, dropped = [], []
     for address in dict.fromkeys(a.lower() for a in addresses):
-        found = directory.contact(address)
-        if found and organization and found[0].id == organization:
+        if directory.may(address, organization, Permission.FOLLOW):
             allowed.append(address)
         else:
             dropped.append(address)

@@ -107,7 +107,8 @@ def apply_on_behalf_fields(d: CreateTicket, job: Job) -> None:
 
 
 def follow_cc(d: CreateTicket | ThreadUpdate, job: Job) -> None:
-    """Contacts of the ticket's organization CC'd by a customer become followers."""
+    """Contacts of the ticket's organization who may follow it, CC'd by a customer, become
+    followers; the others are dropped (agent_effects.add_followers)."""
     if isinstance(d, CreateTicket) and d.on_behalf is not None:
         return  # the agent's CC are colleagues, not the customer's
     ticket, msg = job.ticket(), job.msg
@@ -233,7 +234,8 @@ def escalate_on_request(d: ThreadUpdate, job: Job) -> None:
 
 
 def send_rejection(d: RejectUnauthorized, job: Job) -> None:
-    """The polite rejection: the official channel, and nothing about any ticket."""
+    """The polite rejection: the official channel, the organization's own instructions
+    when it has some, and nothing about any ticket."""
     if not d.notify_sender or job.msg.sender is None:
         return
     job.ports.mail.queue(
@@ -241,7 +243,7 @@ def send_rejection(d: RejectUnauthorized, job: Job) -> None:
         Letter(
             kind=MailKind.REJECTION,
             template=d.template,
-            context=Rejection(job.support),
+            context=Rejection(job.support, d.organization_note),
             to=[("", job.sender)],
             in_reply_to=job.msg.message_id,
             references=job.msg.references,

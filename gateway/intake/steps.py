@@ -24,6 +24,7 @@ from gateway.domain import (
     Duplicate,
     IgnoreAutomated,
     ParsedMessage,
+    Permission,
     Quarantine,
     RecordBounce,
     RejectUnauthorized,
@@ -103,26 +104,28 @@ def find_thread(a: Assessment, facts: Facts) -> Assessment | Decision:
 
 
 def identify_author(a: Assessment, facts: Facts) -> Assessment | Decision:
-    """Who the sender is to support, and to the matched ticket if there is one."""
+    """Who the sender is to support, and to the matched ticket if there is one: a
+    participant only with the right to reply on that ticket's organization (seed 001)."""
     assert a.message.sender is not None
     address = a.message.sender.address
     directory = facts.directory
     found = directory.contact(address)
-    organization, contact = found if found else (None, None)
-    may_open = bool(contact and contact.can_open_tickets)
+    organization = directory.organization_of(address)
+    may_open = directory.may(address, organization.id if organization else None, Permission.OPEN)
     role = AuthorRole.STRANGER
     if directory.agent(address):
         role = AuthorRole.AGENT
     elif a.ticket is not None:
         if address == a.ticket.requester.lower():
             role = AuthorRole.REQUESTER
-        else:
-            same_org = organization is not None and organization.id == a.ticket.organization_id
-            follower = address in (f.lower() for f in a.ticket.followers)
-            if same_org or follower:
-                role = AuthorRole.CONTACT
+        elif directory.may(address, a.ticket.organization_id, Permission.REPLY):
+            role = AuthorRole.CONTACT
     return replace(
-        a, role=role, organization=organization, contact=contact, may_open_tickets=may_open
+        a,
+        role=role,
+        organization=organization,
+        contact=found[1] if found else None,
+        may_open_tickets=may_open,
     )
 
 
@@ -170,10 +173,11 @@ def triage_input(
     """What rules see of a message; shared by the pipeline and `rules test`."""
     assert msg.sender is not None
     found = directory.contact(msg.sender.address)
+    organization = directory.organization_of(msg.sender.address)
     return TriageInput(
         sender=msg.sender.address,
         sender_name=msg.sender.name,
-        organization=found[0].id if found else None,
+        organization=organization.id if organization else None,
         contact=found[1] if found else None,
         is_agent=directory.agent(msg.sender.address) is not None,
         recipients=msg.recipients,
@@ -212,6 +216,8 @@ def apply_rules(a: Assessment, facts: Facts) -> Assessment | Decision:
             notify_sender=recently == 0 and a.auth is not SenderAuth.FAIL,
             template=outcome.reject_with,
             rules=outcome,
+            organization_id=a.organization.id if a.organization else None,
+            organization_note=_rejection_note(a),
         )
     return replace(a, triage=outcome)
 
@@ -260,7 +266,14 @@ def decide(a: Assessment, facts: Facts) -> Assessment | Decision:
         + ("; rejection already sent recently" if recently else ""),
         organization_id=org_id,
         notify_sender=recently == 0,
+        organization_note=_rejection_note(a),
     )
+
+
+def _rejection_note(a: Assessment) -> str:
+    """The sender's organization's own instructions for people it has not authorized:
+    all the rejection may say besides the official channel (nothing about a ticket)."""
+    return a.organization.rejection_note if a.organization else ""
 
 
 # The decision process, one question per line, in order.

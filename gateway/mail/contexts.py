@@ -73,6 +73,7 @@ class Rejection(TemplateContext):
     """`rejection`: the official channel, and nothing about any ticket."""
 
     support_address: str
+    organization_note: str = ""  # the organization's own instructions, when it has some
 
 
 @dataclass(frozen=True)

@@ -249,22 +249,28 @@ def test_escalate_moves_to_the_next_level_and_tells_it(
 def test_cc_followers_get_updates_and_outsiders_get_nothing(
     serve: ServeProcess, sink: SmtpSink, gateway_config: GatewayConfig
 ) -> None:
-    ref, _, notification = customer_writes(
-        serve, sink, extra="Cc: João Lima <joao@alfa.edu.br>, Fornecedor <x@fornecedor.example>\r\n"
+    """Pedro may follow; João, a colleague without permission (issue 11, seed 001), is
+    dropped like an outsider."""
+    cc = (
+        "Pedro Alves <pedro@alfa.edu.br>, João Lima <joao@alfa.edu.br>, "
+        "Fornecedor <x@fornecedor.example>"
     )
+    ref, _, notification = customer_writes(serve, sink, extra=f"Cc: {cc}\r\n")
     shown = gateway_config.cli_json("tickets", "show", ref)
     dropped = [e for e in shown["events"] if e["kind"] == "recipients_dropped"]
-    assert dropped and dropped[0]["data"]["addresses"] == ["x@fornecedor.example"]
-    reply = gmail_reply(notification, "Maria e João, já corrigimos.")
+    outsiders = ["joao@alfa.edu.br", "x@fornecedor.example"]
+    assert dropped and dropped[0]["data"]["addresses"] == outsiders
+    reply = gmail_reply(notification, "Maria e Pedro, já corrigimos.")
     reply = reply.replace(
         b"\r\nSubject:", b"\r\nCc: Outro <y@outra-empresa.example>\r\nSubject:", 1
     )
     agent_sends(serve, reply)
     answer = answer_to_customer(sink, ref)
-    assert set(answer.rcpt_tos) == {"maria@alfa.edu.br", "joao@alfa.edu.br"}
-    assert answer.header("Cc") == "joao@alfa.edu.br"
+    assert set(answer.rcpt_tos) == {"maria@alfa.edu.br", "pedro@alfa.edu.br"}
+    assert answer.header("Cc") == "pedro@alfa.edu.br"
     barrier(serve, sink)
     assert not sink.to("x@fornecedor.example") and not sink.to("y@outra-empresa.example")
+    assert not sink.to("joao@alfa.edu.br")
     events = gateway_config.cli_json("tickets", "show", ref)["events"]
     assert any(
         e["kind"] == "recipients_dropped" and e["data"]["addresses"] == ["y@outra-empresa.example"]

@@ -121,22 +121,24 @@ def test_subject_tag_alone_threads(serve: ServeProcess, sink: SmtpSink) -> None:
     assert code == 250 and f"threaded {ref}".encode() in answer, answer
 
 
-def test_contact_of_same_org_may_reply_but_not_open(
+def test_contact_who_may_reply_but_not_open(
     serve: ServeProcess, sink: SmtpSink, gateway_config: GatewayConfig
 ) -> None:
+    """Pedro has `can_reply` without `can_open_tickets` (issue 11: before, any contact of
+    the organization could reply; João, without permission, no longer can)."""
     ref, _, _ = open_ticket(serve, sink)
-    joao = "João Lima <joao@alfa.edu.br>"
+    pedro = "Pedro Alves <pedro@alfa.edu.br>"
     code, answer = serve.send(
-        simple_mail(joao, f"RE: [#{ref}] Sistema fora do ar", "Aqui também caiu."),
-        "joao@alfa.edu.br",
+        simple_mail(pedro, f"RE: [#{ref}] Sistema fora do ar", "Aqui também caiu."),
+        "pedro@alfa.edu.br",
         SUPPORT,
     )
     assert code == 250 and f"threaded {ref}".encode() in answer, answer
     code, answer = serve.send(
-        simple_mail(joao, "Novo pedido", "Quero abrir um chamado."), "joao@alfa.edu.br", SUPPORT
+        simple_mail(pedro, "Novo pedido", "Quero abrir um chamado."), "pedro@alfa.edu.br", SUPPORT
     )
     assert code == 250 and b"rejected" in answer, answer
-    rejection = sink.wait_for_count(1, address="joao@alfa.edu.br")[0]
+    rejection = sink.wait_for_count(1, address="pedro@alfa.edu.br")[0]
     assert "contato autorizado" in rejection.text
     assert len(gateway_config.cli_json("tickets", "list")) == 1
 

@@ -30,14 +30,20 @@ organizations:
   - id: alfa
     name: Escola Alfa
     domains: [alfa.edu.br]
+    rejection_note: "Para ser cadastrado, fale com a secretaria da Escola Alfa (ramal 2001)."
     contacts:
       - {email: maria@alfa.edu.br, name: Maria Souza, can_open_tickets: true}
       - {email: joao@alfa.edu.br, name: João Lima, can_open_tickets: false}
+      - {email: pedro@alfa.edu.br, name: Pedro Alves, can_follow: true, can_reply: true}
   - id: beta
     name: Colégio Beta
     domains: [beta.com.br]
     contacts:
       - {email: carla@beta.com.br, name: Carla Dias, can_open_tickets: true}
+  - id: gama
+    name: Instituto Gama
+    domains: [gama.org.br]
+    domain_policy: open
 """
 
 

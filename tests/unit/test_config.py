@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from gateway.config.settings import load_directory, load_settings
+from gateway.domain import DomainPolicy, Permission
 from rules.sourcefile import SourceFileError
 
 GOOD = """\
@@ -130,6 +131,79 @@ def test_directory_mistakes_point_at_their_line(
     matching = [p for p in exc.value.problems if needle in p.message]
     assert matching, exc.value
     assert matching[0].path == path and matching[0].line == line, str(matching[0])
+
+
+ROLES = """\
+queues:
+  - {id: n1, name: "Nível 1"}
+organizations:
+  - id: alfa
+    name: Escola Alfa
+    domains: [alfa.edu.br]
+    rejection_note: |
+      Peça à secretaria (ramal 2001) o seu cadastro.
+    contacts:
+      - {email: maria@alfa.edu.br, name: Maria, can_open_tickets: true}
+      - {email: joao@alfa.edu.br, name: João, can_open_tickets: false}
+      - {email: lia@alfa.edu.br, name: Lia, can_follow: true}
+      - {email: olga@alfa.edu.br, name: Olga, can_open_tickets: true, can_reply: false}
+  - id: gama
+    name: Gama
+    domains: [Gama.org]
+    domain_policy: open
+"""
+
+
+def test_roles_default_to_the_official_channel_and_domains_may_be_opened(
+    tmp_path: Path,
+) -> None:
+    directory = load_directory(write(tmp_path, ROLES, "directory.yaml"))
+    may = directory.permissions
+    assert may("maria@alfa.edu.br", "alfa") == set(Permission)  # opens, so follows and replies
+    assert may("joao@alfa.edu.br", "alfa") == set()  # no permission: nothing (seed 001)
+    assert may("lia@alfa.edu.br", "alfa") == {Permission.FOLLOW}
+    assert may("olga@alfa.edu.br", "alfa") == {Permission.OPEN, Permission.FOLLOW}
+    assert may("maria@alfa.edu.br", "gama") == set()  # another organization's contact
+    assert may("anyone@gama.org", "gama") == set(Permission)  # seed 004
+    assert may("anyone@alfa.edu.br", "alfa") == set()  # a domain listed, not opened
+    organization = directory.organization_of("Novo@Gama.org")
+    assert organization is not None and organization.domain_policy is DomainPolicy.OPEN
+    alfa = directory.organization("alfa")
+    assert alfa is not None
+    assert alfa.rejection_note == "Peça à secretaria (ramal 2001) o seu cadastro."
+
+
+@pytest.mark.parametrize(
+    ("edit", "line", "needle"),
+    [
+        (("domain_policy: open", "domain_policy: everyone"), 17, "'contacts_only' or 'open'"),
+        (("can_follow: true", "can_follow: often"), 12, "valid boolean"),
+        (("domains: [Gama.org]", "domains: [gama]"), 16, "not a mail domain"),
+        (("domains: [Gama.org]", "domains: []"), 14, "domain_policy: open but no domains"),
+        (("rejection_note: |", "rejection_notes: |"), 7, "unknown key 'rejection_notes'"),
+        (("can_reply: false", "can_answer: false"), 13, "unknown key 'can_answer'"),
+    ],
+)
+def test_role_and_domain_mistakes_point_at_their_line(
+    tmp_path: Path, edit: tuple[str, str], line: int, needle: str
+) -> None:
+    path = write(tmp_path, ROLES.replace(*edit), "directory.yaml")
+    with pytest.raises(SourceFileError) as exc:
+        load_directory(path)
+    matching = [p for p in exc.value.problems if needle in p.message]
+    assert matching, exc.value
+    assert matching[0].path == path and matching[0].line == line, str(matching[0])
+
+
+def test_an_open_domain_belongs_to_one_organization(tmp_path: Path) -> None:
+    text = ROLES + "  - id: delta\n    name: Delta\n    domains: [x.org, gama.org]\n"
+    text += "    domain_policy: open\n"
+    path = write(tmp_path, text, "directory.yaml")
+    with pytest.raises(SourceFileError) as exc:
+        load_directory(path)
+    [problem] = exc.value.problems
+    assert problem.line == 20 and "already opened by organization 'gama'" in problem.message
+    assert str(problem).startswith(f"{path}:20:")
 
 
 def test_a_contact_in_two_organizations_is_refused(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from gateway.domain import (
     CreateTicket,
     Direction,
     Directory,
+    DomainPolicy,
     EmailAddress,
     EventKind,
     IgnoreAutomated,
@@ -52,12 +53,12 @@ from gateway.domain import (
     is_agent_actor,
 )
 from gateway.domain.signing import ReplyTokens
-from gateway.intake import agent_mail, customer_effects, effects
+from gateway.intake import agent_effects, agent_mail, customer_effects, effects
 from gateway.intake.ports import Job, Ports
 from gateway.lifecycle.escalation import EscalationOutcome, EscalationResult
 from gateway.lifecycle.sla import ReplyEffect
 from gateway.lifecycle.step import GATEWAY, SCHEDULER
-from gateway.mail.contexts import AgentAnswer, AgentNotification, CommandErrors
+from gateway.mail.contexts import AgentAnswer, AgentNotification, CommandErrors, Rejection
 from gateway.mail.labels import Words
 from gateway.mail.letters import Letter
 from storage.repository import NewMessage
@@ -66,12 +67,20 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 SUPPORT = "suporte@example.com"
 ANA, BRUNO = "ana@example.com", "bruno@example.com"
 MARIA, LUIZA, CARLA = "maria@alfa.edu.br", "luiza@alfa.edu.br", "carla@beta.com.br"
+RITA = "rita@alfa.edu.br"  # may follow and reply, not open (explicit roles)
 DIRECTORY = Directory(
     queues=(Queue("n1", "Nível 1", escalates_to="n2"), Queue("n2", "Nível 2")),
     agents=(Agent(ANA, "Ana Ribeiro", ("n1",)), Agent(BRUNO, "Bruno", ("n1", "n2"))),
     organizations=(
         Organization(
-            "alfa", "Escola Alfa", (), (Contact(MARIA, "Maria", True), Contact(LUIZA, "Luiza"))
+            "alfa",
+            "Escola Alfa",
+            (),
+            (
+                Contact(MARIA, "Maria", True),
+                Contact(LUIZA, "Luiza"),  # no permission: neither follows nor replies
+                Contact(RITA, "Rita", can_follow=True, can_reply=True),
+            ),
         ),
         Organization("beta", "Beta", (), (Contact(CARLA, "Carla", True),)),
     ),
@@ -266,11 +275,11 @@ def agent_update(text: str, note: bool = False, **changes: Any) -> AgentUpdate:
 def test_open_ticket_takes_the_rules_assignee_and_only_allowed_followers() -> None:
     w = world()
     rules = TriageOutcome(Triage(queue="n1", priority=Priority.HIGH), assignee=ANA,
-                          followers=(LUIZA, CARLA))  # fmt: skip
+                          followers=(LUIZA, RITA, CARLA))  # fmt: skip
     job = w.job(mail_from(MARIA, subject=""))
     customer_effects.open_ticket(CreateTicket("r", "alfa", "x", rules), job)
     ticket = w.tickets.get(job.ref)  # type: ignore[arg-type]
-    assert ticket is not None and ticket.assignee == ANA and ticket.followers == (LUIZA,)
+    assert ticket is not None and ticket.assignee == ANA and ticket.followers == (RITA,)
     assert ticket.subject == "(sem assunto)" and ticket.priority is Priority.HIGH
 
 
@@ -311,15 +320,32 @@ def test_rules_are_audited_only_when_one_matched() -> None:
     assert w.tickets.events[-1][1:3] == (EventKind.TRIAGED_BY_RULES, "rules")
 
 
-def test_cc_of_the_same_organization_follow_and_others_are_dropped_and_recorded() -> None:
+def test_cc_who_may_follow_become_followers_and_others_are_dropped_and_recorded() -> None:
+    """Seed 001: a colleague without permission (Luiza) CC'd by the customer receives
+    nothing of the ticket, like another organization's contact (Carla)."""
     w = world()
     ref = opened(w)
-    cc = (EmailAddress(LUIZA), EmailAddress(CARLA), EmailAddress("suporte+x@example.com"))
+    cc = (
+        EmailAddress(LUIZA),
+        EmailAddress(RITA),
+        EmailAddress(CARLA),
+        EmailAddress("suporte+x@example.com"),
+    )
     job = w.job(mail_from(MARIA, cc=cc), ref)
     customer_effects.follow_cc(ThreadUpdate("r", ref, AuthorRole.REQUESTER, "alfa", "x"), job)
-    assert job.ticket().followers == (LUIZA,)
+    assert job.ticket().followers == (RITA,)
     dropped = [d for _, k, _, d in w.tickets.events if k == EventKind.RECIPIENTS_DROPPED]
-    assert dropped == [{"addresses": [CARLA], "reason": "not allowed on this ticket"}]
+    assert dropped == [{"addresses": [LUIZA, CARLA], "reason": "not allowed on this ticket"}]
+
+
+def test_anyone_at_an_open_domain_may_follow_its_organizations_tickets() -> None:
+    """Seed 004: an organization that opens its domain needs no contact list to follow."""
+    gama = Organization("gama", "Gama", ("gama.org",), domain_policy=DomainPolicy.OPEN)
+    directory = replace(DIRECTORY, organizations=(*DIRECTORY.organizations, gama))
+    allowed, dropped = agent_effects.split_followers(
+        directory, "gama", ["Chefe@Gama.org", LUIZA, "x@sub.gama.org"]
+    )
+    assert allowed == ["chefe@gama.org"] and dropped == [LUIZA, "x@sub.gama.org"]
 
 
 def test_the_acknowledgement_goes_to_the_requester_with_a_signed_reply_address() -> None:
@@ -378,14 +404,25 @@ def test_only_the_assignee_is_notified_and_never_the_author() -> None:
 def test_the_answer_goes_to_requester_and_allowed_followers_from_support() -> None:
     w = world()
     ref = opened(w, queue="n1")
-    cc = (EmailAddress(LUIZA), EmailAddress(CARLA), EmailAddress(BRUNO))
+    cc = (EmailAddress(LUIZA), EmailAddress(RITA), EmailAddress(CARLA), EmailAddress(BRUNO))
     job = w.job(mail_from(ANA, cc=cc), ref)
     effects._run(effects.AGENT_UPDATE, agent_update("Pode testar de novo?"), job)
     (answer,) = w.mail.letters
     assert answer.kind is MailKind.AGENT_REPLY and answer.to[0][1] == MARIA
-    assert answer.cc == [("", LUIZA)] and answer.from_name == "Ana Ribeiro (Suporte)"
+    assert answer.cc == [("", RITA)] and answer.from_name == "Ana Ribeiro (Suporte)"
     assert isinstance(answer.context, AgentAnswer) and answer.context.text == "Pode testar de novo?"
     assert ("agent_responded", ref) in w.lifecycle.calls and job.answered
+
+
+def test_a_follower_kept_from_before_who_may_not_follow_gets_no_answer() -> None:
+    """A follower recorded under the old default (any contact of the organization) is
+    checked again on the way out: without the right to follow, no copy."""
+    w = world()
+    ref = opened(w, queue="n1")
+    w.tickets.change_fields(ref, {"followers": [LUIZA, RITA]}, NOW)
+    effects._run(effects.AGENT_UPDATE, agent_update("Resolvido."), w.job(mail_from(ANA), ref))
+    (answer,) = w.mail.letters
+    assert answer.cc == [("", RITA)]
 
 
 def test_a_note_reaches_other_agents_only_and_is_kept_internal() -> None:
@@ -545,6 +582,15 @@ def test_rejection_only_when_the_decision_says_to_notify() -> None:
     )
     (rejection,) = w.mail.letters
     assert rejection.kind is MailKind.REJECTION and rejection.ticket is None
+
+
+def test_the_rejection_carries_the_organizations_own_note_and_no_ticket() -> None:
+    w = world()
+    note = "Peça acesso à secretaria: ramal 2001."
+    decision = RejectUnauthorized("x", "alfa", notify_sender=True, organization_note=note)
+    customer_effects.send_rejection(decision, w.job(mail_from(LUIZA)))
+    (rejection,) = w.mail.letters
+    assert rejection.context == Rejection(SUPPORT, note) and rejection.ticket is None
 
 
 def test_a_bounce_is_recorded_on_its_ticket_only() -> None:

@@ -20,6 +20,7 @@ from gateway.domain import (
     Decision,
     DecisionKind,
     Directory,
+    DomainPolicy,
     EmailAddress,
     Envelope,
     Organization,
@@ -27,6 +28,7 @@ from gateway.domain import (
     Priority,
     Quarantine,
     Queue,
+    RejectUnauthorized,
     ThreadSource,
     ThreadUpdate,
     TicketRef,
@@ -241,12 +243,64 @@ def test_forged_token_is_not_evidence() -> None:
     assert isinstance(found, pipeline.Assessment) and found.thread is None
 
 
-def test_same_org_contact_may_update_but_not_open() -> None:
+def test_same_org_contact_without_permission_may_neither_update_nor_open() -> None:
+    """Seed 001: a colleague without permission who answers a ticket he was CC'd on is
+    rejected like a stranger (before issue 11 he threaded in as a CONTACT)."""
     reply = mail(sender="joao@alfa.edu.br", subject="Re: [#TG-00007] x")
     decision = decide(reply)
-    assert decision.kind is DecisionKind.THREAD_UPDATE
-    assert decision.author_role is AuthorRole.CONTACT
+    assert isinstance(decision, RejectUnauthorized) and decision.notify_sender
+    assert decision.organization_id == "alfa"
     assert decide(mail(sender="joao@alfa.edu.br")).kind is DecisionKind.REJECT_UNAUTHORIZED
+    # Not even as a follower recorded under the old default.
+    old = MemoryFacts(tickets={TICKET.ref: replace(TICKET, followers=("joao@alfa.edu.br",))})
+    assert decide(reply, old).kind is DecisionKind.REJECT_UNAUTHORIZED
+
+
+def _with(*organizations: Organization) -> MemoryFacts:
+    return MemoryFacts(directory=replace(DIRECTORY, organizations=organizations))
+
+
+def test_explicit_roles_let_a_contact_reply_without_opening() -> None:
+    lia = Contact("lia@alfa.edu.br", "Lia", can_reply=True)
+    olga = Contact("olga@alfa.edu.br", "Olga", can_open_tickets=True, can_reply=False)
+    facts = _with(replace(DIRECTORY.organizations[0], contacts=(lia, olga)))
+    reply = mail(sender=lia.email, subject="Re: [#TG-00007] x")
+    decision = decide(reply, facts)
+    assert isinstance(decision, ThreadUpdate) and decision.author_role is AuthorRole.CONTACT
+    assert decide(mail(sender=lia.email), facts).kind is DecisionKind.REJECT_UNAUTHORIZED
+    # Olga may open tickets but not write on another's: her mail opens a new one.
+    olga_reply = decide(mail(sender=olga.email, subject="Re: [#TG-00007] x"), facts)
+    assert isinstance(olga_reply, CreateTicket) and "not a participant" in olga_reply.reason
+
+
+def test_another_organizations_contact_never_threads_into_a_ticket() -> None:
+    decision = decide(mail(sender="carla@beta.com.br", subject="Re: [#TG-00007] x"))
+    assert isinstance(decision, CreateTicket) and decision.organization_id == "beta"
+
+
+def test_anyone_at_an_open_domain_opens_and_answers_its_organizations_tickets() -> None:
+    """Seed 004: the organization authorized its whole domain."""
+    gama = Organization("gama", "Gama", ("gama.org",), domain_policy=DomainPolicy.OPEN)
+    facts = _with(*DIRECTORY.organizations, gama)
+    decision = decide(mail(sender="novo@gama.org"), facts)
+    assert isinstance(decision, CreateTicket) and decision.organization_id == "gama"
+    facts.tickets[TICKET.ref] = replace(TICKET, organization_id="gama")
+    reply = decide(mail(sender="outro@gama.org", subject="Re: [#TG-00007] x"), facts)
+    assert isinstance(reply, ThreadUpdate) and reply.author_role is AuthorRole.CONTACT
+    # A domain listed without `open` authorizes nobody (alfa lists alfa.edu.br).
+    assert decide(mail(sender="novo@alfa.edu.br"), facts).kind is DecisionKind.REJECT_UNAUTHORIZED
+    assert decide(mail(sender="x@sub.gama.org"), facts).kind is DecisionKind.REJECT_UNAUTHORIZED
+
+
+def test_the_rejection_carries_the_senders_organizations_note() -> None:
+    note = "Fale com a secretaria (ramal 2001) para ser cadastrado."
+    facts = _with(replace(DIRECTORY.organizations[0], rejection_note=note))
+    for sender in ("joao@alfa.edu.br", "desconhecido@alfa.edu.br"):
+        decision = decide(mail(sender=sender, subject="Re: [#TG-00007] x"), facts)
+        assert isinstance(decision, RejectUnauthorized)
+        assert decision.organization_note == note and decision.organization_id == "alfa"
+    stranger = decide(mail(sender="x@gmail.com"), facts)
+    assert isinstance(stranger, RejectUnauthorized) and stranger.organization_note == ""
 
 
 def test_agent_acts_on_a_ticket_only_through_the_signed_agent_address() -> None:
@@ -347,6 +401,23 @@ def test_an_on_behalf_ticket_that_cannot_escalate_is_refused_not_crashed() -> No
                text_body="#requester maria@alfa.edu.br\n#escalar\n\nAbrindo.")  # fmt: skip
     decision = decide(msg, MemoryFacts(directory=replace(DIRECTORY, queues=(Queue("n1", "N1"),))))
     assert isinstance(decision, AgentError) and "escalate" in decision.errors[0]
+
+
+def test_an_agent_opens_for_whoever_may_open_and_for_nobody_else() -> None:
+    gama = Organization("gama", "Gama", ("gama.org",), domain_policy=DomainPolicy.OPEN)
+    facts = _with(*DIRECTORY.organizations, gama)
+
+    def on_behalf(requester: str) -> Decision:
+        text = f"#requester {requester}\n\nAbrindo."
+        return decide(mail(sender=ANA, headers=AGENT_AUTH, subject="Novo", text_body=text), facts)
+
+    opened = on_behalf("Rui@Gama.org")
+    assert isinstance(opened, CreateTicket) and opened.organization_id == "gama"
+    assert opened.on_behalf is not None and opened.on_behalf.requester == "rui@gama.org"
+    refused = on_behalf("joao@alfa.edu.br")
+    assert isinstance(refused, AgentError) and "not authorized" in refused.errors[0]
+    unknown = on_behalf("x@gmail.com")
+    assert isinstance(unknown, AgentError) and "not a contact" in unknown.errors[0]
 
 
 def test_a_customer_asking_for_escalation_is_a_thread_update_flagged_to_escalate() -> None:
