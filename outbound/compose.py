@@ -13,18 +13,34 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import format_datetime, make_msgid
+from html import escape
+from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    select_autoescape,
+)
 
 from gateway.domain import AttachmentPart, MailKind, OutgoingMail, TicketRef
 
 LOCALES = ("pt_BR", "en")
 # Templates rules may send, per action: reply_with renders with a ticket's context,
-# reject with none (it must name no ticket).
+# reject with none (it must name no ticket). A template only the admin's folder holds
+# renders with the acknowledgement's context too, so reply_with may name it as well.
 RULE_TEMPLATES = {"reply_with": frozenset({"acknowledgement"}), "reject": frozenset({"rejection"})}
+PARTS = ("subject", "txt", "html")
+NEEDED_PARTS = ("subject", "txt")  # an admin's own template may leave out the HTML part
 
 
 @dataclass(frozen=True)
@@ -34,12 +50,33 @@ class Rendered:
     html: str
 
 
-class Templates:
-    """The packaged templates, one set per locale."""
+@dataclass(frozen=True)
+class TemplateProblem:
+    """A mistake in an admin's template: the file, the line (1-based), what is wrong."""
 
-    def __init__(self) -> None:
+    path: Path
+    line: int
+    message: str
+
+
+class Templates:
+    """The packaged templates, one set per locale, under the admin's overrides: a file of
+    the same name in `overrides` (e.g. `pt_BR/acknowledgement.txt.j2`) is used instead,
+    so the wording can change without a release. `brand` fills every template of a
+    locale with the company's name and signature (the context may still override)."""
+
+    def __init__(
+        self,
+        overrides: Path | None = None,
+        brand: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
+        self._overrides = overrides if overrides is not None and overrides.is_dir() else None
+        loaders: list[BaseLoader] = [PackageLoader("outbound", "templates")]
+        if self._overrides is not None:
+            loaders.insert(0, FileSystemLoader(self._overrides))
+        self._brand = brand or {}
         self._env = Environment(
-            loader=PackageLoader("outbound", "templates"),
+            loader=ChoiceLoader(loaders),
             autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
             undefined=StrictUndefined,
             keep_trailing_newline=True,
@@ -53,20 +90,73 @@ class Templates:
             if name.startswith(prefix)
         }
 
+    def own_names(self, locale: str) -> set[str]:
+        """Templates only the admin's folder holds (not overrides of packaged ones)."""
+        if self._overrides is None:
+            return set()
+        packaged = PackageLoader("outbound", "templates").list_templates()
+        packaged_names = {n.removeprefix(f"{locale}/").split(".")[0] for n in packaged}
+        found = {path.name.split(".")[0] for path in (self._overrides / locale).glob("*.j2")}
+        return found - packaged_names
+
     def rule_templates(self, locale: str) -> dict[str, frozenset[str]]:
         """Per rule action, the templates it may send (that exist in this locale)."""
         names = self.names(locale)
-        return {action: allowed & names for action, allowed in RULE_TEMPLATES.items()}
+        allowed = {action: allowed & names for action, allowed in RULE_TEMPLATES.items()}
+        allowed["reply_with"] = allowed["reply_with"] | self.own_names(locale)
+        return allowed
+
+    def problems(self) -> list[TemplateProblem]:
+        """What is wrong in the admin's folder: Jinja syntax errors at their line, and an
+        own template without the subject or text part it needs to be sent."""
+        if self._overrides is None:
+            return []
+        found: list[TemplateProblem] = []
+        for path in sorted(self._overrides.rglob("*.j2")):
+            name = path.relative_to(self._overrides).as_posix()
+            try:
+                self._env.parse(path.read_text(encoding="utf-8"), name=name, filename=str(path))
+            except TemplateSyntaxError as exc:
+                message = f"template syntax error: {exc.message or exc}"
+                found.append(TemplateProblem(path, exc.lineno or 1, message))
+            except UnicodeDecodeError:
+                found.append(TemplateProblem(path, 1, "not UTF-8 text"))
+        for locale in LOCALES:
+            found.extend(self._incomplete(locale))
+        return found
+
+    def _incomplete(self, locale: str) -> list[TemplateProblem]:
+        assert self._overrides is not None
+        problems = []
+        for name in sorted(self.own_names(locale)):
+            folder = self._overrides / locale
+            for part in NEEDED_PARTS:
+                if not (folder / f"{name}.{part}.j2").exists():
+                    any_part = next(iter(sorted(folder.glob(f"{name}.*.j2"))))
+                    problems.append(
+                        TemplateProblem(any_part, 1, f"{name}.{part}.j2 is missing beside it")
+                    )
+        return problems
 
     def render(self, name: str, locale: str, context: Mapping[str, object]) -> Rendered:
         if locale not in LOCALES:
             raise ValueError(f"no templates for locale {locale!r}; use one of {LOCALES}")
         get = self._env.get_template
+        filled = {**self._brand.get(locale, {}), **context}
+        text = get(f"{locale}/{name}.txt.j2").render(filled)
         return Rendered(
-            subject=" ".join(get(f"{locale}/{name}.subject.j2").render(context).split()),
-            text=get(f"{locale}/{name}.txt.j2").render(context),
-            html=get(f"{locale}/{name}.html.j2").render(context),
+            subject=" ".join(get(f"{locale}/{name}.subject.j2").render(filled).split()),
+            text=text,
+            html=self._html(f"{locale}/{name}.html.j2", filled, text),
         )
+
+    def _html(self, template: str, context: Mapping[str, object], text: str) -> str:
+        """The HTML part; an admin's own template without one gets its text, escaped."""
+        try:
+            found = self._env.get_template(template)
+        except TemplateNotFound:
+            return f"<pre>{escape(text)}</pre>\n"
+        return found.render(context)
 
 
 @dataclass(frozen=True)
@@ -86,6 +176,17 @@ class Addressing:
     attachments: Sequence[AttachmentPart] = ()
 
 
+def mailbox(name: str, address: str) -> Address:
+    """A mailbox header value whose display name is encoded whole (RFC 2047): a string from
+    `formataddr` is re-folded by the SMTP policy word by word, so "João (Suporte)" came out
+    as an encoded "João" followed by a "(Suporte)" that readers drop as a comment."""
+    try:
+        return Address(display_name=name, addr_spec=address)
+    except (ValueError, IndexError):  # an odd address is kept as given, not refused here
+        user, _, domain = address.rpartition("@")
+        return Address(display_name=name, username=user, domain=domain)
+
+
 def compose(
     kind: MailKind, rendered: Rendered, addressing: Addressing, now: datetime
 ) -> OutgoingMail:
@@ -94,10 +195,10 @@ def compose(
     msg = EmailMessage(policy=SMTP)
     msg["Message-ID"] = message_id
     msg["Date"] = format_datetime(now)
-    msg["From"] = formataddr((addressing.from_name, addressing.from_address))
-    msg["To"] = ", ".join(formataddr((name, address)) for name, address in addressing.to)
+    msg["From"] = mailbox(addressing.from_name, addressing.from_address)
+    msg["To"] = [mailbox(name, address) for name, address in addressing.to]
     if addressing.cc:
-        msg["Cc"] = ", ".join(formataddr((name, address)) for name, address in addressing.cc)
+        msg["Cc"] = [mailbox(name, address) for name, address in addressing.cc]
     subject = rendered.subject
     if addressing.ticket is not None:
         subject = f"[#{addressing.ticket}] {subject}"

@@ -24,6 +24,7 @@ from gateway.domain import Directory, Outcome, TicketRef, TriageOutcome
 from gateway.domain.calendar import BusinessCalendar
 from gateway.domain.clock import SystemClock
 from gateway.intake.steps import message_new_text, triage_input
+from gateway.runtime.app import make_templates
 from inbound.mime import UnparseableMessage, parse_message
 from outbound.compose import Templates
 from rules.engine import Rule, RuleSet
@@ -49,13 +50,24 @@ def _load(settings: Settings) -> Loaded:
     except SourceFileError as exc:
         raise click.ClickException(f"{exc}\nFix the file(s) above first.") from exc
     try:
-        names = Templates().rule_templates(settings.gateway.locale)
+        templates = checked_templates(settings)
+        names = templates.rule_templates(settings.gateway.locale)
         rules = load_rules(settings.rules_path, Vocabulary.of(directory, names))
     except SourceFileError as exc:
         click.echo("\n".join(str(p) for p in exc.problems), err=True)
         click.echo(f"{len(exc.problems)} problem(s): the rules were not loaded.", err=True)
         raise SystemExit(1) from exc
     return Loaded(settings, directory, rules)
+
+
+def checked_templates(settings: Settings) -> Templates:
+    """The templates with the admin's overrides, refused (file:line) when one of them does
+    not parse or an own template lacks a part: the rules may name them in `reply_with`."""
+    templates = make_templates(settings)
+    problems = [Problem(p.path, p.line, 1, p.message) for p in templates.problems()]
+    if problems:
+        raise SourceFileError(problems)
+    return templates
 
 
 @click.group()

@@ -52,6 +52,9 @@ class GatewaySection(_Strict):
     data_dir: str = "var"
     trusted_authserv_ids: list[str] = []
     admins: list[Address] = []
+    # The company and signature mail is signed with ("" = the locale's "Support Team").
+    company_name: str = ""
+    signature: str = ""
 
     @field_validator("timezone")
     @classmethod
@@ -126,6 +129,7 @@ class PathsSection(_Strict):
     directory: str = "directory.yaml"
     rules: str = "rules"
     policy: str = "policy.yaml"
+    templates: str = "templates"  # the admin's template overrides, e.g. pt_BR/*.txt.j2
 
 
 class ConfigFile(_Strict):
@@ -149,6 +153,7 @@ class Settings:
     directory_path: Path
     rules_path: Path
     policy_path: Path
+    templates_path: Path
     relay_pickup_dir: Path | None
 
     @property
@@ -198,6 +203,7 @@ def load_settings(path: Path) -> Settings:
         directory_path=(base / parsed.paths.directory).resolve(),
         rules_path=(base / parsed.paths.rules).resolve(),
         policy_path=(base / parsed.paths.policy).resolve(),
+        templates_path=(base / parsed.paths.templates).resolve(),
         relay_pickup_dir=(base / pickup).resolve() if pickup else None,
     )
 

@@ -71,6 +71,7 @@ from gateway.domain.tickets import (
     TicketStatus,
     Triage,
     Visibility,
+    clean_subject,
     unique,
 )
 from gateway.domain.triage import RuleMatch, TriageInput, TriageOutcome
@@ -137,6 +138,7 @@ __all__ = [
     "TriageInput",
     "TriageOutcome",
     "Visibility",
+    "clean_subject",
     "is_agent_actor",
     "rule_actor",
     "unique",

@@ -61,6 +61,23 @@ class TicketRef:
         return cls(int(match.group(1))) if match else None
 
 
+# Reply and forward prefixes of the mail clients our customers use (en, pt_BR, es, de, fr),
+# and the gateway's own `[#REF]` tag: none of them is part of what the ticket is about.
+_SUBJECT_NOISE = re.compile(
+    r"^\s*(?:(?:re|res|resp|fw|fwd|enc|rv|tr|aw|wg)\s*(?:\[\d+\])?\s*:|\[#TG-\d{1,12}\])\s*",
+    re.IGNORECASE,
+)
+
+
+def clean_subject(subject: str) -> str:
+    """A new ticket's subject without the Re:/RES:/Fwd: prefixes and `[#REF]` tags a reply
+    carries, so a follow-up does not read "Re: [#TG-00003] ..." (issue 11)."""
+    text = subject.strip()
+    while (match := _SUBJECT_NOISE.match(text)) is not None and match.end() > 0:
+        text = text[match.end():]
+    return " ".join(text.split())
+
+
 # --- tickets as the pipeline sees them -------------------------------------------
 
 

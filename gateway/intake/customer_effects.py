@@ -21,6 +21,7 @@ from gateway.domain import (
     TicketRef,
     TriageOutcome,
     Visibility,
+    clean_subject,
     rule_actor,
 )
 from gateway.intake.agent_effects import add_followers, apply_field_changes, split_followers
@@ -47,7 +48,7 @@ def open_ticket(d: CreateTicket, job: Job) -> None:
     first_due, resolution_due = ports.lifecycle.initial_dues(job.now, d.triage, d.organization_id)
     followers = rules.followers if rules else ()
     job.ref = ports.tickets.create(
-        subject=job.msg.subject or ports.words.no_subject,
+        subject=new_subject(d, job),
         requester=requester,
         requester_name=requester_name,
         organization_id=d.organization_id,
@@ -58,6 +59,16 @@ def open_ticket(d: CreateTicket, job: Job) -> None:
         assignee=rules.assignee if rules else None,
         followers=split_followers(job.directory, d.organization_id, followers)[0],
     )
+
+
+def new_subject(d: CreateTicket, job: Job) -> str:
+    """What the ticket is about: a follow-up keeps the closed ticket's subject (the reply's
+    own is "Re: [#TG-…] Chamado … fechado"); otherwise the mail's, without reply prefixes."""
+    if d.follow_up_of is not None:
+        earlier = job.ports.tickets.get(d.follow_up_of)
+        if earlier is not None and earlier.subject:
+            return earlier.subject
+    return clean_subject(job.msg.subject or "") or job.ports.words.no_subject
 
 
 def store_inbound(d: CreateTicket | ThreadUpdate, job: Job) -> None:

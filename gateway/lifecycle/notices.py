@@ -14,7 +14,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from gateway.domain import EventKind, MailKind, Sla, TokenPurpose
+from gateway.domain import Directory, EventKind, MailKind, Sla, TokenPurpose
 from gateway.lifecycle import sla as lifecycle
 from gateway.lifecycle.sla import ClockState
 from gateway.lifecycle.step import SCHEDULER, STALE, Firing
@@ -129,7 +129,7 @@ def _queue_notice(
         ticket=TicketLine(str(fields.ref), fields.subject, int(fields.priority)),
         sla_label=label,
         due=words.when(due) if due else "",
-        queue=fields.queue or "-",
+        queue=queue_name(parts.directory(), fields.queue),
         assignee=fields.assignee or "",
         level=level,
         answer_address=answer,
@@ -147,3 +147,9 @@ def _queue_notice(
             automatic="auto-generated",
         )
     )
+
+
+def queue_name(directory: Directory, queue_id: str | None) -> str:
+    """The queue as directory.yaml names it (an agent reads "Suporte Nível 1", not "n1")."""
+    queue = directory.queue(queue_id) if queue_id else None
+    return queue.name if queue else (queue_id or "-")

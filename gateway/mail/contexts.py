@@ -89,16 +89,21 @@ class TicketFacts:
     priority_label: str
     category: str
     environment: str
-    queue: str
+    queue: str  # the queue's name from directory.yaml; `queue_id` is what `#queue` takes
     assignee: str
-    status: str
+    status: str  # in words; the id is `status_id`
     first_response_due: str
     resolution_due: str
     due: str  # the date agreed with the customer (`#due`)
+    queue_id: str = ""
+    status_id: str = ""
 
     @classmethod
     def of(cls, ticket: TicketRecord, directory: Directory, words: Words) -> TicketFacts:
+        """The facts in the locale's words: ids (status, environment, queue) are what the
+        gateway stores, not what an agent reads in a Portuguese mail."""
         org = directory.organization(ticket.organization)
+        queue = directory.queue(ticket.queue) if ticket.queue else None
         return cls(
             ref=str(ticket.ref),
             subject=ticket.subject,
@@ -108,13 +113,15 @@ class TicketFacts:
             priority=int(ticket.priority),
             priority_label=words.priority(ticket.priority),
             category=words.category(ticket.category),
-            environment=ticket.environment,
-            queue=ticket.queue or "—",
+            environment=words.environment(ticket.environment),
+            queue=queue.name if queue else (ticket.queue or "—"),
             assignee=ticket.assignee or "—",
-            status=ticket.status.value,
+            status=words.status(ticket.status.value),
             first_response_due=words.when(ticket.first_response_due),
             resolution_due=words.when(ticket.resolution_due),
             due=words.when(ticket.due_at),
+            queue_id=ticket.queue or "",
+            status_id=ticket.status.value,
         )
 
 

@@ -9,6 +9,7 @@ every date a customer or agent reads is shown in the ticket's time zone.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -18,6 +19,9 @@ from gateway.domain.policy import Duration
 
 LOCALES = ("pt_BR", "en")
 SUPPORT_NAMES = {"pt_BR": "Suporte", "en": "Support"}
+# How mail is signed when `[gateway] signature` is not set; `{company}` from company_name.
+SIGNATURES = {"pt_BR": "Equipe de Suporte", "en": "The Support Team"}
+COMPANY_SIGNATURES = {"pt_BR": "Equipe de Suporte {company}", "en": "The {company} Support Team"}
 NO_SUBJECT = {"pt_BR": "(sem assunto)", "en": "(no subject)"}
 PRIORITY_LABELS = {
     "pt_BR": {0: "crítica", 1: "alta", 2: "média", 3: "normal"},
@@ -36,6 +40,10 @@ CATEGORY_LABELS = {
         "service_request": "service request",
         "suggestion": "suggestion",
     },
+}
+ENVIRONMENT_LABELS = {
+    "pt_BR": {"production": "produção", "staging": "homologação"},
+    "en": {"production": "production", "staging": "staging"},
 }
 STATUS_LABELS = {
     "pt_BR": {
@@ -127,10 +135,36 @@ CAUSES = {
         "escalated by the customer": "you asked for the ticket to be escalated",
     },
 }
+# Causes that carry a policy duration (gateway/lifecycle/timers.py writes them with the
+# duration as `Duration.__str__` spells it, e.g. "5d"); `{duration}` is filled in words.
+TIMED_CAUSES = (
+    (re.compile(r"no answer from the customer in (\S+)"), "auto_resolved"),
+    (re.compile(r"no answer in (\S+) after it was resolved"), "auto_closed"),
+)
+TIMED_CAUSE_WORDS = {
+    "pt_BR": {
+        "auto_resolved": "sem o seu retorno em {duration}",
+        "auto_closed": "sem nova mensagem em {duration} após a solução",
+    },
+    "en": {
+        "auto_resolved": "no answer from you in {duration}",
+        "auto_closed": "no new message in {duration} after it was resolved",
+    },
+}
 # Past the end of the queues' escalation chain: who a customer's escalation reaches.
 DIRECTION = {"pt_BR": "a direção", "en": "the management"}
 DATE_FORMATS = {"pt_BR": "%d/%m/%Y %H:%M", "en": "%Y-%m-%d %H:%M"}
 NO_DATE = "—"
+# tzdata names Brazil's zones by offset ("-03"); people there write BRT and its kin.
+BRAZIL_ZONES = frozenset(
+    "America/" + city
+    for city in (
+        "Sao_Paulo", "Bahia", "Fortaleza", "Recife", "Belem", "Maceio", "Araguaina",
+        "Santarem", "Noronha", "Manaus", "Cuiaba", "Campo_Grande", "Porto_Velho",
+        "Boa_Vista", "Rio_Branco", "Eirunepe",
+    )
+)
+BRAZIL_ABBREVIATIONS = {"-02": "FNT", "-03": "BRT", "-04": "AMT", "-05": "ACT"}
 
 
 PAGE_TEXT = {
@@ -216,6 +250,23 @@ TICKET_PAGE_TEXT = {
 }
 
 
+def brand(company_name: str, signature: str) -> dict[str, dict[str, str]]:
+    """Per locale, the `company_name` and `signature` every template is filled with: the
+    configured ones, else the locale's words (no company's name is fixed in a template)."""
+    return {
+        locale: {
+            "company_name": company_name,
+            "signature": signature
+            or (
+                COMPANY_SIGNATURES[locale].format(company=company_name)
+                if company_name
+                else SIGNATURES[locale]
+            ),
+        }
+        for locale in LOCALES
+    }
+
+
 @dataclass(frozen=True)
 class Words:
     """The labels and date format of one locale, in one time zone."""
@@ -240,13 +291,25 @@ class Words:
         """A date and time as people of the locale write it, in the ticket's zone."""
         if instant is None:
             return NO_DATE
-        return instant.astimezone(self.zone).strftime(DATE_FORMATS[self.locale])
+        local = instant.astimezone(self.zone)
+        return f"{local.strftime(DATE_FORMATS[self.locale])} ({self.zone_name(local)})"
+
+    def zone_name(self, local: datetime) -> str:
+        """The zone's abbreviation at that instant, so a reader in another zone is not
+        misled; a bare offset tzdata gives is written the way people there write it."""
+        name = local.strftime("%Z")
+        if str(self.zone.key) in BRAZIL_ZONES and name in BRAZIL_ABBREVIATIONS:
+            return BRAZIL_ABBREVIATIONS[name]
+        return f"UTC{name}" if name.startswith(("+", "-")) else name
 
     def priority(self, priority: int) -> str:
         return PRIORITY_LABELS[self.locale][int(priority)]
 
     def category(self, category: str) -> str:
         return CATEGORY_LABELS[self.locale].get(category, category)
+
+    def environment(self, environment: str) -> str:
+        return ENVIRONMENT_LABELS[self.locale].get(environment, environment)
 
     def status(self, status: str) -> str:
         return STATUS_LABELS[self.locale].get(status, status)
@@ -266,7 +329,22 @@ class Words:
         causes (an agent's command, the scheduler) are not the customer's business."""
         if cause in UNTOLD_CAUSES:
             return ""
-        return CAUSES[self.locale].get(cause, cause)
+        known = CAUSES[self.locale].get(cause)
+        return known if known is not None else self._timed_cause(cause)
+
+    def _timed_cause(self, cause: str) -> str:
+        """A timer's cause with its duration in words; a cause no table knows is left out
+        rather than shown in the gateway's own (English) bookkeeping words."""
+        for pattern, key in TIMED_CAUSES:
+            match = pattern.fullmatch(cause)
+            if match is None:
+                continue
+            try:
+                duration = self.duration(Duration.parse(match.group(1)))
+            except ValueError:
+                duration = match.group(1)
+            return TIMED_CAUSE_WORDS[self.locale][key].format(duration=duration)
+        return ""
 
     @property
     def direction(self) -> str:

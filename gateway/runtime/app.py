@@ -29,7 +29,7 @@ from gateway.lifecycle.actions import LifecycleActions
 from gateway.lifecycle.surveys import SurveyLinks
 from gateway.lifecycle.sweeper import Sweeper
 from gateway.lifecycle.ticket_links import TicketLinks
-from gateway.mail.labels import Words
+from gateway.mail.labels import Words, brand
 from gateway.mail.letters import Mailer
 from gateway.runtime.alerts import AdminAlerts
 from gateway.runtime.http import HttpEndpoint, SurveyPages
@@ -71,6 +71,13 @@ class Gateway:
         self.db.close()
 
 
+def make_templates(settings: Settings) -> Templates:
+    """The packaged templates under the admin's `[paths] templates` folder, signed with
+    the configured company name and signature."""
+    gateway = settings.gateway
+    return Templates(settings.templates_path, brand(gateway.company_name, gateway.signature))
+
+
 def build(
     settings: Settings, clock: Clock | None = None, on_commit: Callable[[], None] | None = None
 ) -> Gateway:
@@ -80,7 +87,7 @@ def build(
     zone = ZoneInfo(gateway_cfg.timezone)
     signer = Signer(settings.secret())  # one key, one HMAC: reply tokens, survey and ticket links
     tokens = ReplyTokens(signer)
-    templates = Templates()
+    templates = make_templates(settings)
     alerts = AdminAlerts(
         db,
         templates,

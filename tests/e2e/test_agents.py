@@ -56,7 +56,7 @@ def test_new_ticket_and_updates_notify_queue_agents_threaded_with_facts(
             "Solicitante:    Maria Souza <maria@alfa.edu.br>",
             "Organização:    Escola Alfa",
             "Prioridade:     3 (normal)",
-            "Fila:           n1",
+            "Fila:           Suporte Nível 1 (#fila n1)",
             "1ª resposta até:",
             "##- Responda acima desta linha -##",
         ):

@@ -59,7 +59,7 @@ def test_agreed_date_reminds_the_assignee_and_the_outcome_reaches_the_customer(
     answer = sink.to(MARIA)[-1]
     assert answer.header("Subject").startswith(f"[#{ref}] Re:")
     assert "a correção sai até quinta-feira" in answer.text and "#prazo" not in answer.text
-    assert "Prazo combinado para a solução: 10/12/2026 17:00." in answer.text
+    assert "Prazo combinado para a solução: 10/12/2026 17:00 (BRT)." in answer.text
     shown = config.cli_json("tickets", "show", str(ref))
     assert (shown["due_at"], shown["assignee"]) == ("2026-12-10T20:00:00+00:00", ANA)
     assert shown["outcome"] is None
@@ -75,7 +75,7 @@ def test_agreed_date_reminds_the_assignee_and_the_outcome_reaches_the_customer(
     assert run_once(config, sp(2026, 12, 10, 17)) == {"due_breached": 1}
     flush(config, sp(2026, 12, 10, 17))
     breach = sink.to(ANA)[-1]
-    assert "solução combinada com o cliente vencido" in breach.header("Subject")
+    assert "prazo de solução combinada com o cliente vencido" in breach.header("Subject")
     assert "venceu em 10/12/2026 17:00" in breach.text
     assert sla_subjects(sink, CARLOS) == [] and sla_subjects(sink, MARIA) == []
 
@@ -86,7 +86,7 @@ def test_agreed_date_reminds_the_assignee_and_the_outcome_reaches_the_customer(
     [resolved] = sink.to(MARIA)[before:]
     assert "resolvido" in resolved.header("Subject")
     assert "Desfecho: o seu pedido entrou no roadmap do produto." in resolved.text
-    assert "Prazo combinado para a solução: 10/12/2026 17:00." in resolved.text
+    assert "Prazo combinado para a solução: 10/12/2026 17:00 (BRT)." in resolved.text
     shown = config.cli_json("tickets", "show", str(ref))
     assert (shown["status"], shown["outcome"]) == ("resolved", "roadmap")
     assert shown["due_at"] == "2026-12-10T20:00:00+00:00"

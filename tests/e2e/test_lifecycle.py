@@ -110,6 +110,7 @@ def test_whole_life_waiting_reminder_resolved_closed_survey_reply(
     assert receipt.outcome.value == "created" and receipt.ticket != ref
     new = config.cli_json("tickets", "show", str(receipt.ticket))
     assert new["status"] == "new" and new["queue"] == "n1"
+    assert new["subject"] == "Boletos"  # the closed ticket's, not "Re: [#TG-…] …"
     assert any(e["kind"] == "linked" and e["data"] == {"linked_from": str(ref)}
                for e in new["events"])  # fmt: skip
     assert status(config, ref) == "closed"
@@ -188,7 +189,7 @@ def test_breach_warns_then_escalates_up_the_chain(
     assert len(ana_subjects) == 2, ana_subjects
     assert "vence em 03/06/2025 11:00" in ana_subjects[0] and "vencido" in ana_subjects[1]
     assert [m.header("Subject") for m in bruno] == [
-        f"[#{ref}] [SLA escalonamento 1] {ref}: primeira resposta vencido"
+        f"[#{ref}] [SLA escalonamento 1] {ref}: prazo de primeira resposta vencido"
     ]
     assert len(direction) == 1 and "escalonamento 2" in direction[0].header("Subject")
     assert not [m for m in sink.to(MARIA) if "SLA" in m.header("Subject")]

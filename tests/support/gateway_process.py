@@ -57,10 +57,16 @@ class GatewayConfig:
     smtp_port: int = field(default_factory=free_port)
     max_message_bytes: int = 2_000_000
     extra_gateway: str = ""
+    # The admin's template overrides: a path under templates/ (pt_BR/x.txt.j2) -> its text.
+    templates: dict[str, str] = field(default_factory=dict)
 
     def write(self) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "directory.yaml").write_text(DIRECTORY, encoding="utf-8")
+        for name, text in self.templates.items():
+            target = self.folder / "templates" / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
         path = self.folder / "ticketgate.toml"
         path.write_text(
             f"""[gateway]

@@ -23,14 +23,14 @@ from gateway.mail.contexts import (
     StatusChanged,
     TemplateContext,
 )
-from gateway.mail.labels import Words
+from gateway.mail.labels import Words, brand
 from outbound.compose import Templates
 
 ACTIONS = CustomerActions("https://x/a", "https://x/n", "https://x/e", "quero escalar")
 
 SP = ZoneInfo("America/Sao_Paulo")
 WORDS = {"pt_BR": Words("pt_BR", SP), "en": Words("en", SP)}
-DUE_SHOWN = {"pt_BR": "10/12/2026 17:00", "en": "2026-12-10 17:00"}
+DUE_SHOWN = {"pt_BR": "10/12/2026 17:00 (BRT)", "en": "2026-12-10 17:00 (BRT)"}
 DUE_LINE = {"pt_BR": "Prazo combinado para a solução", "en": "Agreed resolution date"}
 AT = datetime(2026, 12, 7, 12, tzinfo=UTC)
 TICKET = TicketRecord(
@@ -42,7 +42,7 @@ TICKET = TicketRecord(
     paused_at=None, paused=timedelta(0), linked_from=None,
     due_at=datetime(2026, 12, 10, 20, tzinfo=UTC), outcome="roadmap",
 )  # fmt: skip
-TEMPLATES = Templates()
+TEMPLATES = Templates(brand=brand("", ""))
 LOCALES = ("pt_BR", "en")
 
 

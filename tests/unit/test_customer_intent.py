@@ -18,6 +18,7 @@ from gateway.domain.customer_intent import (
     read_verdict,
 )
 from gateway.mail.contexts import AboutTicket, CustomerActions, StatusChanged, TicketLine
+from gateway.mail.labels import brand
 from inbound.reply_text import extract_reply
 from outbound.compose import Templates
 
@@ -179,7 +180,7 @@ def test_our_own_instructions_quoted_without_marks_are_never_the_customers_words
         "quero escalar" if locale == "pt_BR" else "please escalate",
     )
     context = StatusChanged(about, status, status, "", "01/01/2026 10:00", actions)
-    rendered = Templates().render("status_changed", locale, context.as_mapping())
+    rendered = Templates(brand=brand("", "")).render("status_changed", locale, context.as_mapping())
     for text in (rendered.text, "Obrigada.\n\n" + rendered.text):
         assert read_verdict(text) is not Verdict.APPROVED
         assert not asks_to_escalate(text, DEFAULT_ESCALATION_PHRASES)

@@ -22,6 +22,7 @@ import yaml
 from gateway.config.settings import load_directory
 from gateway.domain import Directory, TriageOutcome
 from gateway.intake.steps import triage_input
+from gateway.mail.labels import brand
 from inbound.mime import parse_message
 from inbound.reply_text import new_text
 from outbound.compose import Templates
@@ -53,7 +54,7 @@ def directory() -> Directory:
 
 @pytest.fixture(scope="module")
 def default_rules(directory: Directory) -> RuleSet:
-    vocabulary = Vocabulary.of(directory, Templates().rule_templates("pt_BR"))
+    vocabulary = Vocabulary.of(directory, Templates(brand=brand("", "")).rule_templates("pt_BR"))
     return load_rules(ROOT / "rules" / "default", vocabulary)
 
 

@@ -272,6 +272,18 @@ def agent_update(text: str, note: bool = False, **changes: Any) -> AgentUpdate:
 # --- opening a ticket ------------------------------------------------------------------
 
 
+def test_a_new_tickets_subject_is_what_it_is_about() -> None:
+    """Reply prefixes and our tag go; a follow-up keeps the closed ticket's subject."""
+    w = world()
+    job = w.job(mail_from(MARIA, subject="RES: Fwd: [#TG-00009] Boletos atrasados"))
+    customer_effects.open_ticket(CreateTicket("r", "alfa", "x"), job)
+    assert w.tickets.get(job.ref).subject == "Boletos atrasados"  # type: ignore[arg-type, union-attr]
+    closed = job.ref
+    follow = w.job(mail_from(MARIA, subject=f"Re: [#{closed}] Chamado {closed} fechado"))
+    customer_effects.open_ticket(CreateTicket("r", "alfa", "x", follow_up_of=closed), follow)
+    assert w.tickets.get(follow.ref).subject == "Boletos atrasados"  # type: ignore[arg-type, union-attr]
+
+
 def test_open_ticket_takes_the_rules_assignee_and_only_allowed_followers() -> None:
     w = world()
     rules = TriageOutcome(Triage(queue="n1", priority=Priority.HIGH), assignee=ANA,
@@ -481,7 +493,8 @@ def test_an_agreed_date_and_outcome_are_fields_logged_and_rearm_the_clock() -> N
     assert ("recompute", ref) in w.lifecycle.calls  # the date's warning and breach timers
     # The answer that carries the date tells the customer, in the ticket's zone.
     [answer] = w.mail.to(MARIA)
-    assert isinstance(answer.context, AgentAnswer) and answer.context.due == "10/12/2026 17:00"
+    assert isinstance(answer.context, AgentAnswer)
+    assert answer.context.due == "10/12/2026 17:00 (BRT)"
 
 
 def test_failed_commands_keep_the_text_internal_and_tell_only_the_agent() -> None:
@@ -645,7 +658,6 @@ def test_an_update_without_the_request_escalates_nothing() -> None:
     decision = ThreadUpdate("r", ref, AuthorRole.REQUESTER, "alfa", "Segue o print.")
     effects._run(effects.THREAD_UPDATE, decision, w.job(mail_from(MARIA), ref))
     assert "customer_escalation" not in [name for name, _ in w.lifecycle.calls]
-
 
 
 # --- hand-offs and fresh copies (issue 10) ----------------------------------------------

@@ -41,7 +41,7 @@ from gateway.lifecycle.sla import ReplyEffect
 from gateway.lifecycle.surveys import SurveyLinks
 from gateway.lifecycle.sweeper import Sweeper
 from gateway.lifecycle.ticket_links import TicketLinks
-from gateway.mail.labels import Words
+from gateway.mail.labels import Words, brand
 from gateway.mail.letters import Mailer
 from outbound.compose import Templates
 from storage.db import Database
@@ -72,7 +72,7 @@ class World:
     actions: LifecycleActions = field(init=False)
 
     def __post_init__(self) -> None:
-        templates = Templates()
+        templates = Templates(brand=brand("", ""))
         self.actions = LifecycleActions(
             tokens=ReplyTokens(SECRET),
             links=SurveyLinks(SECRET, "https://support.example.com"),
