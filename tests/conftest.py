@@ -46,6 +46,9 @@ def sink() -> Iterator[SmtpSink]:
         yield server
     finally:
         server.stop()
+    # Every test's gateway writes pt_BR: none of its mail may read in English (issue 11).
+    english = {m.header("Subject"): m.english() for m in server.mails if m.english()}
+    assert not english, f"English words in pt_BR mail: {english}"
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from gateway.cli.lifecycle import report, scheduler
 from gateway.cli.params import TICKET_REF, instant
 from gateway.cli.rules import rules as rules_group
 from gateway.cli.sources import MessageSource, open_sources
+from gateway.config.policy_file import load_policy
 from gateway.config.settings import Settings, ensure_secret_file, load_settings
 from gateway.domain import Envelope, TicketRecord, TicketRef, TicketStatus
 from gateway.domain.clock import FixedClock, SystemClock
@@ -63,6 +64,16 @@ class Context:
                     f"invalid configuration:\n{exc}\nFix the file(s) above and run again."
                 ) from exc
         return self._settings
+
+    def tickets_zone(self) -> ZoneInfo:
+        """The zone tickets are shown in: policy.yaml's `timezone`, else `[gateway]`'s (a
+        policy file that does not load leaves the gateway's; `rules check` reports it)."""
+        settings = self.settings()
+        zone = ZoneInfo(settings.gateway.timezone)
+        try:
+            return load_policy(settings.policy_path, zone).calendar.zone
+        except SourceFileError:
+            return zone
 
     def database(self) -> Database:
         """The store alone, for commands that only read or send what is queued."""
@@ -220,12 +231,15 @@ def tickets_list(obj: Context, as_json: bool, status: str | None, limit: int | N
             status=TicketStatus(status) if status else None, limit=limit
         )
     if as_json:
-        click.echo(json.dumps([ticket_json(t) for t in found], ensure_ascii=False, indent=2))
+        zone = obj.tickets_zone()
+        click.echo(
+            json.dumps([ticket_json(t, zone) for t in found], ensure_ascii=False, indent=2)
+        )
     else:
+        zone = obj.tickets_zone()
         for t in found:
-            due = (
-                t.first_response_due.isoformat(timespec="minutes") if t.first_response_due else "-"
-            )
+            first_due = t.first_response_due
+            due = first_due.astimezone(zone).isoformat(timespec="minutes") if first_due else "-"
             click.echo(
                 f"{t.ref}  {t.status.value:<19} P{int(t.priority)}  due {due}  "
                 f"{t.requester:<28} {t.subject}"
@@ -249,7 +263,8 @@ def tickets_show(obj: Context, parsed: TicketRef, as_json: bool) -> None:
             raise click.ClickException(f"no ticket {parsed}; `ticketgate tickets list` shows them")
         messages = repo.messages(parsed)
         events = repo.events(parsed)
-    data = ticket_json(ticket)
+    zone = obj.tickets_zone()
+    data = ticket_json(ticket, zone)
     data["messages"] = [
         {
             "message_id": m.message_id,
@@ -268,12 +283,13 @@ def tickets_show(obj: Context, parsed: TicketRef, as_json: bool) -> None:
                 }
                 for a in m.attachments
             ],
-            "created_at": m.created_at.isoformat(),
+            "created_at": m.created_at.astimezone(zone).isoformat(),
         }
         for m in messages
     ]
     data["events"] = [
-        {"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "data": e.data} for e in events
+        {"at": e.at.astimezone(zone).isoformat(), "actor": e.actor, "kind": e.kind, "data": e.data}
+        for e in events
     ]
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
@@ -291,9 +307,12 @@ def tickets_show(obj: Context, parsed: TicketRef, as_json: bool) -> None:
     db.close()
 
 
-def ticket_json(t: TicketRecord) -> dict[str, Any]:
-    def iso(value: Any) -> str | None:
-        return value.isoformat() if value else None
+def ticket_json(t: TicketRecord, zone: ZoneInfo) -> dict[str, Any]:
+    """A ticket as DESIGN.md's contract spells it; instants in ISO 8601 with the offset of
+    the tickets' zone, as its mail shows them (the database keeps UTC)."""
+
+    def iso(value: datetime | None) -> str | None:
+        return value.astimezone(zone).isoformat() if value else None
 
     return {
         "ref": str(t.ref),

@@ -18,6 +18,7 @@ from datetime import date, datetime, time
 from gateway.domain.calendar import BusinessCalendar
 from gateway.domain.decision import CommandSheet
 from gateway.domain.directory import Directory, Permission
+from gateway.domain.faults import Fault
 from gateway.domain.policy import DEFAULT_OUTCOMES, ResolutionOutcome
 from gateway.domain.tickets import CATEGORIES, Priority, TicketChanges, TicketStatus
 
@@ -119,7 +120,9 @@ def read_commands(
         word, argument = match.group(1).lower(), match.group(2).strip()
         name = COMMAND_WORDS.get(word)
         if name is None:
-            errors.append(f"{line}: unknown command '#{word}'")
+            errors.append(
+                Fault("unknown_command", f"unknown command '#{word}'", word=word).at(line)
+            )
             continue
         if name == "note":
             is_note = True
@@ -127,26 +130,30 @@ def read_commands(
             changes["escalate"] = True
         elif name == "take":
             if argument:  # `#take ana@…` is surely meant as `#assign`
-                errors.append(f"{line}: '#{word}' takes no value (to give it away: #assign)")
+                english = f"'#{word}' takes no value (to give it away: #assign)"
+                errors.append(Fault("take_no_value", english, word=word).at(line))
             changes["take"] = True
         elif name == "tag":
             if re.fullmatch(r"[\w\-.:]+", argument):
                 tags.append(argument)
             else:
-                errors.append(f"{line}: a tag is one word (letters, digits, - _ . :)")
+                english = "a tag is one word (letters, digits, - _ . :)"
+                errors.append(Fault("bad_tag", english, value=argument).at(line))
         elif name == "requester":
             # A listed contact, or anyone at a domain its organization opened (seed 004).
             org = directory.organization_of(argument) if "@" in argument else None
             if org is None:
-                errors.append(f"{line}: {argument or '(empty)'} is not a contact in the directory")
+                english = f"{argument or '(empty)'} is not a contact in the directory"
+                errors.append(Fault("not_a_contact", english, value=argument).at(line))
             elif not directory.may(argument, org.id, Permission.OPEN):
-                errors.append(f"{line}: {argument} is not authorized to open tickets")
+                english = f"{argument} is not authorized to open tickets"
+                errors.append(Fault("not_authorized", english, value=argument).at(line))
             else:
                 requester = argument.lower()
         else:
             values, error = _values(name, argument, directory, sender, terms)
             if error:
-                errors.append(f"{line}: {error}")
+                errors.append(error.at(line) if isinstance(error, Fault) else f"{line}: {error}")
             else:
                 changes.update(values)
     rest = "\n".join(lines[index:]).strip()
@@ -181,10 +188,12 @@ def _queue(argument: str, directory: Directory) -> tuple[dict[str, object], str]
     queue_id, _, rest = argument.lower().partition(" ")
     rest = rest.strip()
     if rest and rest not in KEEP_WORDS:
-        return {}, f"after the queue only '{KEEP_WORDS[0]}' or '{KEEP_WORDS[1]}' may follow"
+        english = f"after the queue only '{KEEP_WORDS[0]}' or '{KEEP_WORDS[1]}' may follow"
+        return {}, Fault("queue_keep", english, value=rest)
     if directory.queue(queue_id) is None:
         known = ", ".join(q.id for q in directory.queues)
-        return {}, f"no queue '{queue_id}' (queues: {known})"
+        return {}, Fault("no_queue", f"no queue '{queue_id}' (queues: {known})",
+                         value=queue_id, known=known)  # fmt: skip
     return {"queue": queue_id, "keep_assignee": bool(rest)}, ""
 
 
@@ -195,12 +204,14 @@ def read_due(
     written; a date alone means the end of that business day. Past dates are refused."""
     due = _parse_due(argument.strip(), calendar)
     if due is None:
-        return None, (
+        english = (
             f"'{argument}' is not a date (write dd/mm/aaaa, dd/mm/aaaa hh:mm, "
             "aaaa-mm-dd or aaaa-mm-ddThh:mm)"
         )
+        return None, Fault("not_a_date", english, value=argument)
     if due <= now:
-        return None, f"'{argument}' is already past; the agreed date must be still to come"
+        english = f"'{argument}' is already past; the agreed date must be still to come"
+        return None, Fault("past_date", english, value=argument)
     return due, ""
 
 
@@ -240,9 +251,10 @@ def read_outcome(argument: str, outcomes: tuple[ResolutionOutcome, ...]) -> tupl
         if wanted in (outcome.id.lower(), *(w.lower() for w in outcome.words)):
             return outcome.id, ""
     if not outcomes:
-        return None, "no outcomes are configured (outcomes: in policy.yaml)"
+        return None, Fault("no_outcomes", "no outcomes are configured (outcomes: in policy.yaml)")
     known = ", ".join(w for o in outcomes for w in dict.fromkeys((*o.words, o.id)))
-    return None, f"unknown outcome '{argument}' (use {known})"
+    english = f"unknown outcome '{argument}' (use {known})"
+    return None, Fault("unknown_outcome", english, value=argument, known=known)
 
 
 def _value(name: str, argument: str, directory: Directory, sender: str) -> tuple[object, str]:
@@ -250,22 +262,27 @@ def _value(name: str, argument: str, directory: Directory, sender: str) -> tuple
     if name == "status":
         if word in STATUS_WORDS:
             return STATUS_WORDS[word], ""
-        return None, f"unknown status '{argument}' (use {', '.join(s.value for s in TicketStatus)})"
+        english = f"unknown status '{argument}' (use {', '.join(s.value for s in TicketStatus)})"
+        return None, Fault("unknown_status", english, value=argument)
     if name == "priority":
         if word in ("0", "1", "2", "3"):
             return Priority(int(word)), ""
-        return None, f"priority must be 0, 1, 2 or 3, not '{argument}'"
+        english = f"priority must be 0, 1, 2 or 3, not '{argument}'"
+        return None, Fault("bad_priority", english, value=argument)
     if name == "category":
         if word in CATEGORIES:
             return word, ""
-        return None, f"unknown category '{argument}' (use {', '.join(CATEGORIES)})"
+        english = f"unknown category '{argument}' (use {', '.join(CATEGORIES)})"
+        return None, Fault("unknown_category", english, value=argument)
     if name == "environment":
         if word in ENVIRONMENT_WORDS:
             return ENVIRONMENT_WORDS[word], ""
-        return None, f"unknown environment '{argument}' (use production or staging)"
+        english = f"unknown environment '{argument}' (use production or staging)"
+        return None, Fault("unknown_environment", english, value=argument)
     if name == "assign":
         email = sender if word in ("me", "eu", "mim") else word
         if directory.agent(email):
             return email.lower(), ""
-        return None, f"{argument or '(empty)'} is not an agent in the directory"
-    return None, f"'#{name}' takes no value here"
+        english = f"{argument or '(empty)'} is not an agent in the directory"
+        return None, Fault("not_an_agent", english, value=argument)
+    return None, Fault("no_value_here", f"'#{name}' takes no value here", word=name)

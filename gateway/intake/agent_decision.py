@@ -17,13 +17,25 @@ from gateway.domain import (
     ThreadSource,
     TokenPurpose,
 )
+from gateway.domain.faults import Fault
 from gateway.intake.assessment import Assessment
 from gateway.intake.facts import Facts
 
-UNSIGNED = (
+UNSIGNED = Fault(
+    "unsigned",
     "to act on a ticket, reply to the ticket's notification mail (its signed reply address "
     "proves the answer is yours); nothing was done. A fresh notification with your signed "
-    "addresses follows"
+    "addresses follows",
+)
+NOT_AUTHENTICATED = Fault(
+    "not_authenticated",
+    "your mail did not pass sender authentication (DKIM/SPF/DMARC) at our "
+    "mail server, so it cannot act for support; nothing was done",
+)
+NO_TICKET = Fault(
+    "no_ticket",
+    "this mail names no ticket: reply to a ticket's mail, or start a new one "
+    "with '#requester customer@example.com' to open a ticket for that customer",
 )
 
 
@@ -33,10 +45,7 @@ def agent_decision(a: Assessment, facts: Facts) -> Decision:
     if facts.trusted_authserv_ids and a.auth is not SenderAuth.PASS:
         return AgentError(
             "agent mail not authenticated",
-            errors=(
-                "your mail did not pass sender authentication (DKIM/SPF/DMARC) at our "
-                "mail server, so it cannot act for support; nothing was done",
-            ),
+            errors=(NOT_AUTHENTICATED,),
         )
     sheet = a.commands
     assert sheet is not None  # read_agent_commands ran for every agent
@@ -70,7 +79,8 @@ def _escalation_errors(
     queue = facts.directory.queue(queue_id or "")
     if queue is None or not queue.escalates_to:
         hint = "escalates_to in directory.yaml"
-        return (f"#escalate: queue '{queue_id}' has no next level ({hint})",)
+        english = f"#escalate: queue '{queue_id}' has no next level ({hint})"
+        return (Fault("no_next_level", english, value=queue_id or ""),)
     return ()
 
 
@@ -98,10 +108,5 @@ def _agent_without_ticket(a: Assessment, sheet: CommandSheet, facts: Facts) -> D
             rules=a.triage,
             on_behalf=sheet,
         )
-    errors = sheet.errors or (
-        "this mail names no ticket: reply to a ticket's mail, or start a new one "
-        "with '#requester customer@example.com' to open a ticket for that customer",
-    )
+    errors = sheet.errors or (NO_TICKET,)
     return AgentError("agent mail could not be carried out", errors=tuple(errors))
-
-

@@ -244,11 +244,12 @@ def reply_command_errors(
 def _errors_context(
     d: AgentCommandsFailed | AgentError | AgentAsksForTicket, job: Job
 ) -> CommandErrors:
+    errors = [job.ports.words.fault(error) for error in d.errors]  # in the mail's locale
     if job.ref is None:
-        return CommandErrors(list(d.errors), "")
+        return CommandErrors(errors, "")
     tokens, agent = job.ports.tokens, job.sender
     return CommandErrors(
-        list(d.errors),
+        errors,
         str(job.ref),
         kept_as_note=isinstance(d, AgentCommandsFailed),
         answer_address=tokens.reply_address(job.support, job.ref, TokenPurpose.AGENT, agent),

@@ -211,9 +211,9 @@ def test_invalid_commands_bounce_to_the_agent_only_and_change_nothing(
         if "Não executado" in m.header("Subject")
     ]
     [error] = errors
-    assert "#prioridade 9: priority must be 0, 1, 2 or 3" in error.text
-    assert "#fila n7: no queue 'n7'" in error.text
-    assert "#pular: unknown command '#pular'" in error.text
+    assert "#prioridade 9: a prioridade é 0, 1, 2 ou 3" in error.text
+    assert "#fila n7: não há fila 'n7'" in error.text
+    assert "#pular: comando desconhecido '#pular'" in error.text
     assert "Nada foi enviado ao cliente" in error.text
     barrier(serve, sink)
     assert not [m for m in sink.to("maria@alfa.edu.br") if "Re:" in m.header("Subject")]
@@ -313,7 +313,7 @@ def test_agent_mail_that_names_no_ticket_gets_help(serve: ServeProcess, sink: Sm
     )
     assert code == 250 and b"rejected" in answer
     [help_mail] = sink.wait_for_count(1, address="ana@example.com")
-    assert "#requester customer@example.com" in help_mail.text
+    assert "#solicitante cliente@exemplo.com.br" in help_mail.text
 
 
 def test_a_forged_agent_from_without_the_signed_address_reaches_no_customer(
@@ -333,7 +333,7 @@ def test_a_forged_agent_from_without_the_signed_address_reaches_no_customer(
         20,
         "the warning to the real agent",
     )[0]
-    assert "signed reply address" in warning.text
+    assert "endereço de resposta assinado" in warning.text
     barrier(serve, sink)
     assert not any("senha" in m.text for m in sink.to("maria@alfa.edu.br"))
     assert gateway_config.cli_json("tickets", "show", ref)["status"] == "new"

@@ -61,7 +61,7 @@ def test_agreed_date_reminds_the_assignee_and_the_outcome_reaches_the_customer(
     assert "a correção sai até quinta-feira" in answer.text and "#prazo" not in answer.text
     assert "Prazo combinado para a solução: 10/12/2026 17:00 (BRT)." in answer.text
     shown = config.cli_json("tickets", "show", str(ref))
-    assert (shown["due_at"], shown["assignee"]) == ("2026-12-10T20:00:00+00:00", ANA)
+    assert (shown["due_at"], shown["assignee"]) == ("2026-12-10T17:00:00-03:00", ANA)
     assert shown["outcome"] is None
 
     # An hour of business time before the date, the assignee (only) is reminded ...
@@ -89,7 +89,7 @@ def test_agreed_date_reminds_the_assignee_and_the_outcome_reaches_the_customer(
     assert "Prazo combinado para a solução: 10/12/2026 17:00 (BRT)." in resolved.text
     shown = config.cli_json("tickets", "show", str(ref))
     assert (shown["status"], shown["outcome"]) == ("resolved", "roadmap")
-    assert shown["due_at"] == "2026-12-10T20:00:00+00:00"
+    assert shown["due_at"] == "2026-12-10T17:00:00-03:00"
     changed = [e["data"] for e in shown["events"] if e["kind"] == "field_changed"]
     assert {"field": "outcome", "old": None, "new": "roadmap"} in changed
     assert any(c["field"] == "due_at" for c in changed)

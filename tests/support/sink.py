@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -15,6 +16,15 @@ from email.message import EmailMessage
 from aiosmtpd.controller import Controller
 
 from tests.support.waiting import free_port, wait_for
+
+# Words that betray English in the gateway's pt_BR mail (issue 11): bookkeeping causes,
+# status and environment ids shown raw, untranslated agent errors, a fixed signature.
+ENGLISH = re.compile(
+    r"\b(agent command|no answer|resolved|waiting_customer|waiting_third_party|production|"
+    r"staging|priority|unknown (command|status|outcome|category|environment)|"
+    r"not an agent|takes no value|is already past|Support Team|is not a date)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,11 @@ class SunkMail:
     def html(self) -> str:
         part = self.message.get_body(preferencelist=("html",))
         return part.get_content() if part is not None else ""
+
+    def english(self) -> list[str]:
+        """The English words in this mail's subject, text and HTML (see ENGLISH)."""
+        found = ENGLISH.finditer("\n".join((self.header("Subject"), self.text, self.html)))
+        return sorted({match.group(0) for match in found})
 
 
 @dataclass

@@ -115,3 +115,14 @@ def test_an_acknowledgement_of_a_ticket_opened_with_a_date_shows_it(locale: str)
     assert DUE_SHOWN[locale] in render("acknowledgement", locale, context)[0]
     plain = Acknowledgement.of(replace(TICKET, due_at=None), "Maria", "s@x", WORDS[locale])
     assert DUE_LINE[locale] not in render("acknowledgement", locale, plain)[0]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_an_auto_resolved_mail_without_a_close_deadline_names_none(locale: str) -> None:
+    """An empty `close_after` gives no deadline: no "até :" / "by ," is left behind."""
+    context = AutoResolved(about(TICKET, locale), waited="5 dias úteis", deadline="",
+                           actions=ACTIONS)  # fmt: skip
+    text, html = render("auto_resolved", locale, context)
+    for broken in ("até :", "até ,", "by  ", "by ,", "by and"):
+        assert broken not in text and broken not in html, broken
+    assert ("será reaberto" if locale == "pt_BR" else "will be reopened") in text

@@ -13,7 +13,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.domain import MailKind, clean_subject
+from gateway.domain import Directory, MailKind, Queue, clean_subject
+from gateway.domain.calendar import BusinessCalendar
+from gateway.domain.commands import CommandTerms, read_commands
+from gateway.domain.faults import Fault
+from gateway.mail.label_texts import FAULTS
 from gateway.mail.labels import Words, brand
 from outbound.compose import Addressing, Rendered, Templates, compose
 
@@ -122,3 +126,22 @@ def test_no_admin_folder_means_the_packaged_templates(tmp_path: Path) -> None:
     templates = Templates(tmp_path / "absent", brand("", ""))
     assert templates.problems() == []
     assert templates.rule_templates("pt_BR")["reply_with"] == {"acknowledgement"}
+
+
+def test_an_agents_mistakes_are_told_in_the_locale() -> None:
+    """Every command error is a Fault whose code has pt_BR words; English stays the log's."""
+    directory = Directory(queues=(Queue("n1", "Nível 1"),))
+    terms = CommandTerms(BusinessCalendar(zone=SP), datetime(2026, 12, 7, 10, tzinfo=SP))
+    text = (
+        "#foo\n#status talvez\n#prioridade 9\n#fila n9\n#ambiente lua\n#atribuir x@y.z\n"
+        "#prazo ontem\n#prazo 01/01/2020\n#assumir ana\n#etiqueta a b\n#categoria z\n\nOi"
+    )
+    errors = read_commands(text, directory, "ana@example.com", terms).errors
+    assert len(errors) == 11 and all(isinstance(e, Fault) for e in errors)
+    assert errors[0] == "#foo: unknown command '#foo'"  # the English of the audit log
+    told = [PT.fault(e) for e in errors]
+    assert told[0] == "#foo: comando desconhecido '#foo'"
+    assert told[3] == "#fila n9: não há fila 'n9' (filas: n1)"
+    assert all(e.code in FAULTS["pt_BR"] for e in errors)  # type: ignore[attr-defined]
+    assert Words("en", SP).fault(errors[0]) == "#foo: unknown command '#foo'"
+    assert PT.fault("a plain text error") == "a plain text error"
