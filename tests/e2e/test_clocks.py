@@ -42,8 +42,8 @@ def test_a_24x7_first_answer_breaches_at_night_while_resolution_waits_for_monday
     (config.folder / "policy.yaml").write_text(SEED_004_POLICY, encoding="utf-8")
     ref = open_ticket(config, sp(2025, 6, 6, 17))  # Friday 17:00
     shown = config.cli_json("tickets", "show", str(ref))
-    assert shown["first_response_due"] == "2025-06-07T08:00:00+00:00"  # Saturday 05:00
-    assert shown["resolution_due"] == "2025-06-09T12:00:00+00:00"  # Monday 09:00
+    assert shown["first_response_due"] == "2025-06-07T05:00:00-03:00"  # Saturday 05:00
+    assert shown["resolution_due"] == "2025-06-09T09:00:00-03:00"  # Monday 09:00
     assert shown["next_response_due"] is None
 
     assert run_once(config, sp(2025, 6, 7, 4, 59)) == {}
@@ -70,7 +70,7 @@ def test_a_null_first_answer_target_has_no_due_time_and_no_timers(
     ref = open_ticket(config, sp(2025, 6, 2, 9))
     shown = config.cli_json("tickets", "show", str(ref))
     assert shown["first_response_due"] is None
-    assert shown["resolution_due"] == "2025-06-05T12:00:00+00:00"  # the default stays
+    assert shown["resolution_due"] == "2025-06-05T09:00:00-03:00"  # the default stays
     assert {t.sla for t in timers(config, ref)} == {"resolution"}
     flush(config)
     [ack] = sink.to(MARIA)
