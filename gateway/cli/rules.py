@@ -88,7 +88,11 @@ def rules_check(ctx: click.Context) -> None:
         summary.append(f"{settings.rules_path}: not checked until the directory loads")
     else:
         summary.append(f"{settings.directory_path}: valid")
-        names = Templates().rule_templates(settings.gateway.locale)
+        # The admin's templates (overrides and own ones) are checked too, and their names
+        # are what `reply_with` may use even when one of them is broken.
+        if _checked(problems, lambda: checked_templates(settings)) is not None:
+            summary.append(f"{settings.templates_path}: valid")
+        names = make_templates(settings).rule_templates(settings.gateway.locale)
         loaded = _checked(
             problems, lambda: load_rules(settings.rules_path, Vocabulary.of(directory, names))
         )
