@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from gateway.domain import Clock
@@ -45,22 +45,26 @@ class Page:
     body: str
 
 
-class SurveyPages:
-    """Answers survey requests: a use case per request, no HTTP in here."""
+L = TypeVar("L")
+
+
+class LinkPages(Generic[L]):
+    """What every page behind a signed link needs: the store, the links' verifier, the
+    lifecycle that records the answer, the clock and the default locale. A use case per
+    request, no HTTP in here."""
 
     def __init__(
-        self,
-        db: Database,
-        links: SurveyLinks,
-        actions: LifecycleActions,
-        clock: Clock,
-        locale: str,
+        self, db: Database, links: L, actions: LifecycleActions, clock: Clock, locale: str
     ) -> None:
         self.db = db
         self.links = links
         self.actions = actions
         self.clock = clock
         self.locale = locale
+
+
+class SurveyPages(LinkPages[SurveyLinks]):
+    """Answers survey requests."""
 
     def handle(self, token: str, params: dict[str, str], lang: str | None = None) -> Page:
         words = PAGE_TEXT[lang if lang in PAGE_TEXT else self.locale]

@@ -18,14 +18,12 @@ from http import HTTPStatus
 
 from sqlalchemy.orm import Session
 
-from gateway.domain import Clock, TicketRecord, TicketStatus
+from gateway.domain import TicketRecord, TicketStatus
 from gateway.domain.customer_intent import Verdict
-from gateway.lifecycle.actions import LifecycleActions
 from gateway.lifecycle.escalation import EscalationOutcome, EscalationResult
 from gateway.lifecycle.ticket_links import LinkPurpose, TicketLinks
 from gateway.mail.labels import TICKET_PAGE_TEXT, Words
-from gateway.runtime.http import Page
-from storage.db import Database
+from gateway.runtime.http import LinkPages, Page
 from storage.repository import TicketRepository
 
 ANSWERS = (Verdict.APPROVED, Verdict.NOT_SOLVED)
@@ -41,22 +39,8 @@ class Screen:
     values: tuple[tuple[str, str], ...] = ()  # what fills the result's `{…}`
 
 
-class TicketPages:
-    """Answers ticket-link requests: a use case per request, no HTTP in here."""
-
-    def __init__(
-        self,
-        db: Database,
-        links: TicketLinks,
-        actions: LifecycleActions,
-        clock: Clock,
-        locale: str,
-    ) -> None:
-        self.db = db
-        self.links = links
-        self.actions = actions
-        self.clock = clock
-        self.locale = locale
+class TicketPages(LinkPages[TicketLinks]):
+    """Answers ticket-link requests (approve, not solved, escalate)."""
 
     def handle(
         self,
