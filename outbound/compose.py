@@ -33,6 +33,7 @@ from jinja2 import (
 )
 
 from gateway.domain import AttachmentPart, MailKind, OutgoingMail, TicketRef
+from gateway.domain.storable import one_line
 
 LOCALES = ("pt_BR", "en")
 # Templates rules may send, per action: reply_with renders with a ticket's context,
@@ -180,11 +181,27 @@ def mailbox(name: str, address: str) -> Address:
     """A mailbox header value whose display name is encoded whole (RFC 2047): a string from
     `formataddr` is re-folded by the SMTP policy word by word, so "João (Suporte)" came out
     as an encoded "João" followed by a "(Suporte)" that readers drop as a comment."""
+    name, address = one_line(name), one_line(address)
     try:
         return Address(display_name=name, addr_spec=address)
     except (ValueError, IndexError):  # an odd address is kept as given, not refused here
         user, _, domain = address.rpartition("@")
         return Address(display_name=name, username=user, domain=domain)
+
+
+def _set_one_line(msg: EmailMessage, name: str, value: str) -> None:
+    """Set a free-text header that reads back without control characters: the header
+    registry decodes anything shaped like an RFC 2047 word in the value it is given, so a
+    subject quoting `=?utf-8?q?=00?=` would otherwise come out as a raw NUL."""
+    for _ in range(4):
+        del msg[name]
+        msg[name] = value
+        shown = str(msg[name])
+        if one_line(shown) == shown:
+            return
+        value = one_line(shown)
+    del msg[name]
+    msg[name] = one_line(value.replace("=?", "= ?"))
 
 
 def compose(
@@ -199,17 +216,20 @@ def compose(
     msg["To"] = [mailbox(name, address) for name, address in addressing.to]
     if addressing.cc:
         msg["Cc"] = [mailbox(name, address) for name, address in addressing.cc]
-    subject = rendered.subject
+    # No header carries a control character, whatever a sender put in a subject that
+    # comes back here through the ticket (RFC 5322 section 2.2).
+    subject = one_line(rendered.subject)
     if addressing.ticket is not None:
         subject = f"[#{addressing.ticket}] {subject}"
-    msg["Subject"] = subject
+    _set_one_line(msg, "Subject", subject)
     if addressing.reply_to:
-        msg["Reply-To"] = addressing.reply_to
-    if addressing.in_reply_to:
-        msg["In-Reply-To"] = addressing.in_reply_to
-    references = [*addressing.references]
-    if addressing.in_reply_to and addressing.in_reply_to not in references:
-        references.append(addressing.in_reply_to)
+        msg["Reply-To"] = one_line(addressing.reply_to)
+    in_reply_to = one_line(addressing.in_reply_to or "")
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+    references = [ref for ref in (one_line(r) for r in addressing.references) if ref]
+    if in_reply_to and in_reply_to not in references:
+        references.append(in_reply_to)
     if references:
         msg["References"] = " ".join(references[-20:])
     if addressing.automatic:
@@ -226,7 +246,7 @@ def compose(
             part.content,
             maintype=maintype or "application",
             subtype=subtype or "octet-stream",
-            filename=part.filename,
+            filename=one_line(part.filename) or "attachment",
         )
     return OutgoingMail(
         kind=kind,

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     DateTime,
     ForeignKey,
@@ -19,12 +18,12 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
-    String,
-    Text,
     TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.columns import CleanJSON, CleanString, CleanText
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -62,18 +61,18 @@ class TicketRow(Base):
     __tablename__ = "tickets"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    subject: Mapped[str] = mapped_column(String(998))
-    status: Mapped[str] = mapped_column(String(32), index=True)
+    subject: Mapped[str] = mapped_column(CleanString(998))
+    status: Mapped[str] = mapped_column(CleanString(32), index=True)
     priority: Mapped[int] = mapped_column(Integer)
-    category: Mapped[str] = mapped_column(String(64))
-    environment: Mapped[str] = mapped_column(String(32))
-    queue: Mapped[str | None] = mapped_column(String(64))
-    requester: Mapped[str] = mapped_column(String(320), index=True)
-    requester_name: Mapped[str] = mapped_column(String(200), default="")
-    organization_id: Mapped[str | None] = mapped_column(String(64))
-    assignee: Mapped[str | None] = mapped_column(String(320))
-    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
-    followers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    category: Mapped[str] = mapped_column(CleanString(64))
+    environment: Mapped[str] = mapped_column(CleanString(32))
+    queue: Mapped[str | None] = mapped_column(CleanString(64))
+    requester: Mapped[str] = mapped_column(CleanString(320), index=True)
+    requester_name: Mapped[str] = mapped_column(CleanString(200), default="")
+    organization_id: Mapped[str | None] = mapped_column(CleanString(64))
+    assignee: Mapped[str | None] = mapped_column(CleanString(320))
+    tags: Mapped[list[str]] = mapped_column(CleanJSON, default=list)
+    followers: Mapped[list[str]] = mapped_column(CleanJSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     first_response_due: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -86,14 +85,12 @@ class TicketRow(Base):
     sla_paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The same pauses in calendar time, for 24×7 targets (policy durations like 12hc).
-    sla_paused_elapsed_seconds: Mapped[int] = mapped_column(
-        Integer, default=0, server_default="0"
-    )
+    sla_paused_elapsed_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     linked_from: Mapped[int | None] = mapped_column(Integer)
     # Set by agents (migration 0003): the resolution date agreed with the customer
     # (`#due`) and how the ticket ended (`#outcome`, an id of the policy's outcomes).
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    outcome: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str | None] = mapped_column(CleanString(64))
 
     messages: Mapped[list[MessageRow]] = relationship(
         back_populates="ticket", order_by="MessageRow.id"
@@ -107,15 +104,15 @@ class MessageRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
-    message_id: Mapped[str] = mapped_column(String(998), index=True)
-    direction: Mapped[str] = mapped_column(String(16))
-    visibility: Mapped[str] = mapped_column(String(16))
-    sender: Mapped[str] = mapped_column(String(320))
-    recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
-    subject: Mapped[str] = mapped_column(String(998))
-    body: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str] = mapped_column(Text, default="")
-    raw_sha256: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(CleanString(998), index=True)
+    direction: Mapped[str] = mapped_column(CleanString(16))
+    visibility: Mapped[str] = mapped_column(CleanString(16))
+    sender: Mapped[str] = mapped_column(CleanString(320))
+    recipients: Mapped[list[str]] = mapped_column(CleanJSON, default=list)
+    subject: Mapped[str] = mapped_column(CleanString(998))
+    body: Mapped[str] = mapped_column(CleanText)
+    body_html: Mapped[str] = mapped_column(CleanText, default="")
+    raw_sha256: Mapped[str | None] = mapped_column(CleanString(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     ticket: Mapped[TicketRow] = relationship(back_populates="messages")
@@ -127,10 +124,10 @@ class AttachmentRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_row_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
-    filename: Mapped[str] = mapped_column(String(255))
-    content_type: Mapped[str] = mapped_column(String(255))
+    filename: Mapped[str] = mapped_column(CleanString(255))
+    content_type: Mapped[str] = mapped_column(CleanString(255))
     size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(CleanString(64))
 
 
 class ReceiptRow(Base):
@@ -139,14 +136,14 @@ class ReceiptRow(Base):
     __tablename__ = "receipts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    dedup_key: Mapped[str] = mapped_column(String(1000), unique=True)
-    message_id: Mapped[str | None] = mapped_column(String(998))
-    raw_sha256: Mapped[str] = mapped_column(String(64))
+    dedup_key: Mapped[str] = mapped_column(CleanString(1000), unique=True)
+    message_id: Mapped[str | None] = mapped_column(CleanString(998))
+    raw_sha256: Mapped[str] = mapped_column(CleanString(64))
     size: Mapped[int] = mapped_column(Integer)
-    sender: Mapped[str] = mapped_column(String(320), default="")
-    channel: Mapped[str] = mapped_column(String(16))
-    outcome: Mapped[str] = mapped_column(String(16), index=True)
-    reason: Mapped[str] = mapped_column(Text, default="")
+    sender: Mapped[str] = mapped_column(CleanString(320), default="")
+    channel: Mapped[str] = mapped_column(CleanString(16))
+    outcome: Mapped[str] = mapped_column(CleanString(16), index=True)
+    reason: Mapped[str] = mapped_column(CleanText, default="")
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
@@ -161,19 +158,19 @@ class OutboxRow(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(CleanString(32))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
-    message_id: Mapped[str] = mapped_column(String(998), unique=True)
-    mail_from: Mapped[str] = mapped_column(String(320))
-    recipients: Mapped[list[str]] = mapped_column(JSON)
-    primary_recipient: Mapped[str] = mapped_column(String(320))
+    message_id: Mapped[str] = mapped_column(CleanString(998), unique=True)
+    mail_from: Mapped[str] = mapped_column(CleanString(320))
+    recipients: Mapped[list[str]] = mapped_column(CleanJSON)
+    primary_recipient: Mapped[str] = mapped_column(CleanString(320))
     content: Mapped[bytes] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(CleanString(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str] = mapped_column(Text, default="")
+    last_error: Mapped[str] = mapped_column(CleanText, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -185,9 +182,9 @@ class EventRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
-    actor: Mapped[str] = mapped_column(String(320))
-    kind: Mapped[str] = mapped_column(String(64))
-    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    actor: Mapped[str] = mapped_column(CleanString(320))
+    kind: Mapped[str] = mapped_column(CleanString(64))
+    data: Mapped[dict[str, Any]] = mapped_column(CleanJSON, default=dict)
 
 
 class TimerRow(Base):
@@ -205,11 +202,11 @@ class TimerRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(CleanString(32))
+    key: Mapped[str] = mapped_column(CleanString(200))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    state: Mapped[str] = mapped_column(String(16))  # pending, fired, cancelled
-    sla: Mapped[str | None] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(CleanString(16))  # pending, fired, cancelled
+    sla: Mapped[str | None] = mapped_column(CleanString(32))
     level: Mapped[int] = mapped_column(Integer, default=0)
     fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -222,11 +219,11 @@ class SurveyRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
-    agent: Mapped[str | None] = mapped_column(String(320))
-    queue: Mapped[str | None] = mapped_column(String(64))
+    agent: Mapped[str | None] = mapped_column(CleanString(320))
+    queue: Mapped[str | None] = mapped_column(CleanString(64))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     rating: Mapped[int | None] = mapped_column(Integer)
     met_expectation: Mapped[bool | None] = mapped_column(Boolean)
-    comment: Mapped[str] = mapped_column(Text, default="")
+    comment: Mapped[str] = mapped_column(CleanText, default="")
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    channel: Mapped[str | None] = mapped_column(String(16))
+    channel: Mapped[str | None] = mapped_column(CleanString(16))

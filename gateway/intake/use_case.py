@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from gateway.domain import Clock, Directory, Envelope, Outcome, ParsedMessage, TicketRef
 from gateway.domain.policy import Policy
 from gateway.domain.signing import ReplyTokens
+from gateway.domain.storable import storable_message
 from gateway.intake import steps
 from gateway.intake.effects import carry_out
 from gateway.intake.ports import Job, Ports
@@ -84,7 +85,9 @@ class Intake:
     ) -> Receipt:
         raw_sha = self.blobs.put(raw)
         try:
-            msg = parse_message(raw, envelope)
+            # Text a database cannot hold is replaced before anything reads it (the raw
+            # bytes above stay whole): the same on SQLite and PostgreSQL.
+            msg = storable_message(parse_message(raw, envelope))
         except UnparseableMessage as exc:
             return self._quarantine_unparseable(raw, raw_sha, channel, str(exc))
         for part in msg.attachments:
