@@ -227,3 +227,59 @@ class SurveyRow(Base):
     comment: Mapped[str] = mapped_column(CleanText, default="")
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     channel: Mapped[str | None] = mapped_column(CleanString(16))
+
+
+class FlowMarkRow(Base):
+    """One counted thing (an inbound mail, a ticket opened, an automatic mail) at an
+    instant: the sliding windows of the flood limits are counts over these rows, so a
+    restart does not reset them (gateway/domain/flood.py)."""
+
+    __tablename__ = "flow_marks"
+    __table_args__ = (Index("ix_flow_marks_counter_key_at", "counter", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    counter: Mapped[str] = mapped_column(CleanString(32))
+    key: Mapped[str] = mapped_column(CleanString(400))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class FlowHoldRow(Base):
+    """A source (a sender, a ticket) cooling down after a loop, and when the admins were
+    last told; one row per source, renewed when it trips again."""
+
+    __tablename__ = "flow_holds"
+    __table_args__ = (UniqueConstraint("source", "key", name="uq_flow_holds_source_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(CleanString(16))
+    key: Mapped[str] = mapped_column(CleanString(400))
+    reason: Mapped[str] = mapped_column(CleanText, default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
+    alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class QuarantineRow(Base):
+    """A held mail: what an admin needs to judge it and to run it again (the raw bytes
+    are in the blob store under `raw_sha256`, the envelope is here)."""
+
+    __tablename__ = "quarantine"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(CleanString(1000), index=True)
+    message_id: Mapped[str | None] = mapped_column(CleanString(998))
+    raw_sha256: Mapped[str] = mapped_column(CleanString(64))
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    sender: Mapped[str] = mapped_column(CleanString(320), default="")
+    subject: Mapped[str] = mapped_column(CleanString(998), default="")
+    mail_from: Mapped[str | None] = mapped_column(CleanString(320))
+    rcpt_tos: Mapped[list[str]] = mapped_column(CleanJSON, default=list)
+    channel: Mapped[str] = mapped_column(CleanString(16), default="")
+    cause: Mapped[str] = mapped_column(CleanString(16))
+    reason: Mapped[str] = mapped_column(CleanText, default="")
+    ticket_id: Mapped[int | None] = mapped_column(Integer)
+    held_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(CleanString(16), index=True)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    settled_by: Mapped[str | None] = mapped_column(CleanString(320))
+    settled_outcome: Mapped[str | None] = mapped_column(CleanString(16))

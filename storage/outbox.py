@@ -20,7 +20,8 @@ class Outbox:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def enqueue(self, mail: OutgoingMail, now: datetime) -> None:
+    def enqueue(self, mail: OutgoingMail, now: datetime, status: str = "pending") -> None:
+        """Queue `mail`; `status="suppressed"` keeps it, over a flood limit, never sent."""
         self.session.add(
             OutboxRow(
                 kind=mail.kind.value,
@@ -30,7 +31,7 @@ class Outbox:
                 recipients=list(mail.recipients),
                 primary_recipient=mail.recipients[0].lower() if mail.recipients else "",
                 content=mail.content,
-                status="pending",
+                status=status,
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,

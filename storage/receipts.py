@@ -58,6 +58,17 @@ class ReceiptLedger:
         )
         self.session.flush()
 
+    def settle_again(
+        self, dedup_key: str, *, outcome: Outcome, reason: str, ticket: TicketRef | None
+    ) -> None:
+        """A held mail an admin released was decided anew: its one receipt says so."""
+        row = self.session.scalar(select(ReceiptRow).where(ReceiptRow.dedup_key == dedup_key))
+        if row is None:
+            return
+        row.outcome = outcome.value
+        row.reason = reason
+        row.ticket_id = ticket.number if ticket else None
+
     def count_by_outcome(self) -> dict[str, int]:
         rows = self.session.execute(
             select(ReceiptRow.outcome, func.count(ReceiptRow.id)).group_by(ReceiptRow.outcome)

@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from gateway.cli.lifecycle import report, scheduler
 from gateway.cli.params import TICKET_REF, instant
+from gateway.cli.quarantine import quarantine
 from gateway.cli.rules import rules as rules_group
 from gateway.cli.sources import MessageSource, open_sources
 from gateway.config.policy_file import load_policy
@@ -232,9 +233,7 @@ def tickets_list(obj: Context, as_json: bool, status: str | None, limit: int | N
         )
     if as_json:
         zone = obj.tickets_zone()
-        click.echo(
-            json.dumps([ticket_json(t, zone) for t in found], ensure_ascii=False, indent=2)
-        )
+        click.echo(json.dumps([ticket_json(t, zone) for t in found], ensure_ascii=False, indent=2))
     else:
         zone = obj.tickets_zone()
         for t in found:
@@ -395,3 +394,4 @@ def imap_check(obj: Context, create_folders: bool) -> None:
 main.add_command(rules_group)
 main.add_command(scheduler)
 main.add_command(report)
+main.add_command(quarantine)

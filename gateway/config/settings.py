@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gateway.config.limits import LimitsSection
 from gateway.domain import Agent, Contact, Directory, DomainPolicy, Organization, Queue
 from rules.sourcefile import Located, Problem, SourceFileError, load_toml, load_yaml, validate
 
@@ -140,6 +141,7 @@ class ConfigFile(_Strict):
     relay: RelaySection = RelaySection()
     http: HttpSection = HttpSection()
     paths: PathsSection = PathsSection()
+    limits: LimitsSection = LimitsSection()  # loops and floods (gateway/config/limits.py)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import Enum, StrEnum
 from typing import ClassVar
 
+from gateway.domain.flood import HoldSource, QuarantineCause
 from gateway.domain.tickets import TicketChanges, TicketRef, Triage
 from gateway.domain.triage import TriageOutcome
 
@@ -117,6 +118,7 @@ class DecisionKind(StrEnum):
     IGNORE_AUTOMATED = "ignore_automated"
     RECORD_BOUNCE = "record_bounce"
     QUARANTINE = "quarantine"
+    HOLD_LOOP = "hold_loop"
     DUPLICATE = "duplicate"
     AGENT_ERROR = "agent_error"
     AGENT_COMMANDS_FAILED = "agent_commands_failed"
@@ -135,6 +137,7 @@ _OUTCOMES = {
     DecisionKind.IGNORE_AUTOMATED: Outcome.IGNORED,
     DecisionKind.RECORD_BOUNCE: Outcome.BOUNCED,
     DecisionKind.QUARANTINE: Outcome.QUARANTINED,
+    DecisionKind.HOLD_LOOP: Outcome.QUARANTINED,
     DecisionKind.DUPLICATE: Outcome.DUPLICATE,
     DecisionKind.AGENT_ERROR: Outcome.REJECTED,
     DecisionKind.AGENT_COMMANDS_FAILED: Outcome.THREADED,
@@ -234,10 +237,25 @@ class RecordBounce(_Decided):
 
 @dataclass(frozen=True)
 class Quarantine(_Decided):
-    """Kept and never processed or answered: oversized, senderless or forged mail."""
+    """Kept and never processed or answered: oversized, senderless or forged mail, or
+    mail from a source cooling down after a loop; held until an admin releases it."""
 
     kind: ClassVar[DecisionKind] = DecisionKind.QUARANTINE
     reason: str
+    cause: QuarantineCause = QuarantineCause.COOL_DOWN
+    ticket: TicketRef | None = None  # the ticket it would have threaded into, if any
+
+
+@dataclass(frozen=True)
+class HoldLoop(_Decided):
+    """A loop or flood: this mail went over a limit. It is held like a quarantined one,
+    its source cools down (further mail from it is held too) and the admins hear once."""
+
+    kind: ClassVar[DecisionKind] = DecisionKind.HOLD_LOOP
+    reason: str
+    source: HoldSource
+    key: str  # the sender's address, the ticket's ref, or "*"
+    ticket: TicketRef | None = None
 
 
 @dataclass(frozen=True)
@@ -292,6 +310,7 @@ Decision = (
     | IgnoreAutomated
     | RecordBounce
     | Quarantine
+    | HoldLoop
     | Duplicate
     | AgentError
     | AgentCommandsFailed

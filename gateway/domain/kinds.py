@@ -40,6 +40,9 @@ class EventKind(StrEnum):
     RESOLUTION_ANSWERED = "resolution_answered"  # the customer approved, or said not solved
     CUSTOMER_ESCALATED = "customer_escalated"  # the customer took the ticket one level up
     CUSTOMER_ESCALATION_REFUSED = "customer_escalation_refused"  # too soon after the last
+    # Loops and floods (issue 12): a mail on the ticket held, a mail about it not sent.
+    MAIL_HELD = "mail_held"
+    MAIL_SUPPRESSED = "mail_suppressed"
 
 
 # An event's actor is an agent's address, a rule (`rule:<name>`), or the gateway itself.

@@ -122,5 +122,3 @@ def send_fresh_notification(d: AgentUpdate | AgentAsksForTicket, job: Job) -> No
         return
     job.event(EventKind.AGENT_ASKED_FOR_TICKET, signed=isinstance(d, AgentUpdate))
     send_ticket_to(job, job.sender, AgentNews.REQUESTED, "")
-
-

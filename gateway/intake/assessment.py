@@ -16,6 +16,7 @@ from gateway.domain import (
     TicketSnapshot,
     TriageOutcome,
 )
+from gateway.domain.flood import FlowReading
 
 
 @dataclass(frozen=True)
@@ -35,3 +36,5 @@ class Assessment:
     new_text: str = ""
     triage: TriageOutcome | None = None
     commands: CommandSheet | None = None
+    flow: FlowReading | None = None  # what it adds to the flood counts (flood.py)
+    released: bool = False  # an admin released it from quarantine: no flood hold again

@@ -19,6 +19,7 @@ from gateway.domain import (
     CreateTicket,
     Decision,
     Duplicate,
+    HoldLoop,
     IgnoreAutomated,
     Quarantine,
     RecordBounce,
@@ -56,6 +57,7 @@ from gateway.intake.customer_effects import (
     start_clock,
     store_inbound,
 )
+from gateway.intake.hold_effects import alert_admins, hold_for_review, start_cool_down
 from gateway.intake.ports import Job
 
 D = TypeVar("D")
@@ -120,7 +122,17 @@ RECORD_BOUNCE: tuple[Effect[RecordBounce], ...] = (
     record_bounce,  # a bounce of our mail is noted on its ticket
 )
 
-NOTHING: tuple[Effect[IgnoreAutomated | Quarantine | Duplicate], ...] = ()  # stored, unanswered
+QUARANTINE: tuple[Effect[Quarantine], ...] = (
+    hold_for_review,  # kept for the admins (`ticketgate quarantine`), never answered
+)
+
+HOLD_LOOP: tuple[Effect[HoldLoop], ...] = (
+    hold_for_review,  # this mail is kept like a quarantined one, unanswered
+    start_cool_down,  # its source's further mail is held for the cool-down
+    alert_admins,  # the admins hear once per cool-down, never the robot
+)
+
+NOTHING: tuple[Effect[IgnoreAutomated | Duplicate], ...] = ()  # stored, unanswered
 
 
 def _run(effects: Sequence[Effect[D]], decision: D, job: Job) -> None:
@@ -151,6 +163,10 @@ def carry_out(decision: Decision, job: Job) -> TicketRef | None:
             _run(REJECT_UNAUTHORIZED, decision, job)
         case RecordBounce():
             _run(RECORD_BOUNCE, decision, job)
-        case IgnoreAutomated() | Quarantine() | Duplicate():
+        case Quarantine():
+            _run(QUARANTINE, decision, job)
+        case HoldLoop():
+            _run(HOLD_LOOP, decision, job)
+        case IgnoreAutomated() | Duplicate():
             _run(NOTHING, decision, job)
     return job.ref

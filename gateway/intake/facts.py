@@ -7,11 +7,12 @@ Steps (steps.py) ask; the use case answers from its open session
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from gateway.domain import Directory, TicketRef, TicketSnapshot, TriageInput, TriageOutcome
 from gateway.domain.commands import CommandTerms
+from gateway.domain.flood import Counter, FloodLimits, Hold, HoldSource
 from inbound.thread_match import MessageIndex, TokenVerifier
 
 
@@ -24,6 +25,16 @@ class Facts(MessageIndex, Protocol):
     trusted_authserv_ids: Sequence[str]
     max_message_bytes: int
     customer_escalation_phrases: Sequence[str]  # policy.yaml: a customer asks for escalation
+    flood_limits: FloodLimits  # [limits]: loops and floods
+
+    def count(self, counter: Counter, key: str, window: timedelta) -> int:
+        """How many marks of `counter` for `key` the store holds within `window` before
+        the decision's instant (this mail not included)."""
+        ...
+
+    def active_hold(self, source: HoldSource, key: str) -> Hold | None:
+        """The cool-down `source` is in at the decision's instant, if any."""
+        ...
 
     def already_received(self, dedup_key: str) -> bool: ...
 

@@ -26,6 +26,7 @@ from gateway.domain import (
     Triage,
     Visibility,
 )
+from gateway.domain.flood import HoldSource, QuarantineCause
 from gateway.domain.signing import ReplyTokens
 from gateway.lifecycle.escalation import EscalationOutcome
 from gateway.lifecycle.sla import ReplyEffect
@@ -82,6 +83,22 @@ class MailQueue(Protocol):
     def queue(self, support_address: str, letter: Letter, now: datetime) -> OutgoingMail: ...
 
 
+class HeldMail(Protocol):
+    """The quarantine and the cool-downs of loop sources (storage/flow.py)."""
+
+    def hold(
+        self,
+        job: Job,
+        cause: QuarantineCause,
+        reason: str,
+        ticket: TicketRef | None,
+    ) -> None: ...
+
+    def cool_down(self, source: HoldSource, key: str, reason: str, now: datetime) -> bool:
+        """Hold `source` for one cool-down; True when the admins are to be told."""
+        ...
+
+
 class LifecycleHooks(Protocol):
     """The ticket's clock (gateway/lifecycle): the one writer of status and due times."""
 
@@ -125,6 +142,8 @@ class Ports:
     tokens: ReplyTokens
     words: Words
     support_addresses: tuple[str, ...]
+    held: HeldMail | None = None
+    admins: tuple[str, ...] = ()  # [gateway] admins: told once when a loop is held
 
 
 @dataclass
@@ -140,6 +159,9 @@ class Job:
     # Fields this mail changed, {field: (old, new)}: hand-offs are announced from it.
     changed: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     told: set[str] = field(default_factory=set)  # agents mailed about it already, once is enough
+    channel: str = "smtp"  # how it came in: smtp, imap, ingest, release
+    dedup_key: str = ""  # its key in the receipt ledger
+    alert_admins: bool = False  # a loop hold that the admins have not heard of yet
 
     @property
     def sender(self) -> str:

@@ -35,15 +35,18 @@ from gateway.domain import (
 )
 from gateway.domain.commands import cut_at_reply_marker, read_commands
 from gateway.domain.customer_intent import asks_to_escalate
+from gateway.domain.flood import QuarantineCause
 from gateway.intake.agent_decision import agent_decision
 from gateway.intake.assessment import Assessment
 from gateway.intake.facts import Facts
+from gateway.intake.flood import cap_new_tickets, detect_loop, hold_cooling_sources, read_flow
 from inbound.automated import classify_automated
 from inbound.reply_text import extract_reply, html_to_text
 from inbound.sender_auth import sender_authentication
 from inbound.thread_match import match_thread
 
 Step = Callable[[Assessment, Facts], "Assessment | Decision"]
+Guard = Callable[["Decision", Assessment, Facts], "Decision"]
 
 
 def dedup_key(msg: ParsedMessage) -> str:
@@ -59,7 +62,7 @@ def dedup_key(msg: ParsedMessage) -> str:
 
 
 def skip_duplicate(a: Assessment, facts: Facts) -> Assessment | Decision:
-    if facts.already_received(a.dedup_key):
+    if not a.released and facts.already_received(a.dedup_key):
         return Duplicate("already received: nothing new is made")
     return a
 
@@ -67,7 +70,8 @@ def skip_duplicate(a: Assessment, facts: Facts) -> Assessment | Decision:
 def refuse_oversized(a: Assessment, facts: Facts) -> Assessment | Decision:
     if a.message.size > facts.max_message_bytes:
         return Quarantine(
-            f"{a.message.size} bytes is over max_message_bytes ({facts.max_message_bytes})"
+            f"{a.message.size} bytes is over max_message_bytes ({facts.max_message_bytes})",
+            cause=QuarantineCause.OVERSIZED,
         )
     return a
 
@@ -75,7 +79,7 @@ def refuse_oversized(a: Assessment, facts: Facts) -> Assessment | Decision:
 def require_sender(a: Assessment, facts: Facts) -> Assessment | Decision:
     sender = a.message.sender
     if sender is None:
-        return Quarantine("no usable From address")
+        return Quarantine("no usable From address", cause=QuarantineCause.NO_SENDER)
     if any(sender.address == s for s in facts.support_addresses):
         return IgnoreAutomated("mail from our own address (loop)")
     return a
@@ -132,7 +136,10 @@ def identify_author(a: Assessment, facts: Facts) -> Assessment | Decision:
 def refuse_forged_sender(a: Assessment, facts: Facts) -> Assessment | Decision:
     """A failed sender check means the From is not who wrote it: never act on it."""
     if a.auth is SenderAuth.FAIL:
-        return Quarantine("sender failed authentication (Authentication-Results); not answered")
+        return Quarantine(
+            "sender failed authentication (Authentication-Results); not answered",
+            cause=QuarantineCause.FORGED,
+        )
     return a
 
 
@@ -287,17 +294,36 @@ STEPS: tuple[Step, ...] = (
     find_thread,  # reply token, then In-Reply-To/References, then [#REF]
     identify_author,  # requester, contact, agent or stranger
     extract_new_text,  # only what the sender newly wrote
+    read_flow,  # what it adds to the flood counts; does it look machine-made?
+    hold_cooling_sources,  # a sender or ticket cooling down after a loop: held
+    detect_loop,  # too much mail from one sender or on one thread, or loop signals: held
     read_agent_commands,  # an agent's #status, #assign, #note … lines
     apply_rules,  # the admins' triage rules: classify, route, or ignore/reject
     decide,  # create, thread or reject
 )
 
 
-def run(msg: ParsedMessage, facts: Facts, steps: Sequence[Step] = STEPS) -> Decision:
-    assessment = Assessment(message=msg, dedup_key=dedup_key(msg))
+# What a decision must still pass, in order, once a step has reached it.
+GUARDS: tuple[Guard, ...] = (
+    cap_new_tickets,  # over the per-sender or global limit of tickets opened: held
+)
+
+
+def assess(
+    msg: ParsedMessage, facts: Facts, steps: Sequence[Step] = STEPS, *, released: bool = False
+) -> tuple[Assessment, Decision]:
+    """The decision, and what the steps had learned when they reached it (the use case
+    records the flood counts from it). `released`: an admin let it out of quarantine."""
+    assessment = Assessment(message=msg, dedup_key=dedup_key(msg), released=released)
     for step in steps:
         result = step(assessment, facts)
         if isinstance(result, Decision):
-            return result
+            for guard in GUARDS:
+                result = guard(result, assessment, facts)
+            return assessment, result
         assessment = result
     raise RuntimeError("the pipeline ended without a decision")
+
+
+def run(msg: ParsedMessage, facts: Facts, steps: Sequence[Step] = STEPS) -> Decision:
+    return assess(msg, facts, steps)[1]

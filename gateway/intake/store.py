@@ -7,13 +7,15 @@ Built by the use case for each message's transaction; nothing here commits.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from gateway.domain import (
+    CreateTicket,
+    Decision,
     Directory,
     MailKind,
     OutgoingMail,
@@ -25,14 +27,25 @@ from gateway.domain import (
     TriageOutcome,
 )
 from gateway.domain.commands import CommandTerms
+from gateway.domain.flood import (
+    EVERYONE,
+    Counter,
+    FloodLimits,
+    Hold,
+    HoldSource,
+    QuarantineCause,
+)
 from gateway.domain.policy import Policy
 from gateway.domain.signing import ReplyTokens
+from gateway.intake.assessment import Assessment
+from gateway.intake.ports import Job
 from gateway.lifecycle.actions import LifecycleActions
 from gateway.lifecycle.escalation import EscalationOutcome
 from gateway.lifecycle.sla import ReplyEffect
 from gateway.mail.letters import Letter, Mailer
 from inbound.thread_match import TokenVerifier
 from rules.engine import RuleSet
+from storage.flow import FlowLedger, QuarantineStore
 from storage.repository import Outbox, ReceiptLedger, TicketRepository
 
 REJECTION_WINDOW = timedelta(hours=24)
@@ -45,6 +58,8 @@ class IntakePolicy:
     max_message_bytes: int
     locale: str
     zone: ZoneInfo
+    limits: FloodLimits = field(default_factory=FloodLimits)  # [limits]
+    admins: tuple[str, ...] = ()  # told once when a loop is held
 
 
 class StoreFacts:
@@ -77,6 +92,14 @@ class StoreFacts:
         self.trusted_authserv_ids: Sequence[str] = policy.trusted_authserv_ids
         self.max_message_bytes = policy.max_message_bytes
         self.customer_escalation_phrases: Sequence[str] = lifecycle.customer_phrases()
+        self.flood_limits = policy.limits
+        self._flow = FlowLedger(session)
+
+    def count(self, counter: Counter, key: str, window: timedelta) -> int:
+        return self._flow.count(counter, key, self._now - window)
+
+    def active_hold(self, source: HoldSource, key: str) -> Hold | None:
+        return self._flow.active_hold(source, key, self._now)
 
     def already_received(self, dedup_key: str) -> bool:
         return self._ledger.seen(dedup_key)
@@ -173,3 +196,55 @@ class SessionLifecycle:
 
     def next_step(self, status: TicketStatus, now: datetime) -> str:
         return self._actions.next_step(status, now)
+
+
+class SessionHeld:
+    """The `HeldMail` port: the quarantine and the cool-downs, in the open session."""
+
+    def __init__(self, session: Session, limits: FloodLimits) -> None:
+        self._session = session
+        self._limits = limits
+
+    def hold(self, job: Job, cause: QuarantineCause, reason: str, ticket: TicketRef | None) -> None:
+        msg = job.msg
+        QuarantineStore(self._session).hold(
+            dedup_key=job.dedup_key,
+            message_id=msg.message_id,
+            raw_sha256=msg.raw_sha256,
+            size=msg.size,
+            sender=job.sender,
+            subject=msg.subject,
+            mail_from=msg.envelope.mail_from,
+            rcpt_tos=msg.envelope.rcpt_tos,
+            channel=job.channel,
+            cause=cause,
+            reason=reason,
+            ticket_id=ticket.number if ticket else None,
+            now=job.now,
+        )
+
+    def cool_down(self, source: HoldSource, key: str, reason: str, now: datetime) -> bool:
+        return FlowLedger(self._session).start_hold(
+            source, key, reason, now, self._limits.cool_down
+        )
+
+
+def record_flow(
+    session: Session, assessment: Assessment, decision: Decision, now: datetime
+) -> None:
+    """The flood counts this mail adds, written with its decision (restart-proof)."""
+    flow = assessment.flow
+    if flow is None:
+        return
+    ledger = FlowLedger(session)
+    ledger.mark(Counter.MAIL_FROM, [flow.sender], now)
+    if flow.ticket is not None:
+        ledger.mark(Counter.MAIL_ON_TICKET, [flow.ticket], now)
+    if flow.text_key is not None:
+        ledger.mark(Counter.TEXT_FROM, [flow.text_key], now)
+    if flow.signals:
+        ledger.mark(Counter.LOOP_SIGNAL, [flow.sender], now)
+    if isinstance(decision, CreateTicket):
+        sheet = decision.on_behalf
+        requester = sheet.requester if sheet is not None and sheet.requester else flow.sender
+        ledger.mark(Counter.TICKET_OPENED, [requester, EVERYONE], now)

@@ -17,13 +17,21 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 
 from gateway.domain import Clock, Directory, Envelope, Outcome, ParsedMessage, TicketRef
+from gateway.domain.flood import QuarantineCause, QuarantineState
 from gateway.domain.policy import Policy
 from gateway.domain.signing import ReplyTokens
 from gateway.domain.storable import storable_message
 from gateway.intake import steps
 from gateway.intake.effects import carry_out
 from gateway.intake.ports import Job, Ports
-from gateway.intake.store import IntakePolicy, SessionLifecycle, SessionMail, StoreFacts
+from gateway.intake.store import (
+    IntakePolicy,
+    SessionHeld,
+    SessionLifecycle,
+    SessionMail,
+    StoreFacts,
+    record_flow,
+)
 from gateway.lifecycle.actions import LifecycleActions
 from gateway.mail.labels import Words
 from gateway.mail.letters import Mailer
@@ -32,6 +40,7 @@ from outbound.compose import Templates
 from rules.engine import RuleSet
 from storage.blobs import BlobStore
 from storage.db import Database
+from storage.flow import QuarantineStore
 from storage.repository import ReceiptLedger, TicketRepository
 
 log = logging.getLogger(__name__)
@@ -78,7 +87,7 @@ class Intake:
         self.on_commit = on_commit
         self.lifecycle = lifecycle  # the SLA clock, status timers and surveys
         self.words = Words(policy.locale, policy.zone)
-        self.mailer = Mailer(templates, self.words)
+        self.mailer = Mailer(templates, self.words, policy.limits)
 
     def receive(
         self, raw: bytes, envelope: Envelope | None = None, channel: str = "smtp"
@@ -115,7 +124,29 @@ class Intake:
             self.on_commit()
         return receipt
 
-    def _decide_and_commit(self, msg: ParsedMessage, channel: str) -> Receipt:
+    def release(self, held_id: int, by: str) -> Receipt:
+        """Run a held mail through the pipeline as if it had just arrived, from its raw
+        bytes; the admin vouched for it, so no flood limit holds it again (a forged or
+        oversized mail is quarantined again). Its one receipt takes the new outcome."""
+        with self.db.transaction() as session:
+            held = QuarantineStore(session).get(held_id)
+        if held is None:
+            raise LookupError(f"no held mail #{held_id}")
+        if held.state is not QuarantineState.HELD:
+            raise ValueError(f"mail #{held_id} was already {held.state.value}")
+        envelope = Envelope(mail_from=held.mail_from, rcpt_tos=held.rcpt_tos)
+        try:
+            msg = storable_message(parse_message(self.blobs.get(held.raw_sha256), envelope))
+        except UnparseableMessage as exc:
+            raise ValueError(f"mail #{held_id} still cannot be parsed: {exc}") from exc
+        receipt = self._decide_and_commit(msg, held.channel, released=(held_id, by))
+        log.info("released held mail #%d by %s: %s", held_id, by, receipt.outcome.value)
+        self.on_commit()
+        return receipt
+
+    def _decide_and_commit(
+        self, msg: ParsedMessage, channel: str, released: tuple[int, str] | None = None
+    ) -> Receipt:
         now = self.clock.now()  # one instant for the whole decision
         # One directory, rule set and policy per message, taken before the transaction (a
         # reload may queue an admin alert in its own): a swap never lands half-way.
@@ -124,7 +155,7 @@ class Intake:
             facts = StoreFacts(
                 session, self.policy, directory, self.tokens, now, rules, live, self.lifecycle
             )
-            decision = steps.run(msg, facts)
+            assessment, decision = steps.assess(msg, facts, released=released is not None)
             ledger = ReceiptLedger(session)
             key = steps.dedup_key(msg)
             if decision.outcome is Outcome.DUPLICATE:
@@ -139,8 +170,24 @@ class Intake:
                 # Dates in the ticket's zone: the live policy's business calendar.
                 words=Words(self.policy.locale, live.calendar.zone),
                 support_addresses=self.policy.support_addresses,
+                held=SessionHeld(session, self.policy.limits),
+                admins=self.policy.admins,
             )
-            ticket = carry_out(decision, Job(msg, directory, now, ports))
+            job = Job(msg, directory, now, ports, channel=channel, dedup_key=key)
+            ticket = carry_out(decision, job)
+            record_flow(session, assessment, decision, now)
+            if released is not None:
+                ledger.settle_again(
+                    key, outcome=decision.outcome, reason=decision.reason, ticket=ticket
+                )
+                QuarantineStore(session).settle(
+                    released[0],
+                    QuarantineState.RELEASED,
+                    now,
+                    by=released[1],
+                    outcome=decision.outcome.value,
+                )
+                return Receipt(msg.message_id, decision.outcome, ticket, decision.reason)
             ledger.record(
                 dedup_key=key,
                 message_id=msg.message_id,
@@ -175,6 +222,21 @@ class Intake:
                     outcome=Outcome.QUARANTINED,
                     reason=reason,
                     ticket=None,
+                    now=now,
+                )
+                QuarantineStore(session).hold(
+                    dedup_key=key,
+                    message_id=None,
+                    raw_sha256=raw_sha,
+                    size=len(raw),
+                    sender="",
+                    subject="",
+                    mail_from=None,
+                    rcpt_tos=(),
+                    channel=channel,
+                    cause=QuarantineCause.UNPARSEABLE,
+                    reason=reason,
+                    ticket_id=None,
                     now=now,
                 )
         except IntegrityError:

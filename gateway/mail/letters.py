@@ -10,6 +10,7 @@ In-Reply-To.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,10 +26,14 @@ from gateway.domain import (
     TicketRef,
     Visibility,
 )
+from gateway.domain.flood import EVERYONE, Counter, FloodLimits, Rate
 from gateway.mail.contexts import TemplateContext
 from gateway.mail.labels import Words
 from outbound.compose import Addressing, Templates, compose
+from storage.flow import FlowLedger
 from storage.repository import NewMessage, Outbox, TicketRepository
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,11 +57,15 @@ class Letter:
 
 
 class Mailer:
-    """Renders, composes and queues letters in the caller's transaction."""
+    """Renders, composes and queues letters in the caller's transaction; automatic mail
+    over a flood limit ([limits]) is recorded as suppressed instead of queued."""
 
-    def __init__(self, templates: Templates, words: Words) -> None:
+    def __init__(
+        self, templates: Templates, words: Words, limits: FloodLimits | None = None
+    ) -> None:
         self.templates = templates
         self.words = words
+        self.limits = limits
 
     def queue(
         self,
@@ -87,7 +96,22 @@ class Mailer:
             ),
             now,
         )
-        Outbox(session).enqueue(mail, now)
+        over = self._over_limit(session, letter, mail, now)
+        Outbox(session).enqueue(mail, now, status="suppressed" if over else "pending")
+        if over:
+            log.warning("%s %s not sent: %s", mail.kind.value, mail.message_id, over)
+            if letter.ticket is not None:
+                TicketRepository(session).record_event(
+                    letter.ticket,
+                    EventKind.MAIL_SUPPRESSED,
+                    "ticketgate",
+                    now,
+                    kind=letter.kind.value,
+                    message_id=mail.message_id,
+                    recipients=list(mail.recipients),
+                    reason=over,
+                )
+            return mail
         if letter.ticket is not None:
             tickets = TicketRepository(session)
             if letter.public_author is not None:
@@ -114,3 +138,25 @@ class Mailer:
                 recipients=list(mail.recipients),
             )
         return mail
+
+    def _over_limit(
+        self, session: Session, letter: Letter, mail: OutgoingMail, now: datetime
+    ) -> str | None:
+        """Why this automatic mail goes over a limit (None: it may go, and is counted).
+
+        A person's words (an agent's answer) and the admins' alerts are never held back."""
+        if self.limits is None or letter.automatic is None or letter.kind is MailKind.ADMIN_ALERT:
+            return None
+        limits, flow = self.limits, FlowLedger(session)
+        checks: list[tuple[Rate | None, Counter, str]] = [
+            (limits.recipient_mails, Counter.AUTO_MAIL_TO, r.lower()) for r in mail.recipients
+        ]
+        if mail.ticket is not None:
+            checks.append((limits.ticket_auto_mails, Counter.AUTO_MAIL_ON_TICKET, str(mail.ticket)))
+        checks.append((limits.global_mails, Counter.AUTO_MAIL, EVERYONE))
+        for rate, counter, key in checks:
+            if rate is not None and rate.exceeded_by(flow.count(counter, key, now - rate.window)):
+                return f"over the limit of {rate} ({counter.value} {key})"
+        for _, counter, key in checks:
+            flow.mark(counter, [key], now)
+        return None

@@ -88,6 +88,7 @@ def build(
     signer = Signer(settings.secret())  # one key, one HMAC: reply tokens, survey and ticket links
     tokens = ReplyTokens(signer)
     templates = make_templates(settings)
+    limits = settings.file.limits.limits()  # loops and floods, shared by intake and lifecycle
     alerts = AdminAlerts(
         db,
         templates,
@@ -120,7 +121,7 @@ def build(
         directory=directory,
         locale=gateway_cfg.locale,
         support_address=settings.support_address,
-        mailer=Mailer(templates, Words(gateway_cfg.locale, zone)),
+        mailer=Mailer(templates, Words(gateway_cfg.locale, zone), limits),
     )
     intake = Intake(
         db=db,
@@ -131,6 +132,8 @@ def build(
             max_message_bytes=settings.file.smtp.max_message_bytes,
             locale=gateway_cfg.locale,
             zone=zone,
+            limits=limits,
+            admins=tuple(gateway_cfg.admins),
         ),
         directory=directory,
         rules=rules,

@@ -57,6 +57,8 @@ class GatewayConfig:
     smtp_port: int = field(default_factory=free_port)
     max_message_bytes: int = 2_000_000
     extra_gateway: str = ""
+    # Lines of a [limits] table (loops and floods); empty keeps the defaults.
+    limits: str = ""
     # The admin's template overrides: a path under templates/ (pt_BR/x.txt.j2) -> its text.
     templates: dict[str, str] = field(default_factory=dict)
 
@@ -87,7 +89,8 @@ max_message_bytes = {self.max_message_bytes}
 [relay]
 host = "127.0.0.1"
 port = {self.relay_port}
-""",
+"""
+            + (f"\n[limits]\n{self.limits}\n" if self.limits else ""),
             encoding="utf-8",
         )
         return path

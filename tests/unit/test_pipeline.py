@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -41,6 +41,7 @@ from gateway.domain import (
 )
 from gateway.domain.calendar import BusinessCalendar
 from gateway.domain.commands import CommandTerms
+from gateway.domain.flood import Counter, FloodLimits, Hold, HoldSource
 from gateway.domain.signing import ReplyTokens
 from gateway.intake import steps as pipeline
 from rules.engine import RuleSet
@@ -124,6 +125,17 @@ class MemoryFacts:
 
     def command_terms(self) -> CommandTerms:
         return CommandTerms(BusinessCalendar(zone=SP), self.now)
+
+    # Loops and floods: counts by (counter, key) within any window, and active holds.
+    flood_limits: FloodLimits = field(default_factory=FloodLimits)
+    counts: dict[tuple[Counter, str], int] = field(default_factory=dict)
+    holds: dict[tuple[HoldSource, str], Hold] = field(default_factory=dict)
+
+    def count(self, counter: Counter, key: str, window: timedelta) -> int:
+        return self.counts.get((counter, key), 0)
+
+    def active_hold(self, source: HoldSource, key: str) -> Hold | None:
+        return self.holds.get((source, key))
 
 
 def mail(sender: str | None = "maria@alfa.edu.br", **changes: object) -> ParsedMessage:

@@ -1,0 +1,176 @@
+"""The pipeline's loop and flood steps (issue 12): count, hold, stop answering.
+
+A mailbox robot that answers every mail without Auto-Submitted headers, with a
+new subject and no In-Reply-To, looks like a customer to every other step. These
+steps look at how much and how it writes instead: mail from one sender or on one
+ticket within a window, tickets it opened, and loop signals (our own Message-IDs
+in References outside a live thread, our mail quoted back, the same text again).
+Over a limit the mail is held (`HoldLoop`): stored, unanswered, its source cooling
+down, the admins told once. Pure: counts come through `Facts`, the clock is the
+decision's instant, and the marks are written by the use case with the decision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import replace
+
+from gateway.domain import (
+    AuthorRole,
+    CreateTicket,
+    Decision,
+    HoldLoop,
+    Quarantine,
+    TicketStatus,
+)
+from gateway.domain.flood import (
+    EVERYONE,
+    Counter,
+    FlowReading,
+    HoldSource,
+    QuarantineCause,
+    Rate,
+)
+from gateway.intake.assessment import Assessment
+from gateway.intake.facts import Facts
+
+_REF_TAG = re.compile(r"\[#TG-\d+\]", re.IGNORECASE)
+REPEATED = "the same text again"
+
+
+def _our_domains(facts: Facts) -> set[str]:
+    return {address.rpartition("@")[2].lower() for address in facts.support_addresses}
+
+
+def _live(a: Assessment) -> bool:
+    """A reply to a ticket that is still being worked on."""
+    return a.ticket is not None and a.ticket.status is not TicketStatus.CLOSED
+
+
+def read_flow(a: Assessment, facts: Facts) -> Assessment | Decision:
+    """What this mail adds to the counts, and whether it looks machine-made."""
+    msg = a.message
+    assert msg.sender is not None
+    sender = msg.sender.address
+    signals: list[str] = []
+    if not _live(a):
+        ours = _our_domains(facts)
+        quoted = [m for m in (*msg.references, *msg.in_reply_to) if _domain(m) in ours]
+        if quoted:
+            signals.append("References carry our own Message-IDs outside a live thread")
+        if _REF_TAG.search(msg.text_body) or _REF_TAG.search(msg.html_body):
+            signals.append("quotes our own mail back outside a live thread")
+    text_key = None
+    # The words, not an agent's `#` command lines: "#assumir" twice is a person.
+    words = " ".join(
+        " ".join(line.split())
+        for line in a.new_text.splitlines()
+        if not line.lstrip().startswith("#")
+    ).strip()
+    if words:
+        digest = hashlib.sha256(words.lower().encode()).hexdigest()
+        # An agent's text is compared within one ticket ("Resolvido, obrigado" on two
+        # tickets is a person); a customer's across tickets (a robot opens a new one).
+        scope = f"{a.ticket.ref}:" if a.role is AuthorRole.AGENT and a.ticket else ""
+        text_key = f"{sender}:{scope}{digest[:32]}"
+        rate = facts.flood_limits.loop_signals
+        if rate is not None and facts.count(Counter.TEXT_FROM, text_key, rate.window):
+            signals.append(REPEATED)
+    ticket = str(a.ticket.ref) if a.ticket is not None else None
+    return replace(a, flow=FlowReading(sender, ticket, text_key, tuple(signals)))
+
+
+def _domain(message_id: str) -> str:
+    return message_id.strip("<>").rpartition("@")[2].lower()
+
+
+def hold_cooling_sources(a: Assessment, facts: Facts) -> Assessment | Decision:
+    """Mail from a sender, or on a ticket, that is cooling down after a loop is held."""
+    if a.released or a.flow is None:
+        return a
+    found = facts.active_hold(HoldSource.SENDER, a.flow.sender)
+    if found is None and a.flow.ticket is not None:
+        found = facts.active_hold(HoldSource.TICKET, a.flow.ticket)
+    if found is None:
+        return a
+    return Quarantine(
+        f"held: {found.source.value} {found.key} is cooling down after a loop "
+        f"until {found.until.isoformat(timespec='seconds')} ({found.reason})",
+        cause=QuarantineCause.COOL_DOWN,
+        ticket=a.ticket.ref if a.ticket else None,
+    )
+
+
+def _over(facts: Facts, rate: Rate | None, counter: Counter, key: str | None) -> bool:
+    """Whether this mail, one more, goes over `rate` for `key` (None: off, or no key)."""
+    if rate is None or key is None:
+        return False
+    return rate.exceeded_by(facts.count(counter, key, rate.window))
+
+
+def detect_loop(a: Assessment, facts: Facts) -> Assessment | Decision:
+    """Too much mail from one sender or on one thread, answered or not, or too many
+    loop signals: a robot. This mail is held and its source cools down."""
+    if a.released or a.flow is None:
+        return a
+    flow, limits = a.flow, facts.flood_limits
+    ticket = a.ticket.ref if a.ticket else None
+    if _over(facts, limits.sender_mails, Counter.MAIL_FROM, flow.sender):
+        return HoldLoop(
+            f"more than {limits.sender_mails} mails from {flow.sender}",
+            source=HoldSource.SENDER,
+            key=flow.sender,
+            ticket=ticket,
+        )
+    if _over(facts, limits.ticket_mails, Counter.MAIL_ON_TICKET, flow.ticket):
+        assert flow.ticket is not None
+        return HoldLoop(
+            f"more than {limits.ticket_mails} mails on {flow.ticket}",
+            source=HoldSource.TICKET,
+            key=flow.ticket,
+            ticket=ticket,
+        )
+    if a.role is AuthorRole.AGENT and flow.ticket is not None and REPEATED in flow.signals:
+        # Relaying the same answer to a customer twice is never what an agent meant; it
+        # is an agent mailbox's robot answering our notifications (issue 12).
+        return HoldLoop(
+            f"{flow.sender} repeated an earlier answer on {flow.ticket}: not relayed",
+            source=HoldSource.TICKET,
+            key=flow.ticket,
+            ticket=ticket,
+        )
+    if flow.signals and _over(facts, limits.loop_signals, Counter.LOOP_SIGNAL, flow.sender):
+        return HoldLoop(
+            f"more than {limits.loop_signals} loop signals from {flow.sender} "
+            f"({'; '.join(flow.signals)})",
+            source=HoldSource.SENDER,
+            key=flow.sender,
+            ticket=ticket,
+        )
+    return a
+
+
+def cap_new_tickets(decision: Decision, a: Assessment, facts: Facts) -> Decision:
+    """A ticket over the per-sender or global limit of tickets opened is not opened:
+    the mail is held (kept, releasable) and the admins are told once."""
+    if not isinstance(decision, CreateTicket) or a.released or a.flow is None:
+        return decision
+    limits = facts.flood_limits
+    requester = a.flow.sender
+    if decision.on_behalf is not None and decision.on_behalf.requester:
+        requester = decision.on_behalf.requester
+    by_person = a.role is not AuthorRole.AGENT
+    if by_person and _over(facts, limits.sender_tickets, Counter.TICKET_OPENED, requester):
+        return HoldLoop(
+            f"{requester} opened more than {limits.sender_tickets} tickets",
+            source=HoldSource.SENDER,
+            key=requester,
+        )
+    if _over(facts, limits.global_tickets, Counter.TICKET_OPENED, EVERYONE):
+        return HoldLoop(
+            f"more than {limits.global_tickets} tickets opened by everyone",
+            source=HoldSource.EVERYONE,
+            key=EVERYONE,
+        )
+    return decision

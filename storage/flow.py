@@ -1,0 +1,203 @@
+"""Flood counting, cool-down holds and the quarantine: rows of issue 12's tables.
+
+The sliding windows are counts of `flow_marks` rows newer than an instant, so
+they survive a restart and are shared by every process on one database. Takes
+the caller's session and never commits: marks, holds and held mail are written
+in the transaction of the decision that caused them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from gateway.domain import TicketRef
+from gateway.domain.flood import (
+    Counter,
+    Hold,
+    HoldSource,
+    QuarantineCause,
+    QuarantinedMail,
+    QuarantineState,
+)
+from storage.fitting import fit
+from storage.models import FlowHoldRow, FlowMarkRow, QuarantineRow
+
+
+class FlowLedger:
+    """Counted marks and the holds they cause."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def count(self, counter: Counter, key: str, since: datetime) -> int:
+        """How many marks of `counter` for `key` are newer than `since`."""
+        found = self.session.scalar(
+            select(func.count(FlowMarkRow.id)).where(
+                FlowMarkRow.counter == counter.value,
+                FlowMarkRow.key == fit(key, 400),
+                FlowMarkRow.at > since,
+            )
+        )
+        return int(found or 0)
+
+    def mark(self, counter: Counter, keys: Iterable[str], at: datetime) -> None:
+        for key in dict.fromkeys(keys):
+            self.session.add(FlowMarkRow(counter=counter.value, key=fit(key, 400), at=at))
+
+    def prune(self, before: datetime) -> int:
+        """Forget marks older than every window (run by the sweeper, not by intake)."""
+        result = self.session.execute(delete(FlowMarkRow).where(FlowMarkRow.at < before))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def active_hold(self, source: HoldSource, key: str, now: datetime) -> Hold | None:
+        row = self._hold_row(source, key)
+        if row is None or row.until <= now:
+            return None
+        return Hold(HoldSource(row.source), row.key, row.reason, row.until)
+
+    def _hold_row(self, source: HoldSource, key: str) -> FlowHoldRow | None:
+        return self.session.scalar(
+            select(FlowHoldRow).where(
+                FlowHoldRow.source == source.value, FlowHoldRow.key == fit(key, 400)
+            )
+        )
+
+    def start_hold(
+        self, source: HoldSource, key: str, reason: str, now: datetime, cool_down: timedelta
+    ) -> bool:
+        """Hold `source` until `now + cool_down`; True when the admins should be told
+        (a new hold, or the last alert is older than one cool-down)."""
+        row = self._hold_row(source, key)
+        if row is None:
+            row = FlowHoldRow(source=source.value, key=fit(key, 400), started_at=now)
+            self.session.add(row)
+        elif row.until <= now:
+            row.started_at = now
+        row.reason = reason
+        row.until = now + cool_down
+        tell = row.alerted_at is None or row.alerted_at <= now - cool_down
+        if tell:
+            row.alerted_at = now
+        self.session.flush()
+        return tell
+
+    def holds(self, now: datetime) -> list[Hold]:
+        rows = self.session.scalars(
+            select(FlowHoldRow).where(FlowHoldRow.until > now).order_by(FlowHoldRow.until)
+        )
+        return [Hold(HoldSource(r.source), r.key, r.reason, r.until) for r in rows]
+
+    def lift(self, source: HoldSource, key: str, now: datetime) -> bool:
+        row = self._hold_row(source, key)
+        if row is None or row.until <= now:
+            return False
+        row.until = now
+        return True
+
+
+class QuarantineStore:
+    """Held mail, listed, shown and settled (released or dropped) by the admins."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def hold(
+        self,
+        *,
+        dedup_key: str,
+        message_id: str | None,
+        raw_sha256: str,
+        size: int,
+        sender: str,
+        subject: str,
+        mail_from: str | None,
+        rcpt_tos: Sequence[str],
+        channel: str,
+        cause: QuarantineCause,
+        reason: str,
+        ticket_id: int | None,
+        now: datetime,
+    ) -> int:
+        row = QuarantineRow(
+            dedup_key=fit(dedup_key, 1000),
+            message_id=fit(message_id, 998) if message_id else None,
+            raw_sha256=raw_sha256,
+            size=size,
+            sender=fit(sender, 320),
+            subject=fit(subject, 998),
+            mail_from=fit(mail_from, 320) if mail_from else None,
+            rcpt_tos=list(rcpt_tos),
+            channel=channel,
+            cause=cause.value,
+            reason=reason,
+            ticket_id=ticket_id,
+            held_at=now,
+            state=QuarantineState.HELD.value,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row.id
+
+    def list(self, state: QuarantineState | None = None, limit: int = 200) -> list[QuarantinedMail]:
+        query = select(QuarantineRow).order_by(QuarantineRow.id.desc()).limit(limit)
+        if state is not None:
+            query = query.where(QuarantineRow.state == state.value)
+        return [_held(row) for row in reversed(list(self.session.scalars(query)))]
+
+    def get(self, held_id: int, *, for_update: bool = False) -> QuarantinedMail | None:
+        query = select(QuarantineRow).where(QuarantineRow.id == held_id)
+        if for_update:
+            query = query.with_for_update()
+        row = self.session.scalar(query)
+        return _held(row) if row else None
+
+    def settle(
+        self,
+        held_id: int,
+        state: QuarantineState,
+        now: datetime,
+        *,
+        by: str,
+        outcome: str | None = None,
+    ) -> None:
+        row = self.session.get(QuarantineRow, held_id)
+        assert row is not None
+        row.state = state.value
+        row.settled_at = now
+        row.settled_by = fit(by, 320)
+        row.settled_outcome = outcome
+
+    def count_held(self) -> int:
+        found = self.session.scalar(
+            select(func.count(QuarantineRow.id)).where(
+                QuarantineRow.state == QuarantineState.HELD.value
+            )
+        )
+        return int(found or 0)
+
+
+def _held(row: QuarantineRow) -> QuarantinedMail:
+    return QuarantinedMail(
+        id=row.id,
+        held_at=row.held_at,
+        state=QuarantineState(row.state),
+        cause=QuarantineCause(row.cause),
+        reason=row.reason,
+        sender=row.sender,
+        subject=row.subject,
+        message_id=row.message_id,
+        raw_sha256=row.raw_sha256,
+        size=row.size,
+        dedup_key=row.dedup_key,
+        channel=row.channel,
+        mail_from=row.mail_from,
+        rcpt_tos=tuple(row.rcpt_tos or ()),
+        ticket=str(TicketRef(row.ticket_id)) if row.ticket_id else None,
+        settled_at=row.settled_at,
+        settled_by=row.settled_by,
+        settled_outcome=row.settled_outcome,
+    )

@@ -1,0 +1,115 @@
+"""The loop and flood steps on their own (issue 12): counts come from an in-memory Facts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import pytest
+
+from gateway.config.limits import LimitsSection, parse_rate
+from gateway.domain import CreateTicket, HoldLoop, Quarantine, ThreadUpdate, TicketStatus
+from gateway.domain.flood import EVERYONE, Counter, Hold, HoldSource, QuarantineCause, Rate
+from gateway.intake import steps as pipeline
+from tests.unit.test_pipeline import TICKET, MemoryFacts, mail
+
+MARIA = "maria@alfa.edu.br"
+UNTIL = datetime(2026, 11, 23, 14, 0).astimezone()
+
+
+def facts(**counts: int) -> MemoryFacts:
+    found = MemoryFacts()
+    for name, n in counts.items():
+        counter, _, key = name.partition("__")
+        keys = {"maria": MARIA, "t7": "TG-00007", "all": EVERYONE}
+        found.counts[(Counter(counter), keys[key])] = n
+    return found
+
+
+def test_a_sender_over_its_mail_limit_is_held_and_cools_down() -> None:
+    assert isinstance(pipeline.run(mail(), facts(mail_from__maria=29)), CreateTicket)
+    held = pipeline.run(mail(), facts(mail_from__maria=30))
+    assert isinstance(held, HoldLoop)
+    assert (held.source, held.key) == (HoldSource.SENDER, MARIA)
+    assert "30 per 10m" in held.reason
+
+
+def test_a_thread_over_its_mail_limit_is_held_whoever_writes() -> None:
+    reply = mail(subject="Re: [#TG-00007] Sistema fora do ar")
+    assert isinstance(pipeline.run(reply, facts(mail_on_ticket__t7=9)), ThreadUpdate)
+    held = pipeline.run(reply, facts(mail_on_ticket__t7=10))
+    assert isinstance(held, HoldLoop)
+    assert (held.source, held.key, str(held.ticket)) == (HoldSource.TICKET, "TG-00007", "TG-00007")
+
+
+def test_mail_from_a_source_cooling_down_is_quarantined_not_answered() -> None:
+    world = MemoryFacts()
+    world.holds[(HoldSource.SENDER, MARIA)] = Hold(HoldSource.SENDER, MARIA, "robot", UNTIL)
+    held = pipeline.run(mail(), world)
+    assert isinstance(held, Quarantine) and held.cause is QuarantineCause.COOL_DOWN
+    world = MemoryFacts()
+    world.holds[(HoldSource.TICKET, "TG-00007")] = Hold(HoldSource.TICKET, "TG-00007", "x", UNTIL)
+    held = pipeline.run(mail(subject="[#TG-00007] de novo"), world)
+    assert isinstance(held, Quarantine) and str(held.ticket) == "TG-00007"
+    assert isinstance(pipeline.run(mail(), world), CreateTicket), "another thread is not held"
+
+
+def test_our_message_ids_outside_a_live_thread_are_a_loop_signal() -> None:
+    robot = mail(references=("<1.2.tg@example.com>",), subject="Resposta automática")
+    reading, decision = pipeline.assess(robot, facts())
+    assert isinstance(decision, CreateTicket)  # one signal is not a loop yet
+    assert reading.flow is not None and reading.flow.signals
+    assert isinstance(pipeline.run(robot, facts(loop_signal__maria=3)), HoldLoop)
+    # A reply to a live ticket carries our Message-IDs too: no signal.
+    world = facts(loop_signal__maria=3)
+    world.message_ids["<1.2.tg@example.com>"] = TICKET.ref
+    human = mail(in_reply_to=("<1.2.tg@example.com>",), subject="Re: Sistema fora do ar")
+    reading, decision = pipeline.assess(human, world)
+    assert isinstance(decision, ThreadUpdate) and reading.flow and not reading.flow.signals
+    # … but a closed ticket is no live thread.
+    world.tickets[TICKET.ref] = replace(TICKET, status=TicketStatus.CLOSED)
+    reading, _ = pipeline.assess(human, world)
+    assert reading.flow and reading.flow.signals
+
+
+def test_our_ack_quoted_back_and_the_same_text_again_are_loop_signals() -> None:
+    quoted = mail(
+        subject="Nova mensagem",
+        text_body="Recebido.\n\n> Recebemos sua solicitação e abrimos o chamado TG-00003.\n"
+        "> o código [#TG-00003] no assunto.",
+    )
+    reading, _ = pipeline.assess(quoted, facts())
+    assert reading.flow and "quotes our own mail back" in " ".join(reading.flow.signals)
+    world = MemoryFacts()
+    first, _ = pipeline.assess(mail(), world)
+    assert first.flow is not None and first.flow.text_key and not first.flow.signals
+    world.counts[(Counter.TEXT_FROM, first.flow.text_key)] = 1
+    again, _ = pipeline.assess(mail(message_id="<other@alfa.edu.br>"), world)
+    assert again.flow and again.flow.signals == ("the same text again",)
+
+
+def test_tickets_opened_over_the_sender_or_global_limit_are_held() -> None:
+    held = pipeline.run(mail(), facts(ticket_opened__maria=20))
+    assert isinstance(held, HoldLoop) and held.source is HoldSource.SENDER
+    held = pipeline.run(mail(), facts(ticket_opened__all=1000))
+    assert isinstance(held, HoldLoop) and held.source is HoldSource.EVERYONE
+
+
+def test_a_released_mail_is_not_held_again() -> None:
+    world = facts(mail_from__maria=99, ticket_opened__maria=99)
+    world.holds[(HoldSource.SENDER, MARIA)] = Hold(HoldSource.SENDER, MARIA, "robot", UNTIL)
+    world.received.add("mid:<new@alfa.edu.br>")
+    _, decision = pipeline.assess(mail(), world, released=True)
+    assert isinstance(decision, CreateTicket)
+
+
+def test_limits_are_written_n_per_duration_or_off() -> None:
+    assert parse_rate("30 per 10m") == Rate(30, timedelta(minutes=10))
+    assert parse_rate("5/1h") == Rate(5, timedelta(hours=1))
+    assert parse_rate("off") is None
+    for bad in ("30", "0 per 1h", "3 per 10 minutes", "per 1h"):
+        with pytest.raises(ValueError):
+            parse_rate(bad)
+    limits = LimitsSection(sender_mails="off", cool_down="2h").limits()
+    assert limits.sender_mails is None and limits.cool_down == timedelta(hours=2)
+    assert LimitsSection().limits().sender_tickets == Rate(20, timedelta(hours=1))
