@@ -290,4 +290,6 @@ class TicketRepository:
         return [event_record(row) for row in rows]
 
 
+
+
 __all__ = ["NewMessage", "Outbox", "ReceiptLedger", "TicketRepository", "fit"]

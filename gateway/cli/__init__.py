@@ -233,7 +233,9 @@ def tickets_list(obj: Context, as_json: bool, status: str | None, limit: int | N
         )
     if as_json:
         zone = obj.tickets_zone()
-        click.echo(json.dumps([ticket_json(t, zone) for t in found], ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps([ticket_json(t, zone) for t in found], ensure_ascii=False, indent=2)
+        )
     else:
         zone = obj.tickets_zone()
         for t in found:

@@ -73,7 +73,8 @@ def timers(obj: object, parsed: TicketRef, as_json: bool) -> None:
         rows = LifecycleStore(session).timers(parsed)
     db.close()
     data = [
-        {"kind": t.kind, "key": t.key, "due": t.due.isoformat(), "state": t.state} for t in rows
+        {"kind": t.kind, "key": t.key, "due": t.due.isoformat(), "state": t.state}
+        for t in rows
     ]
     if as_json:
         click.echo(json.dumps(data, indent=2))

@@ -74,7 +74,7 @@ def clean_subject(subject: str) -> str:
     carries, so a follow-up does not read "Re: [#TG-00003] ..." (issue 11)."""
     text = subject.strip()
     while (match := _SUBJECT_NOISE.match(text)) is not None and match.end() > 0:
-        text = text[match.end() :]
+        text = text[match.end():]
     return " ".join(text.split())
 
 

@@ -140,7 +140,9 @@ def relay_answer(d: AgentUpdate, job: Job) -> None:
     added = add_followers(job, ticket, extra)
     # Checked again on the way out: whatever put a follower there, a customer's
     # copy never goes to another organization or to an agent's own mailbox.
-    followers, _ = split_followers(job.directory, ticket.organization, [*ticket.followers, *added])
+    followers, _ = split_followers(
+        job.directory, ticket.organization, [*ticket.followers, *added]
+    )
     name = agent_name(job.directory, job.sender)
     wanted = sheet.changes.status
     moves = wanted is not None and wanted is not ticket.status
@@ -190,7 +192,9 @@ def agent_status(d: AgentUpdate | CreateTicket, job: Job) -> None:
         actor=job.sender,
         cause="agent command",
         # A ticket opened on a contact's behalf starts with its acknowledgement alone.
-        notify=isinstance(d, AgentUpdate) and not job.answered and wanted is not TicketStatus.OPEN,
+        notify=isinstance(d, AgentUpdate)
+        and not job.answered
+        and wanted is not TicketStatus.OPEN,
     )
 
 

@@ -122,3 +122,5 @@ def send_fresh_notification(d: AgentUpdate | AgentAsksForTicket, job: Job) -> No
         return
     job.event(EventKind.AGENT_ASKED_FOR_TICKET, signed=isinstance(d, AgentUpdate))
     send_ticket_to(job, job.sender, AgentNews.REQUESTED, "")
+
+

@@ -155,3 +155,4 @@ def _render(words: Words, purpose: LinkPurpose, token: str, screen: Screen) -> s
         message = text[screen.result].format(**dict(screen.values))
         parts.append(f'<p id="result" data-result="{screen.result}">{esc(message)}</p>')
     return "".join([*parts, "</body></html>"])
+

@@ -64,10 +64,9 @@ def test_whole_life_waiting_reminder_resolved_closed_survey_reply(
     reminder = sink.to(MARIA)[-1]
     assert reminder.header("Subject").startswith(f"[#{ref}] Lembrete")
     assert "09/06/2025 10:00" in reminder.text
-    assert (
-        "Os boletos não saem." in reminder.text
-        and "Lembrete" not in reminder.text.split("Histórico")[-1]
-    )  # the history shows what people wrote, not the gateway's own notices
+    assert "Os boletos não saem." in reminder.text and "Lembrete" not in reminder.text.split(
+        "Histórico"
+    )[-1]  # the history shows what people wrote, not the gateway's own notices
 
     assert run_once(config, sp(2025, 6, 9, 10)) == {"auto_resolved": 1}
     assert status(config, ref) == "resolved"

@@ -64,7 +64,8 @@ def outlook_reply(mail: SunkMail, top: str, sender: str, extra: str = "") -> byt
         f"In-Reply-To: {mail.header('Message-ID')}\r\n"
         f"References: {mail.header('Message-ID')}\r\n"
         "X-Mailer: Microsoft Outlook 16.0\r\n" + extra + "MIME-Version: 1.0\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + body
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        + body
     ).encode("utf-8")
 
 

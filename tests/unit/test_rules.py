@@ -33,7 +33,9 @@ DIRECTORY = Directory(
     agents=(Agent("ana@example.com", "Ana", ("n1",)),),
     organizations=(Organization("alfa", "Escola Alfa", ("alfa.edu.br",), (MARIA,)),),
 )
-VOCABULARY = Vocabulary.of(DIRECTORY, {"reply_with": {"acknowledgement"}, "reject": {"rejection"}})
+VOCABULARY = Vocabulary.of(
+    DIRECTORY, {"reply_with": {"acknowledgement"}, "reject": {"rejection"}}
+)
 MAIL = TriageInput(
     sender="maria@alfa.edu.br",
     sender_name="Maria Souza",
