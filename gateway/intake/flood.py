@@ -68,12 +68,12 @@ def read_flow(a: Assessment, facts: Facts) -> Assessment | Decision:
         for line in a.new_text.splitlines()
         if not line.lstrip().startswith("#")
     ).strip()
-    if words:
+    if words and a.ticket is not None:
+        # Within one thread: "Resolvido, obrigado" on two tickets is a person; the same
+        # words on one ticket again and again are a robot answering our mail there (a
+        # robot that opens a new ticket each time is caught by the rates instead).
         digest = hashlib.sha256(words.lower().encode()).hexdigest()
-        # An agent's text is compared within one ticket ("Resolvido, obrigado" on two
-        # tickets is a person); a customer's across tickets (a robot opens a new one).
-        scope = f"{a.ticket.ref}:" if a.role is AuthorRole.AGENT and a.ticket else ""
-        text_key = f"{sender}:{scope}{digest[:32]}"
+        text_key = f"{sender}:{a.ticket.ref}:{digest[:32]}"
         rate = facts.flood_limits.loop_signals
         if rate is not None and facts.count(Counter.TEXT_FROM, text_key, rate.window):
             signals.append(REPEATED)

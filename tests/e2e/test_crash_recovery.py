@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.support.gateway_process import GatewayConfig, ServeProcess
+from tests.support.gateway_process import BULK_LIMITS, GatewayConfig, ServeProcess
 from tests.support.mailfiles import simple_mail
 from tests.support.sink import SmtpSink, SunkMail
 from tests.support.waiting import wait_for
@@ -41,6 +41,8 @@ def test_sigkill_mid_burst_loses_and_doubles_nothing(
     }
     accepted: set[int] = set()
     lock = threading.Lock()
+    gateway_config.limits = BULK_LIMITS  # one customer's burst of 200 is no loop here
+    gateway_config.write()
     serve = ServeProcess(gateway_config).start()
     killed = threading.Event()
 

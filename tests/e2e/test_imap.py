@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.dovecot import Dovecot
-from tests.support.gateway_process import GatewayConfig, ServeProcess
+from tests.support.gateway_process import BULK_LIMITS, GatewayConfig, ServeProcess
 from tests.support.mailfiles import simple_mail
 from tests.support.sink import SmtpSink
 from tests.support.waiting import wait_for
@@ -167,6 +167,8 @@ def test_connection_dropped_mid_backlog_loses_and_doubles_nothing(
     gateway_config: GatewayConfig, dovecot: Dovecot
 ) -> None:
     total = 300
+    gateway_config.limits = BULK_LIMITS  # a backlog of 300 from one customer is no loop here
+    gateway_config.write()
     dovecot.create_folders("Processed", "Errors")
     dovecot.append("INBOX", *(customer_mail(n) for n in range(total)))
     add_mailbox(gateway_config, dovecot, extra="batch_size = 40\n")

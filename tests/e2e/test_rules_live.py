@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.gateway_process import GatewayConfig, ServeProcess
+from tests.support.gateway_process import BULK_LIMITS, GatewayConfig, ServeProcess
 from tests.support.mailfiles import simple_mail
 from tests.support.sink import SmtpSink
 from tests.support.waiting import wait_for
@@ -110,6 +110,8 @@ def test_an_edit_while_mail_flows_never_mixes_two_rule_sets(
         )
 
     (rules_dir / "10-urgencia.yaml").write_text(version("a"))
+    gateway_config.limits = BULK_LIMITS  # 30 mails of the same text from Maria: no loop here
+    gateway_config.write()
     serve = ServeProcess(gateway_config).start()
     done = threading.Event()
 

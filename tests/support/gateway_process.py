@@ -47,6 +47,18 @@ organizations:
 """
 
 
+# For tests that play a bulk import or a burst from one customer (the same few
+# addresses, hundreds of mails, often the same text): the per-sender, per-thread and
+# per-recipient loop limits off; the global ones stay (issue 12).
+BULK_LIMITS = """\
+sender_mails = "off"
+ticket_mails = "off"
+loop_signals = "off"
+sender_tickets = "off"
+recipient_mails = "off"
+"""
+
+
 @dataclass
 class GatewayConfig:
     """A config folder for one test: ticketgate.toml plus directory.yaml."""

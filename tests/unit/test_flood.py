@@ -81,10 +81,13 @@ def test_our_ack_quoted_back_and_the_same_text_again_are_loop_signals() -> None:
     reading, _ = pipeline.assess(quoted, facts())
     assert reading.flow and "quotes our own mail back" in " ".join(reading.flow.signals)
     world = MemoryFacts()
-    first, _ = pipeline.assess(mail(), world)
+    fresh, _ = pipeline.assess(mail(), world)
+    assert fresh.flow is not None and fresh.flow.text_key is None, "only within a thread"
+    reply = mail(subject="Re: [#TG-00007] Sistema fora do ar")
+    first, _ = pipeline.assess(reply, world)
     assert first.flow is not None and first.flow.text_key and not first.flow.signals
     world.counts[(Counter.TEXT_FROM, first.flow.text_key)] = 1
-    again, _ = pipeline.assess(mail(message_id="<other@alfa.edu.br>"), world)
+    again, _ = pipeline.assess(replace(reply, message_id="<other@alfa.edu.br>"), world)
     assert again.flow and again.flow.signals == ("the same text again",)
 
 
