@@ -67,6 +67,10 @@ class FloodLimits:
     # How long a source that tripped a limit stays held; the admins are mailed once.
     cool_down: timedelta = field(default=timedelta(hours=1))
 
+    def longest_window(self) -> timedelta:
+        rates = [r for r in vars(self).values() if isinstance(r, Rate)]
+        return max((r.window for r in rates), default=timedelta(0))
+
 
 class Counter(StrEnum):
     """What one flow mark counts; stored as the mark's `counter` (a contract with rows)."""

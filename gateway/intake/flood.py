@@ -118,7 +118,7 @@ def detect_loop(a: Assessment, facts: Facts) -> Assessment | Decision:
     ticket = a.ticket.ref if a.ticket else None
     if _over(facts, limits.sender_mails, Counter.MAIL_FROM, flow.sender):
         return HoldLoop(
-            f"more than {limits.sender_mails} mails from {flow.sender}",
+            f"mail from {flow.sender} over sender_mails ({limits.sender_mails})",
             source=HoldSource.SENDER,
             key=flow.sender,
             ticket=ticket,
@@ -126,7 +126,7 @@ def detect_loop(a: Assessment, facts: Facts) -> Assessment | Decision:
     if _over(facts, limits.ticket_mails, Counter.MAIL_ON_TICKET, flow.ticket):
         assert flow.ticket is not None
         return HoldLoop(
-            f"more than {limits.ticket_mails} mails on {flow.ticket}",
+            f"mail on {flow.ticket} over ticket_mails ({limits.ticket_mails})",
             source=HoldSource.TICKET,
             key=flow.ticket,
             ticket=ticket,
@@ -142,8 +142,8 @@ def detect_loop(a: Assessment, facts: Facts) -> Assessment | Decision:
         )
     if flow.signals and _over(facts, limits.loop_signals, Counter.LOOP_SIGNAL, flow.sender):
         return HoldLoop(
-            f"more than {limits.loop_signals} loop signals from {flow.sender} "
-            f"({'; '.join(flow.signals)})",
+            f"loop signals from {flow.sender} over loop_signals ({limits.loop_signals}): "
+            + "; ".join(flow.signals),
             source=HoldSource.SENDER,
             key=flow.sender,
             ticket=ticket,
@@ -163,13 +163,13 @@ def cap_new_tickets(decision: Decision, a: Assessment, facts: Facts) -> Decision
     by_person = a.role is not AuthorRole.AGENT
     if by_person and _over(facts, limits.sender_tickets, Counter.TICKET_OPENED, requester):
         return HoldLoop(
-            f"{requester} opened more than {limits.sender_tickets} tickets",
+            f"tickets opened by {requester} over sender_tickets ({limits.sender_tickets})",
             source=HoldSource.SENDER,
             key=requester,
         )
     if _over(facts, limits.global_tickets, Counter.TICKET_OPENED, EVERYONE):
         return HoldLoop(
-            f"more than {limits.global_tickets} tickets opened by everyone",
+            f"tickets opened by everyone over global_tickets ({limits.global_tickets})",
             source=HoldSource.EVERYONE,
             key=EVERYONE,
         )

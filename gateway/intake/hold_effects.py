@@ -6,10 +6,14 @@ order). Nothing is answered: a robot in a loop must get nothing back.
 
 from __future__ import annotations
 
+import logging
+
 from gateway.domain import EventKind, HoldLoop, MailKind, Quarantine
 from gateway.domain.flood import HoldSource, QuarantineCause
 from gateway.intake.ports import Job
 from gateway.mail.letters import Letter
+
+log = logging.getLogger(__name__)
 
 
 def hold_for_review(d: Quarantine | HoldLoop, job: Job) -> None:
@@ -33,7 +37,10 @@ def start_cool_down(d: HoldLoop, job: Job) -> None:
 
 def alert_admins(d: HoldLoop, job: Job) -> None:
     """The admins hear of a loop once per cool-down, in the same transaction."""
-    if not job.alert_admins or not job.ports.admins:
+    if not job.alert_admins:
+        return
+    if not job.ports.admins:
+        log.warning("loop held (%s); no [gateway] admins configured to tell", d.reason)
         return
     job.ports.mail.queue(
         job.support,

@@ -15,6 +15,7 @@ import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from gateway.config.policy_file import watch_policy
@@ -44,6 +45,7 @@ from outbound.worker import OutboxWorker
 from rules.engine import RuleSet
 from storage.blobs import BlobStore
 from storage.db import Database
+from storage.flow import FlowLedger, QuarantineStore
 from storage.repository import Outbox, ReceiptLedger, TicketRepository
 
 log = logging.getLogger("ticketgate")
@@ -181,7 +183,8 @@ def metrics(db: Database) -> str:
             "ticketgate_outbox": ("state", Outbox(session).counts()),
             "ticketgate_received_total": ("outcome", ReceiptLedger(session).count_by_outcome()),
         }
-    lines = []
+        held = QuarantineStore(session).count_held()
+    lines = ["# TYPE ticketgate_quarantine_held gauge", f"ticketgate_quarantine_held {held}"]
     for name, (label, counts) in groups.items():
         kind = "counter" if name.endswith("_total") else "gauge"
         lines.append(f"# TYPE {name} {kind}")
@@ -211,6 +214,13 @@ def _start_http(gateway: Gateway) -> HttpEndpoint | None:
         return None
     log.info("HTTP (survey and ticket pages, /healthz) on %s:%d", host, port)
     return endpoint
+
+
+def prune_flow_marks(gateway: Gateway) -> int:
+    """Forget flood-count marks older than the longest window (and a day at least)."""
+    keep = max(gateway.settings.file.limits.limits().longest_window(), timedelta(days=1))
+    with gateway.db.transaction() as session:
+        return FlowLedger(session).prune(gateway.clock.now() - keep)
 
 
 def make_transport(settings: Settings) -> Transport:
@@ -293,6 +303,7 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
         gateway.sweeper,
         refresh=gateway.policy.refresh,
         on_fired=wake_worker,
+        prune=lambda: prune_flow_marks(gateway),
     )
     http = _start_http(gateway)
     try:

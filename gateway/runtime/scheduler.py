@@ -22,6 +22,7 @@ def start_scheduler(
     *,
     refresh: Callable[[], object] = lambda: None,
     on_fired: Callable[[], None] = lambda: None,
+    prune: Callable[[], int] | None = None,
 ) -> BackgroundScheduler:
     """APScheduler in a background thread running the sweep on a short interval.
 
@@ -38,8 +39,29 @@ def start_scheduler(
         coalesce=True,
         next_run_time=sweeper.clock.now(),
     )
+    if prune is not None:
+        scheduler.add_job(
+            _safe_prune(prune),
+            "interval",
+            minutes=10,
+            id="flow-prune",
+            max_instances=1,
+            coalesce=True,
+        )
     scheduler.start()
     return scheduler
+
+
+def _safe_prune(prune: Callable[[], int]) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            forgotten = prune()
+            if forgotten:
+                log.info("forgot %d flood-count mark(s) older than every window", forgotten)
+        except Exception:
+            log.exception("pruning flood counts failed; will try again")
+
+    return run
 
 
 def _safe(

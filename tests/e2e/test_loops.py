@@ -5,9 +5,11 @@ waits), never by sleeps."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -85,7 +87,7 @@ def test_a_customer_mailbox_robot_is_stopped_held_alerted_and_released(
         elapsed = time.monotonic() - start
         barrier(serve, sink)
         to_maria = sink.to(MARIA_ADDRESS)
-        sent = [m for m in sink.mails if "carla@beta.com.br" not in m.rcpt_tos]
+        sent = [m for m in sink.mails if "barreira" not in m.header("Subject")]
         tickets = [
             t for t in admin_config.cli_json("tickets", "list") if "barreira" not in t["subject"]
         ]
@@ -102,7 +104,7 @@ def test_a_customer_mailbox_robot_is_stopped_held_alerted_and_released(
         held = admin_config.cli_json("quarantine", "list")
         assert [h["cause"] for h in held] == ["loop"] + ["cool_down"] * AFTER_HOLD
         assert {h["sender"] for h in held} == {MARIA_ADDRESS}
-        assert "opened more than 20 per 1h tickets" in held[0]["reason"]
+        assert "over sender_tickets (20 per 1h)" in held[0]["reason"]
         listing = admin_config.cli("quarantine", "list").stdout.decode()
         assert "cooling down: sender maria@alfa.edu.br until" in listing
         shown = admin_config.cli_json("quarantine", "show", str(held[-1]["id"]))
@@ -224,3 +226,30 @@ def test_robots_on_a_customer_and_an_agent_mailbox_do_not_relay_robot_mail(
     assert len(relayed) <= 1, f"robot mail relayed to the customer as answers: {len(relayed)}"
     assert outcomes["quarantined"] >= 1, outcomes
     assert len(sink.to(ADMIN)) == 1
+
+
+def test_automatic_mail_over_a_limit_is_kept_as_suppressed_not_sent(
+    gateway_config: GatewayConfig, sink: SmtpSink, tmp_path: Path
+) -> None:
+    gateway_config.limits = 'recipient_mails = "2 per 1h"'
+    gateway_config.write()
+    for n in range(3):
+        mail = tmp_path / f"pedido{n}.eml"
+        mail.write_bytes(simple_mail(MARIA, f"Pedido {n}", f"Pedido número {n}."))
+        [line] = [
+            json.loads(x)
+            for x in gateway_config.cli("ingest", "--json", str(mail)).stdout.splitlines()
+        ]
+        assert line["outcome"] == "created", line
+    flushed = gateway_config.cli("outbox", "flush").stdout.decode()
+    # The third ticket's acknowledgement and its two agent notifications.
+    assert '"suppressed": 3' in flushed, flushed
+    assert len(sink.to(MARIA_ADDRESS)) == 2, "the third acknowledgement is not sent"
+    third = gateway_config.cli_json("tickets", "show", "TG-00003")
+    events = [e for e in third["events"] if e["kind"] == "mail_suppressed"]
+    assert (
+        sorted(e["data"]["kind"] for e in events)
+        == ["acknowledgement"] + ["agent_notification"] * 2
+    )
+    event = events[0]
+    assert "2 per 1h" in event["data"]["reason"]
