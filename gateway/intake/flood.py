@@ -56,7 +56,7 @@ def read_flow(a: Assessment, facts: Facts) -> Assessment | Decision:
     signals: list[str] = []
     if not _live(a):
         ours = _our_domains(facts)
-        quoted = [m for m in (*msg.references, *msg.in_reply_to) if _domain(m) in ours]
+        quoted = [m for m in (*msg.references, *msg.in_reply_to) if _is_ours(m, ours)]
         if quoted:
             signals.append("References carry our own Message-IDs outside a live thread")
         if _REF_TAG.search(msg.text_body) or _REF_TAG.search(msg.html_body):
@@ -81,8 +81,11 @@ def read_flow(a: Assessment, facts: Facts) -> Assessment | Decision:
     return replace(a, flow=FlowReading(sender, ticket, text_key, tuple(signals)))
 
 
-def _domain(message_id: str) -> str:
-    return message_id.strip("<>").rpartition("@")[2].lower()
+def _is_ours(message_id: str, domains: set[str]) -> bool:
+    """A Message-ID the gateway made (outbound/compose.py: `<….tg@support-domain>`), not
+    merely one from our domain (an agent's own mail has those)."""
+    local, _, domain = message_id.strip("<>").rpartition("@")
+    return domain.lower() in domains and local.endswith(".tg")
 
 
 def hold_cooling_sources(a: Assessment, facts: Facts) -> Assessment | Decision:

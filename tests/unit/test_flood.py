@@ -60,6 +60,10 @@ def test_our_message_ids_outside_a_live_thread_are_a_loop_signal() -> None:
     assert isinstance(decision, CreateTicket)  # one signal is not a loop yet
     assert reading.flow is not None and reading.flow.signals
     assert isinstance(pipeline.run(robot, facts(loop_signal__maria=3)), HoldLoop)
+    # Only the Message-IDs the gateway made count, not any at our domain (agents' own).
+    colleague = replace(robot, references=("<a1b2c3@example.com>",))
+    reading, _ = pipeline.assess(colleague, facts())
+    assert reading.flow is not None and not reading.flow.signals
     # A reply to a live ticket carries our Message-IDs too: no signal.
     world = facts(loop_signal__maria=3)
     world.message_ids["<1.2.tg@example.com>"] = TICKET.ref
