@@ -23,7 +23,7 @@ from gateway.domain.clock import FixedClock
 from gateway.runtime.app import Gateway, build
 from storage.db import Database
 from storage.models import MessageRow, OutboxRow, TicketRow
-from tests.support.gateway_process import SECRET, GatewayConfig, ServeProcess
+from tests.support.gateway_process import BULK_LIMITS, SECRET, GatewayConfig, ServeProcess
 from tests.support.mailfiles import new_message_id
 from tests.support.sink import SmtpSink, SunkMail
 
@@ -108,6 +108,8 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def gateway(gateway_config: GatewayConfig, monkeypatch: pytest.MonkeyPatch) -> Iterator[Gateway]:
     monkeypatch.setenv("TICKETGATE_SECRET", SECRET)
+    gateway_config.limits = BULK_LIMITS  # a hundred mails from Maria in a second: no loop here
+    gateway_config.write()
     built = build(load_settings(gateway_config.path), clock=FixedClock(NOW))
     yield built
     built.close()
