@@ -242,7 +242,7 @@ class Quarantine(_Decided):
 
     kind: ClassVar[DecisionKind] = DecisionKind.QUARANTINE
     reason: str
-    cause: QuarantineCause = QuarantineCause.COOL_DOWN
+    cause: QuarantineCause = QuarantineCause.OTHER
     ticket: TicketRef | None = None  # the ticket it would have threaded into, if any
 
 

@@ -106,6 +106,7 @@ class QuarantineCause(StrEnum):
     UNPARSEABLE = "unparseable"
     LOOP = "loop"  # this mail tripped a limit; its source is now cooling down
     COOL_DOWN = "cool_down"  # it came from a source cooling down
+    OTHER = "other"  # a quarantine that named no cause
 
 
 class QuarantineState(StrEnum):
