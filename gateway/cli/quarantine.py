@@ -22,6 +22,7 @@ from gateway.domain.flood import QuarantinedMail, QuarantineState
 from gateway.domain.storable import one_line
 from storage.blobs import BlobStore
 from storage.flow import FlowLedger, QuarantineStore
+from storage.outbox import Outbox
 
 PREVIEW_BYTES = 4000
 
@@ -72,6 +73,7 @@ def list_held(obj: Any, as_json: bool, show_all: bool) -> None:
     with db.transaction() as session:
         found = QuarantineStore(session).list(None if show_all else QuarantineState.HELD)
         holds = FlowLedger(session).holds(datetime.now().astimezone())
+        suppressed = Outbox(session).counts().get("suppressed", 0)
     db.close()
     if as_json:
         click.echo(json.dumps([held_json(h, zone) for h in found], ensure_ascii=False, indent=2))
@@ -88,6 +90,11 @@ def list_held(obj: Any, as_json: bool, show_all: bool) -> None:
     for hold in holds:
         until = hold.until.astimezone(zone).isoformat(timespec="minutes")
         click.echo(f"cooling down: {hold.source.value} {hold.key} until {until} ({hold.reason})")
+    if suppressed:
+        click.echo(
+            f"{suppressed} automatic mail(s) over a limit kept unsent in the outbox "
+            "(each ticket's log says which: mail_suppressed)"
+        )
 
 
 def _get(obj: Any, held_id: int) -> QuarantinedMail:

@@ -245,6 +245,8 @@ def test_automatic_mail_over_a_limit_is_kept_as_suppressed_not_sent(
     # The third ticket's acknowledgement and its two agent notifications.
     assert '"suppressed": 3' in flushed, flushed
     assert len(sink.to(MARIA_ADDRESS)) == 2, "the third acknowledgement is not sent"
+    listing = gateway_config.cli("quarantine", "list").stdout.decode()
+    assert "3 automatic mail(s) over a limit kept unsent" in listing, listing
     third = gateway_config.cli_json("tickets", "show", "TG-00003")
     events = [e for e in third["events"] if e["kind"] == "mail_suppressed"]
     assert (
