@@ -152,6 +152,10 @@ class Intake:
         # reload may queue an admin alert in its own): a swap never lands half-way.
         directory, rules, live = self.directory(), self.rules(), self.support_policy()
         with self.db.transaction() as session:
+            if released is not None:  # two admins releasing one mail: the second finds it gone
+                again = QuarantineStore(session).get(released[0], for_update=True)
+                if again is None or again.state is not QuarantineState.HELD:
+                    raise ValueError(f"mail #{released[0]} is no longer held")
             facts = StoreFacts(
                 session, self.policy, directory, self.tokens, now, rules, live, self.lifecycle
             )
