@@ -31,6 +31,14 @@ organizations:
 """
 
 
+# Thousands of mails from one contact measure throughput, not a loop (issue 12 [limits]).
+NO_SENDER_LIMITS = (
+    '\n[limits]\nsender_mails = "off"\nticket_mails = "off"\nloop_signals = "off"\n'
+    'sender_tickets = "off"\nglobal_tickets = "off"\nrecipient_mails = "off"\n'
+    'global_mails = "off"\n'
+)
+
+
 def message(n: int) -> bytes:
     body = "Bom dia,\r\n\r\nO relatório de notas não abre desde ontem.\r\n" * 5
     return (
@@ -63,6 +71,7 @@ def main() -> None:
         storage = f'\n[storage]\nurl = "{args.db}"\n' if args.db else ""
         (root / "ticketgate.toml").write_text(
             '[gateway]\nsupport_addresses = ["suporte@example.com"]\ndata_dir = "data"\n' + storage
+            + NO_SENDER_LIMITS
         )
         gateway = build(load_settings(root / "ticketgate.toml"))
         mails = [message(n) for n in range(args.n)]
