@@ -33,13 +33,16 @@ class FlowLedger:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def count(self, counter: Counter, key: str, since: datetime) -> int:
-        """How many marks of `counter` for `key` are newer than `since`."""
+    def count(self, counter: Counter, key: str, since: datetime, until: datetime) -> int:
+        """How many marks of `counter` for `key` fall in (since, until] (bounded on both
+        sides, so a clock set in the past, as `scheduler run-once --now` does, counts
+        only what came before it)."""
         found = self.session.scalar(
             select(func.count(FlowMarkRow.id)).where(
                 FlowMarkRow.counter == counter.value,
                 FlowMarkRow.key == fit(key, 400),
                 FlowMarkRow.at > since,
+                FlowMarkRow.at <= until,
             )
         )
         return int(found or 0)

@@ -96,7 +96,7 @@ class StoreFacts:
         self._flow = FlowLedger(session)
 
     def count(self, counter: Counter, key: str, window: timedelta) -> int:
-        return self._flow.count(counter, key, self._now - window)
+        return self._flow.count(counter, key, self._now - window, self._now)
 
     def active_hold(self, source: HoldSource, key: str) -> Hold | None:
         return self._flow.active_hold(source, key, self._now)

@@ -155,7 +155,9 @@ class Mailer:
             checks.append((limits.ticket_auto_mails, Counter.AUTO_MAIL_ON_TICKET, str(mail.ticket)))
         checks.append((limits.global_mails, Counter.AUTO_MAIL, EVERYONE))
         for rate, counter, key in checks:
-            if rate is not None and rate.exceeded_by(flow.count(counter, key, now - rate.window)):
+            if rate is None:
+                continue
+            if rate.exceeded_by(flow.count(counter, key, now - rate.window, now)):
                 return f"over the limit of {rate} ({counter.value} {key})"
         for _, counter, key in checks:
             flow.mark(counter, [key], now)
