@@ -22,7 +22,6 @@ from gateway.domain import (
     Decision,
     HoldLoop,
     Quarantine,
-    TicketStatus,
 )
 from gateway.domain.flood import (
     EVERYONE,
@@ -44,8 +43,9 @@ def _our_domains(facts: Facts) -> set[str]:
 
 
 def _live(a: Assessment) -> bool:
-    """A reply to a ticket that is still being worked on."""
-    return a.ticket is not None and a.ticket.status is not TicketStatus.CLOSED
+    """A reply to a thread we know: it matched a ticket (a closed one too: a survey
+    answer quotes our mail; a robot answering there is counted on that ticket)."""
+    return a.ticket is not None
 
 
 def read_flow(a: Assessment, facts: Facts) -> Assessment | Decision:

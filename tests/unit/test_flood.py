@@ -70,10 +70,10 @@ def test_our_message_ids_outside_a_live_thread_are_a_loop_signal() -> None:
     human = mail(in_reply_to=("<1.2.tg@example.com>",), subject="Re: Sistema fora do ar")
     reading, decision = pipeline.assess(human, world)
     assert isinstance(decision, ThreadUpdate) and reading.flow and not reading.flow.signals
-    # … but a closed ticket is no live thread.
+    # A survey answer on a closed ticket quotes our mail too: still a known thread.
     world.tickets[TICKET.ref] = replace(TICKET, status=TicketStatus.CLOSED)
     reading, _ = pipeline.assess(human, world)
-    assert reading.flow and reading.flow.signals
+    assert reading.flow and not reading.flow.signals
 
 
 def test_our_ack_quoted_back_and_the_same_text_again_are_loop_signals() -> None:
