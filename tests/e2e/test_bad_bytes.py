@@ -120,6 +120,13 @@ hostile_text = st.text(
     min_size=1,
     max_size=60,
 )
+# An encoded word carries characters, not lone surrogates (those reach a header as raw
+# 8-bit bytes, which `raw_subject` plays).
+header_text = st.text(
+    alphabet=st.characters(exclude_categories=("Cs",), exclude_characters="\r\n"),
+    min_size=1,
+    max_size=60,
+)
 
 
 def stored(db: Database, mid: str) -> tuple[str, str, list[bytes]]:
@@ -134,7 +141,7 @@ def stored(db: Database, mid: str) -> tuple[str, str, list[bytes]]:
 @settings(
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(subject=hostile_text, body=hostile_text, raw_subject=st.binary(min_size=1, max_size=40))
+@given(subject=header_text, body=hostile_text, raw_subject=st.binary(min_size=1, max_size=40))
 def test_any_text_is_stored_without_what_a_database_cannot_hold(
     gateway: Gateway, subject: str, body: str, raw_subject: bytes
 ) -> None:

@@ -188,7 +188,7 @@ def customer_robot_answer(mail: SunkMail, n: int) -> bytes:
 
 
 def test_robots_on_a_customer_and_an_agent_mailbox_do_not_relay_robot_mail(
-    admin_config: GatewayConfig, sink: SmtpSink
+    admin_config: GatewayConfig, sink: SmtpSink, capsys: pytest.CaptureFixture[str]
 ) -> None:
     serve = ServeProcess(admin_config).start()
     try:
@@ -223,6 +223,8 @@ def test_robots_on_a_customer_and_an_agent_mailbox_do_not_relay_robot_mail(
     finally:
         serve.stop()
     relayed = [m for m in sink.to(MARIA_ADDRESS) if "registrada e será lida" in m.text]
+    with capsys.disabled():
+        print(f"\nloop: two robots, {len(relayed)} robot answer(s) relayed, outcomes {outcomes}")
     assert len(relayed) <= 1, f"robot mail relayed to the customer as answers: {len(relayed)}"
     assert outcomes["quarantined"] >= 1, outcomes
     assert len(sink.to(ADMIN)) == 1
