@@ -29,7 +29,7 @@ from gateway.cli.params import TICKET_REF, instant
 from gateway.cli.rules import rules as rules_group
 from gateway.cli.sources import MessageSource, open_sources
 from gateway.config.policy_file import load_policy
-from gateway.config.settings import Settings, ensure_secret_file, load_settings
+from gateway.config.settings import Settings, ensure_secret_file, ensure_signing_key, load_settings
 from gateway.domain import Envelope, TicketRecord, TicketRef, TicketStatus
 from gateway.domain.clock import FixedClock, SystemClock
 from gateway.runtime.app import Gateway, build, make_transport
@@ -134,6 +134,8 @@ def main(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
 def serve(obj: Context) -> None:
     """Run the SMTP listener and the outbox worker until SIGTERM/SIGINT."""
     settings = obj.settings()
+    if created := ensure_signing_key(settings):  # a fresh deployment starts as it is
+        click.echo(f"{settings.gateway.secret_env} is not set: created {created}", err=True)
 
     def ready(host: str, port: int) -> None:
         address = settings.support_address

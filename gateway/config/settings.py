@@ -219,6 +219,15 @@ def ensure_secret_file(data_dir: Path) -> None:
         handle.write(secrets.token_urlsafe(32))
 
 
+def ensure_signing_key(settings: Settings) -> Path | None:
+    """With no key in the environment, a random one in `data_dir/secret` (made once), so a
+    new deployment's `serve` starts as it is; processes sharing a database need the env's."""
+    if os.environ.get(settings.gateway.secret_env) or (settings.data_dir / "secret").exists():
+        return None
+    ensure_secret_file(settings.data_dir)
+    return settings.data_dir / "secret"
+
+
 # --- directory.yaml ---------------------------------------------------------------
 
 
