@@ -40,9 +40,7 @@ def test_front_desk_key_account_level_one_level_two_and_delivery(
         assert d.mails_to(f"{other}@umode.com.br") == []
 
     # Front desk: validated (tested it), directs it to the key account (internal note).
-    d.agent_replies(
-        PAULA, desk, "#fila key_account\n#nota\n\nReproduzi: o PDF sai vazio."
-    )
+    d.agent_replies(PAULA, desk, "#fila key_account\n#nota\n\nReproduzi: o PDF sai vazio.")
     to_ka = d.mail_to("karina@umode.com.br", HANDED)
     assert "Reproduzi: o PDF sai vazio." in to_ka.text and "não gera o PDF" in to_ka.text
     assert "Key Account" in to_ka.text
