@@ -44,6 +44,7 @@ from outbound.worker import OutboxWorker
 from rules.engine import RuleSet
 from storage.blobs import BlobStore
 from storage.db import Database
+from storage.leases import Lease
 from storage.repository import Outbox, ReceiptLedger, TicketRepository
 
 log = logging.getLogger("ticketgate")
@@ -283,13 +284,19 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
     worker = asyncio.create_task(gateway.outbox.run(stop, wake))
     watcher = asyncio.create_task(_watch_admin_files(gateway, stop))
     # IMAP pollers: one thread per [[imap]] mailbox, same Intake.receive (channel "imap").
-    imap = ImapRunner(all_mailboxes(settings), intake_delivery(gateway.intake))
+    # Several instances may share one store: a lease per mailbox and one for the sweep.
+    def lease(name: str) -> Lease:
+        return Lease(gateway.db.engine, name, settings.data_dir)
+
+    imap = ImapRunner(all_mailboxes(settings), intake_delivery(gateway.intake), lease)
     imap.start()
     # Lifecycle sweeps on APScheduler's thread; survey pages and /healthz on the HTTP thread.
+    sweep_lease = lease("scheduler")
     scheduler = start_scheduler(
         gateway.sweeper,
         refresh=gateway.policy.refresh,
         on_fired=wake_worker,
+        is_leader=sweep_lease.try_acquire,
     )
     http = _start_http(gateway)
     try:
@@ -298,6 +305,7 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
         log.info("stopping: closing the SMTP listener and finishing the current send")
         server.close()
         await asyncio.to_thread(scheduler.shutdown)
+        sweep_lease.release()
         if http is not None:
             await asyncio.to_thread(http.stop)
         await asyncio.to_thread(imap.stop)
