@@ -30,7 +30,6 @@ import pytest
 from gateway.domain import TicketRef
 from storage.db import Database
 from storage.lifecycle import LifecycleStore
-
 from tests.support.gateway_process import DIRECTORY, GatewayConfig, ServeProcess
 from tests.support.mailfiles import simple_mail
 from tests.support.sink import SmtpSink
