@@ -125,6 +125,11 @@ class HttpSection(_Strict):
     public_url: str = "https://support.example.com"
 
 
+class LoggingSection(_Strict):
+    # "json": one object per line with message_id/ticket fields, for a log pipeline.
+    format: Literal["text", "json"] = "text"
+
+
 class PathsSection(_Strict):
     directory: str = "directory.yaml"
     rules: str = "rules"
@@ -140,6 +145,7 @@ class ConfigFile(_Strict):
     relay: RelaySection = RelaySection()
     http: HttpSection = HttpSection()
     paths: PathsSection = PathsSection()
+    logging: LoggingSection = LoggingSection()
 
 
 @dataclass(frozen=True)
