@@ -146,8 +146,15 @@ def diagnose(settings: Settings) -> Iterator[Finding]:
 def _secret(settings: Settings) -> Iterator[Finding]:
     try:
         secret = settings.secret()
-    except SourceFileError as exc:
-        yield Finding("secret", False, str(exc.problems[0].message))
+    except SourceFileError:
+        yield Finding(
+            "secret",
+            True,
+            f"no signing key yet: serve creates {settings.data_dir / 'secret'} on first start; "
+            f"instances sharing a database need one key, set {settings.gateway.secret_env} "
+            "in each",
+            warning=True,
+        )
         return
     if len(secret) < 16:
         yield Finding("secret", True, "the signing secret is short: use 32 random bytes", True)
