@@ -32,11 +32,12 @@ from gateway.lifecycle.ticket_links import TicketLinks
 from gateway.mail.labels import Words, brand
 from gateway.mail.letters import Mailer
 from gateway.runtime.alerts import AdminAlerts
-from gateway.runtime.http import HttpEndpoint, SurveyPages
 from gateway.runtime.imap_runner import ImapRunner, all_mailboxes, intake_delivery
 from gateway.runtime.outbox_store import DatabaseOutboxStore
 from gateway.runtime.scheduler import start_scheduler
-from gateway.runtime.ticket_pages import TicketPages
+from gateway.runtime.status_pages import TicketPages
+from gateway.runtime.survey_page import SurveyPages
+from gateway.runtime.web import WebEndpoint, WebLimits
 from inbound.smtp import SupportHandler, start_listener
 from outbound.compose import Templates
 from outbound.relay import PickupFolder, SmtpRelay, Transport
@@ -66,6 +67,7 @@ class Gateway:
     sweeper: Sweeper
     survey_pages: SurveyPages
     ticket_pages: TicketPages
+    templates: Templates
 
     def close(self) -> None:
         self.db.close()
@@ -110,8 +112,9 @@ def build(
         alerts.file_refused,
     )
     policy = watch_policy(settings.policy_path, zone, alerts.file_refused)
-    links = SurveyLinks(signer, settings.file.http.public_url)
-    ticket_links = TicketLinks(signer, settings.file.http.public_url)
+    http_cfg = settings.file.http
+    links = SurveyLinks(signer, http_cfg.public_url, http_cfg.link_days)
+    ticket_links = TicketLinks(signer, http_cfg.public_url, http_cfg.link_days)
     lifecycle = LifecycleActions(
         tokens=tokens,
         links=links,
@@ -120,7 +123,7 @@ def build(
         directory=directory,
         locale=gateway_cfg.locale,
         support_address=settings.support_address,
-        mailer=Mailer(templates, Words(gateway_cfg.locale, zone)),
+        mailer=Mailer(templates, Words(gateway_cfg.locale, zone), ticket_links.status_url),
     )
     intake = Intake(
         db=db,
@@ -156,6 +159,7 @@ def build(
         sweeper=Sweeper(db, lifecycle, clock),
         survey_pages=SurveyPages(db, links, lifecycle, clock, gateway_cfg.locale),
         ticket_pages=TicketPages(db, ticket_links, lifecycle, clock, gateway_cfg.locale),
+        templates=templates,
     )
 
 
@@ -186,18 +190,22 @@ def metrics(db: Database) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _start_http(gateway: Gateway) -> HttpEndpoint | None:
-    """The survey pages; a busy port is logged, not fatal: mail matters more than pages."""
+async def _start_http(gateway: Gateway) -> WebEndpoint | None:
+    """The customer pages; a busy port is logged, not fatal: mail matters more than pages."""
     cfg = gateway.settings.file.http
-    endpoint = HttpEndpoint(
-        gateway.survey_pages,
-        cfg.host,
-        cfg.port,
-        lambda: metrics(gateway.db),
+    endpoint = WebEndpoint(
+        surveys=gateway.survey_pages,
         tickets=gateway.ticket_pages,
+        templates=gateway.templates,
+        metrics=lambda: metrics(gateway.db),
+        ready=gateway.db.schema_current,
+        limits=WebLimits(
+            cfg.read_timeout, cfg.max_body_bytes, cfg.rate_per_link, cfg.rate_per_address
+        ),
+        locale=gateway.settings.gateway.locale,
     )
     try:
-        host, port = endpoint.start()
+        host, port = await endpoint.start(cfg.host, cfg.port)
     except OSError as exc:
         log.error(
             "survey pages unavailable: cannot listen on %s:%d (%s); change [http] port",
@@ -206,7 +214,7 @@ def _start_http(gateway: Gateway) -> HttpEndpoint | None:
             exc,
         )
         return None
-    log.info("HTTP (survey and ticket pages, /healthz) on %s:%d", host, port)
+    log.info("HTTP (customer pages, /healthz, /readyz, /metrics) on %s:%d", host, port)
     return endpoint
 
 
@@ -285,13 +293,13 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
     # IMAP pollers: one thread per [[imap]] mailbox, same Intake.receive (channel "imap").
     imap = ImapRunner(all_mailboxes(settings), intake_delivery(gateway.intake))
     imap.start()
-    # Lifecycle sweeps on APScheduler's thread; survey pages and /healthz on the HTTP thread.
+    # Lifecycle sweeps on APScheduler's thread; customer pages and /healthz on this loop.
     scheduler = start_scheduler(
         gateway.sweeper,
         refresh=gateway.policy.refresh,
         on_fired=wake_worker,
     )
-    http = _start_http(gateway)
+    http = await _start_http(gateway)
     try:
         await stop.wait()
     finally:
@@ -299,7 +307,7 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
         server.close()
         await asyncio.to_thread(scheduler.shutdown)
         if http is not None:
-            await asyncio.to_thread(http.stop)
+            await http.stop()
         await asyncio.to_thread(imap.stop)
         await server.wait_closed()
         await worker
