@@ -27,6 +27,7 @@ from http import HTTPStatus
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
@@ -80,6 +81,20 @@ class _AccessLog(AbstractAccessLogger):
         )
 
 
+class _MalformedRequests(logging.Filter):
+    """aiohttp logs a request its parser refused (and answered 400) as an ERROR with a
+    traceback; it is the client's fault, so one line at INFO, without the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            first = str(exc.message).strip().splitlines()[0] if exc.message else ""
+            record.msg, record.args = "http malformed request answered %d: %s", (exc.code, first)
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
 class WebEndpoint:
     """The aiohttp application and its listening socket; `start()` binds, `stop()` closes."""
 
@@ -104,6 +119,7 @@ class WebEndpoint:
         self.per_link = SlidingWindow(limits.rate_per_link, 60.0, time.monotonic)
         self.per_address = SlidingWindow(limits.rate_per_address, 60.0, time.monotonic)
         self._runner: web.AppRunner | None = None
+        self._quiet = _MalformedRequests()
 
     def app(self) -> web.Application:
         app = web.Application(
@@ -131,6 +147,7 @@ class WebEndpoint:
             shutdown_timeout=2.0,
             handle_signals=False,
         )
+        logging.getLogger("aiohttp.server").addFilter(self._quiet)
         await runner.setup()
         site = web.TCPSite(runner, host, port, reuse_address=True)
         await site.start()
@@ -143,6 +160,7 @@ class WebEndpoint:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+        logging.getLogger("aiohttp.server").removeFilter(self._quiet)
 
     # --- the guard around every request -------------------------------------------------
 
