@@ -208,7 +208,7 @@ async def _start_http(gateway: Gateway) -> WebEndpoint | None:
         host, port = await endpoint.start(cfg.host, cfg.port)
     except OSError as exc:
         log.error(
-            "survey pages unavailable: cannot listen on %s:%d (%s); change [http] port",
+            "customer pages unavailable: cannot listen on %s:%d (%s); change [http] port",
             cfg.host,
             cfg.port,
             exc,
