@@ -3,7 +3,7 @@
 The survey mail is queued by gateway/lifecycle/customer_mail.py when a ticket
 closes. Answers come two ways: a reply threaded by intake (parsed tolerantly
 here: "1: 5, 2: sim, ótimo atendimento") and one-click links served by
-gateway/runtime/link_pages.py. A link carries the survey id, an expiry day
+gateway/runtime/survey_page.py. A link carries the survey id, an expiry day
 and an HMAC over `survey:<id>:<ticket ref>:<person>:<day>` (RFC 2104, with
 the gateway's secret), so it names one survey of one ticket for one person:
 it can be neither forged nor pointed at another ticket's survey, and a link

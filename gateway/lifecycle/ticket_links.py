@@ -7,8 +7,8 @@ of it) for one purpose, for the person it was mailed to, until a day. So it can 
 neither forged, nor pointed at another ticket, nor turned from an approval into an
 escalation, nor kept forever. A token is `<id>.<expiry day>.<signature>` (the id is the
 ticket's number, or the survey's; the day counts from 1970-01-01 UTC). The pages they
-open (gateway/runtime/link_pages.py) change nothing on GET, since mail scanners and link
-previews follow links; only the person's POST from the page records.
+open (gateway/runtime/status_pages.py, survey_page.py) change nothing on GET, since mail
+scanners and link previews follow links; only the person's POST from the page records.
 """
 
 from __future__ import annotations
