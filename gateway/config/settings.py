@@ -123,6 +123,11 @@ class HttpSection(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8025, ge=0, le=65535)
     public_url: str = "https://support.example.com"
+    link_days: int = Field(60, ge=1, le=3650)  # how long a link in a mail opens its page
+    read_timeout: float = Field(15.0, gt=0, le=300)  # seconds for headers or a body to arrive
+    max_body_bytes: int = Field(16_384, ge=1024, le=1_048_576)  # a page's form, at most
+    rate_per_link: int = Field(30, ge=1)  # requests a minute to one link
+    rate_per_address: int = Field(300, ge=1)  # requests a minute from one client address
 
 
 class LoggingSection(_Strict):

@@ -77,7 +77,7 @@ class Intake:
         self.on_commit = on_commit
         self.lifecycle = lifecycle  # the SLA clock, status timers and surveys
         self.words = Words(policy.locale, policy.zone)
-        self.mailer = Mailer(templates, self.words)
+        self.mailer = Mailer(templates, self.words, lifecycle.parts.ticket_links.status_url)
 
     def receive(
         self, raw: bytes, envelope: Envelope | None = None, channel: str = "smtp"

@@ -32,12 +32,13 @@ from gateway.lifecycle.ticket_links import TicketLinks
 from gateway.mail.labels import Words, brand
 from gateway.mail.letters import Mailer
 from gateway.runtime.alerts import AdminAlerts
-from gateway.runtime.http import HttpEndpoint, SurveyPages
 from gateway.runtime.imap_runner import ImapRunner, all_mailboxes, intake_delivery
 from gateway.runtime.outbox_store import DatabaseOutboxStore
 from gateway.runtime.scheduler import start_scheduler
+from gateway.runtime.status_pages import TicketPages
+from gateway.runtime.survey_page import SurveyPages
 from gateway.runtime.telemetry import Telemetry
-from gateway.runtime.ticket_pages import TicketPages
+from gateway.runtime.web import WebEndpoint, WebLimits
 from inbound.smtp import SupportHandler, start_listener
 from outbound.compose import Templates
 from outbound.relay import PickupFolder, SmtpRelay, Transport
@@ -67,6 +68,7 @@ class Gateway:
     sweeper: Sweeper
     survey_pages: SurveyPages
     ticket_pages: TicketPages
+    templates: Templates
 
     def close(self) -> None:
         self.db.close()
@@ -111,8 +113,9 @@ def build(
         alerts.file_refused,
     )
     policy = watch_policy(settings.policy_path, zone, alerts.file_refused)
-    links = SurveyLinks(signer, settings.file.http.public_url)
-    ticket_links = TicketLinks(signer, settings.file.http.public_url)
+    http_cfg = settings.file.http
+    links = SurveyLinks(signer, http_cfg.public_url, http_cfg.link_days)
+    ticket_links = TicketLinks(signer, http_cfg.public_url, http_cfg.link_days)
     lifecycle = LifecycleActions(
         tokens=tokens,
         links=links,
@@ -121,7 +124,7 @@ def build(
         directory=directory,
         locale=gateway_cfg.locale,
         support_address=settings.support_address,
-        mailer=Mailer(templates, Words(gateway_cfg.locale, zone)),
+        mailer=Mailer(templates, Words(gateway_cfg.locale, zone), ticket_links.status_url),
     )
     intake = Intake(
         db=db,
@@ -157,6 +160,7 @@ def build(
         sweeper=Sweeper(db, lifecycle, clock),
         survey_pages=SurveyPages(db, links, lifecycle, clock, gateway_cfg.locale),
         ticket_pages=TicketPages(db, ticket_links, lifecycle, clock, gateway_cfg.locale),
+        templates=templates,
     )
 
 
@@ -177,27 +181,31 @@ def telemetry_of(gateway: Gateway) -> Telemetry:
     return Telemetry(gateway.db, gateway.clock, lambda: {w.name: w.reloads for w in watched})
 
 
-def _start_http(gateway: Gateway, telemetry: Telemetry) -> HttpEndpoint | None:
-    """The survey pages; a busy port is logged, not fatal: mail matters more than pages."""
+async def _start_http(gateway: Gateway, telemetry: Telemetry) -> WebEndpoint | None:
+    """The customer pages; a busy port is logged, not fatal: mail matters more than pages."""
     cfg = gateway.settings.file.http
-    endpoint = HttpEndpoint(
-        gateway.survey_pages,
-        cfg.host,
-        cfg.port,
-        telemetry.render,
+    endpoint = WebEndpoint(
+        surveys=gateway.survey_pages,
         tickets=gateway.ticket_pages,
+        templates=gateway.templates,
+        metrics=telemetry.render,
+        ready=gateway.db.schema_current,
+        limits=WebLimits(
+            cfg.read_timeout, cfg.max_body_bytes, cfg.rate_per_link, cfg.rate_per_address
+        ),
+        locale=gateway.settings.gateway.locale,
     )
     try:
-        host, port = endpoint.start()
+        host, port = await endpoint.start(cfg.host, cfg.port)
     except OSError as exc:
         log.error(
-            "survey pages unavailable: cannot listen on %s:%d (%s); change [http] port",
+            "customer pages unavailable: cannot listen on %s:%d (%s); change [http] port",
             cfg.host,
             cfg.port,
             exc,
         )
         return None
-    log.info("HTTP (survey and ticket pages, /healthz) on %s:%d", host, port)
+    log.info("HTTP (customer pages, /healthz, /readyz, /metrics) on %s:%d", host, port)
     return endpoint
 
 
@@ -283,7 +291,7 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
 
     imap = ImapRunner(all_mailboxes(settings), intake_delivery(gateway.intake), lease)
     imap.start()
-    # Lifecycle sweeps on APScheduler's thread; survey pages and /healthz on the HTTP thread.
+    # Lifecycle sweeps on APScheduler's thread; customer pages and /healthz on this loop.
     sweep_lease = lease("scheduler")
     scheduler = start_scheduler(
         gateway.sweeper,
@@ -291,7 +299,7 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
         on_fired=wake_worker,
         is_leader=sweep_lease.try_acquire,
     )
-    http = _start_http(gateway, telemetry)
+    http = await _start_http(gateway, telemetry)
     try:
         await stop.wait()
     finally:
@@ -300,7 +308,7 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
         await asyncio.to_thread(scheduler.shutdown)
         sweep_lease.release()
         if http is not None:
-            await asyncio.to_thread(http.stop)
+            await http.stop()
         await asyncio.to_thread(imap.stop)
         await server.wait_closed()
         await worker

