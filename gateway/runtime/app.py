@@ -85,7 +85,8 @@ def build(
     db = Database.open(settings.storage_url)
     gateway_cfg = settings.gateway
     zone = ZoneInfo(gateway_cfg.timezone)
-    signer = Signer(settings.secret())  # one key, one HMAC: reply tokens, survey and ticket links
+    # One HMAC for reply tokens, survey and ticket links: the current key signs, old ones verify.
+    signer = Signer(*settings.signing_keys())
     tokens = ReplyTokens(signer)
     templates = make_templates(settings)
     alerts = AdminAlerts(
