@@ -33,6 +33,35 @@ class SupportHandler:
     def __init__(self, support_addresses: Sequence[str], deliver: Deliver) -> None:
         self.support_addresses = tuple(support_addresses)
         self.deliver = deliver
+        self.closing = False  # set on shutdown: no new transaction starts
+        self._in_hand = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def handle_MAIL(
+        self,
+        server: SMTP,
+        session: SmtpSession,
+        envelope: SmtpEnvelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        if self.closing:
+            # RFC 5321 section 3.8: 421 when the service must shut down; the client retries.
+            return "421 4.3.2 Service shutting down, please try again later"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 OK"
+
+    async def drain(self, timeout: float) -> bool:
+        """Refuse new transactions and wait (at most `timeout` s) for the messages in hand
+        to be committed and answered; True when none is left."""
+        self.closing = True
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
 
     async def handle_RCPT(
         self,
@@ -52,6 +81,8 @@ class SupportHandler:
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
         mail_from = envelope.mail_from if envelope.mail_from is not None else None
+        self._in_hand += 1
+        self._idle.clear()
         try:
             outcome = await self.deliver(
                 raw, Envelope(mail_from=mail_from, rcpt_tos=tuple(envelope.rcpt_tos))
@@ -59,6 +90,10 @@ class SupportHandler:
         except Exception:
             log.exception("could not commit a message from %s; answered 451", mail_from)
             return "451 4.3.0 Temporary failure storing the message, please try again later"
+        finally:
+            self._in_hand -= 1
+            if not self._in_hand:
+                self._idle.set()
         return f"250 2.0.0 OK: {outcome}"
 
     async def handle_exception(self, error: Exception) -> str:

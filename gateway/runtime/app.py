@@ -269,8 +269,9 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
         return receipt.outcome.value + (f" {receipt.ticket}" if shown and receipt.ticket else "")
 
     smtp_cfg = settings.file.smtp
+    handler = SupportHandler(settings.gateway.support_addresses, deliver)
     server = await start_listener(
-        SupportHandler(settings.gateway.support_addresses, deliver),
+        handler,
         smtp_cfg.host,
         smtp_cfg.port,
         smtp_cfg.max_message_bytes,
@@ -296,16 +297,41 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
     try:
         await stop.wait()
     finally:
-        log.info("stopping: closing the SMTP listener and finishing the current send")
-        server.close()
-        await asyncio.to_thread(scheduler.shutdown)
-        if http is not None:
-            await asyncio.to_thread(http.stop)
-        await asyncio.to_thread(imap.stop)
-        await server.wait_closed()
-        await worker
+        threads = [scheduler.shutdown, lambda: imap.stop(SHUTDOWN_DEADLINE - 1)]
+        await _shut_down(server, handler, worker, threads + ([http.stop] if http else []))
         await watcher
         gateway.close()
         if lock is not None:
             os.close(lock)
         log.info("stopped")
+
+
+SHUTDOWN_DEADLINE = 8.0  # seconds from SIGTERM to a closed database: within the promised 10
+
+
+async def _shut_down(
+    server: asyncio.Server,
+    handler: SupportHandler,
+    worker: asyncio.Task[None],
+    blocking_stops: list[Callable[[], object]],
+) -> None:
+    """Stop accepting, finish the message in hand and the mail being sent, all at once and
+    within SHUTDOWN_DEADLINE whatever is queued: queued mail stays queued for the next start,
+    and a send cut off at the deadline is resent then with the same Message-ID."""
+    log.info("stopping: closing the SMTP listener and finishing the current send")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SHUTDOWN_DEADLINE
+    server.close()
+
+    async def in_hand() -> None:
+        if not await handler.drain(SHUTDOWN_DEADLINE - 1):
+            log.warning("stopping with SMTP messages in hand; their clients will retry")
+
+    async def sending() -> None:
+        try:
+            await asyncio.wait_for(worker, max(deadline - loop.time(), 0))
+        except TimeoutError:
+            log.warning("the outbox send in hand was cut off; it is resent on the next start")
+
+    # The scheduler's sweep, the HTTP thread and the IMAP pollers stop beside them.
+    await asyncio.gather(in_hand(), sending(), *map(asyncio.to_thread, blocking_stops))
