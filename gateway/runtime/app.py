@@ -15,6 +15,7 @@ import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import IO
 from zoneinfo import ZoneInfo
 
 from gateway.config.policy_file import watch_policy
@@ -261,8 +262,8 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    async def deliver(raw: bytes, envelope: Envelope) -> str:
-        receipt = await asyncio.to_thread(gateway.intake.receive, raw, envelope, "smtp")
+    async def deliver(spool: IO[bytes], envelope: Envelope) -> str:
+        receipt = await asyncio.to_thread(gateway.intake.receive_file, spool, envelope, "smtp")
         # Only an authorized sender's own new mail learns its ticket's ref here;
         # a replayed copy (duplicate) or a report (bounced) must reveal nothing.
         shown = receipt.outcome in (Outcome.CREATED, Outcome.THREADED)
@@ -275,6 +276,7 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
         smtp_cfg.host,
         smtp_cfg.port,
         smtp_cfg.max_message_bytes,
+        settings.data_dir / "spool",
     )
     host, port = server.sockets[0].getsockname()[:2]
     log.info(
