@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import io
 import logging
-import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO
 
@@ -86,7 +86,7 @@ class Intake:
         self.lifecycle = lifecycle  # the SLA clock, status timers and surveys
         self.words = Words(policy.locale, policy.zone)
         self.mailer = Mailer(templates, self.words)
-        self._big_message = threading.Lock()
+        self._big_messages = ThreadPoolExecutor(1, thread_name_prefix="big-mail")
 
     def receive(
         self, raw: bytes, envelope: Envelope | None = None, channel: str = "smtp"
@@ -104,17 +104,24 @@ class Intake:
                 return self._receive_parsed(
                     parse_message_file(source, raw_sha, size, envelope), channel
                 )
-            # One big message at a time past this point: four at once cost one's memory.
-            with self._big_message:
-                head = parse_head(source, raw_sha, size, envelope)
-                if self._body_needed(head):
-                    return self._receive_parsed(
-                        parse_message_file(source, raw_sha, size, envelope), channel
-                    )
-                log.info("%s sha256:%s: decided on its header alone", channel, raw_sha[:12])
-                return self._receive_parsed(head, channel)
+            # Big messages are parsed one at a time on one thread: four at once cost about
+            # one's memory (and one malloc arena, which then reuses what the last one freed).
+            return self._big_messages.submit(
+                self._receive_big, source, raw_sha, size, envelope, channel
+            ).result()
         except UnparseableMessage as exc:
             return self._quarantine_unparseable(size, raw_sha, channel, str(exc))
+
+    def _receive_big(
+        self, source: IO[bytes], raw_sha: str, size: int, envelope: Envelope | None, channel: str
+    ) -> Receipt:
+        head = parse_head(source, raw_sha, size, envelope)
+        if self._body_needed(head):
+            return self._receive_parsed(
+                parse_message_file(source, raw_sha, size, envelope), channel
+            )
+        log.info("%s sha256:%s: decided on its header alone", channel, raw_sha[:12])
+        return self._receive_parsed(head, channel)
 
     def _body_needed(self, head: ParsedMessage) -> bool:
         directory, rules, live = self.directory(), self.rules(), self.support_policy()
