@@ -79,6 +79,17 @@ class BlobStore:
     def exists(self, sha256: str) -> bool:
         return self.path_for(sha256).exists()
 
+    def delete(self, sha256: str) -> bool:
+        """Remove a blob for good (retention); False when it was already gone."""
+        try:
+            self.path_for(sha256).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def size(self, sha256: str) -> int:
+        return self.path_for(sha256).stat().st_size
+
 
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)

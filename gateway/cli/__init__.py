@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from gateway.cli.lifecycle import report, scheduler
 from gateway.cli.params import TICKET_REF, instant
+from gateway.cli.retention import purge
 from gateway.cli.rules import rules as rules_group
 from gateway.cli.sources import MessageSource, open_sources
 from gateway.config.policy_file import load_policy
@@ -395,3 +396,4 @@ def imap_check(obj: Context, create_folders: bool) -> None:
 main.add_command(rules_group)
 main.add_command(scheduler)
 main.add_command(report)
+main.add_command(purge)

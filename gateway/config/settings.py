@@ -151,6 +151,12 @@ class PathsSection(_Strict):
     templates: str = "templates"  # the admin's template overrides, e.g. pt_BR/*.txt.j2
 
 
+class RetentionSection(_Strict):
+    # Raw mail and attachments of tickets closed more than this many days ago are
+    # deleted (LGPD); None keeps them for ever.
+    closed_ticket_days: int | None = Field(None, ge=0)
+
+
 class ConfigFile(_Strict):
     gateway: GatewaySection
     storage: StorageSection = StorageSection()
@@ -159,6 +165,7 @@ class ConfigFile(_Strict):
     relay: RelaySection = RelaySection()
     http: HttpSection = HttpSection()
     paths: PathsSection = PathsSection()
+    retention: RetentionSection = RetentionSection()
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from gateway.domain.policy import Policy
 from gateway.domain.signing import ReplyTokens, Signer
 from gateway.intake.use_case import Intake, IntakePolicy
 from gateway.lifecycle.actions import LifecycleActions
+from gateway.lifecycle.retention import Retention
 from gateway.lifecycle.surveys import SurveyLinks
 from gateway.lifecycle.sweeper import Sweeper
 from gateway.lifecycle.ticket_links import TicketLinks
@@ -67,6 +68,7 @@ class Gateway:
     sweeper: Sweeper
     survey_pages: SurveyPages
     ticket_pages: TicketPages
+    retention: Retention
 
     def close(self) -> None:
         self.db.close()
@@ -124,9 +126,10 @@ def build(
         support_address=settings.support_address,
         mailer=Mailer(templates, Words(gateway_cfg.locale, zone)),
     )
+    blobs = BlobStore(settings.data_dir / "blobs")
     intake = Intake(
         db=db,
-        blobs=BlobStore(settings.data_dir / "blobs"),
+        blobs=blobs,
         policy=IntakePolicy(
             support_addresses=tuple(gateway_cfg.support_addresses),
             trusted_authserv_ids=tuple(gateway_cfg.trusted_authserv_ids),
@@ -158,6 +161,7 @@ def build(
         sweeper=Sweeper(db, lifecycle, clock),
         survey_pages=SurveyPages(db, links, lifecycle, clock, gateway_cfg.locale),
         ticket_pages=TicketPages(db, ticket_links, lifecycle, clock, gateway_cfg.locale),
+        retention=Retention(db, blobs, settings.file.retention.closed_ticket_days),
     )
 
 
@@ -294,6 +298,7 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
         gateway.sweeper,
         refresh=gateway.policy.refresh,
         on_fired=wake_worker,
+        retention=gateway.retention,
     )
     http = _start_http(gateway)
     try:
