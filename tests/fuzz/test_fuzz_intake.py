@@ -5,7 +5,8 @@ Mutated real-client mail (tests/fuzz/mutations.py) goes through `Intake.receive`
 on the test's store (SQLite, or PostgreSQL with TICKETGATE_TEST_DB=postgresql),
 then a smaller run goes over SMTP to `ticketgate serve`. Each prints its summary
 line. `TICKETGATE_FUZZ_EXAMPLES` sets the in-process run's size (default 150,
-about 30 s per store; the README quotes a 2,000-message run).
+about 30 s per store; the README quotes a 2,000-message run); the SMTP run is a
+fifth of it (at least 20).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import hashlib
 import os
 import re
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -26,6 +28,7 @@ from gateway.runtime.app import Gateway, build
 from storage.models import ReceiptRow
 from tests.fuzz.mutations import hostile_mail
 from tests.support.gateway_process import SECRET, GatewayConfig, ServeProcess
+from tests.support.sink import SmtpSink
 
 EXAMPLES = int(os.environ.get("TICKETGATE_FUZZ_EXAMPLES", "150"))
 OVER_SMTP = max(EXAMPLES // 5, 20)
@@ -93,9 +96,14 @@ def wire(raw: bytes) -> bytes:
     return raw if raw.endswith(b"\r\n") else raw + b"\r\n"
 
 
-def test_hostile_mail_over_smtp_is_answered_and_kept(gateway_config: GatewayConfig) -> None:
+def test_hostile_mail_over_smtp_is_answered_and_kept(tmp_path: Path, db_url: str) -> None:
     """Over the wire every answer is 250 (kept), or a refusal the client keeps the mail
     for (500 line too long, 552 too big); never 451, never a dropped connection."""
+    # A relay of its own: the shared sink fixture checks pt_BR wording, and acks here
+    # quote English fixtures' subjects back to their senders.
+    relay = SmtpSink().start()
+    gateway_config = GatewayConfig(tmp_path / "gw", db_url, relay.port)
+    gateway_config.write()
     serve = ServeProcess(gateway_config).start()
     counts: Counter[str] = Counter()
 
@@ -117,6 +125,7 @@ def test_hostile_mail_over_smtp_is_answered_and_kept(gateway_config: GatewayConf
         one()
     finally:
         serve.stop()
+        relay.stop()
         print(
             f"\nfuzz over SMTP: {counts['messages']} messages, {counts['250']} accepted, "
             f"{counts['500'] + counts['552']} refused, {counts['lost']} lost"
