@@ -152,6 +152,7 @@ class SpoolingSMTP(SMTP):
         received = 0
         problem = ""
         pending = bytearray()
+        mid_line = False  # the rest of an overlong line follows: it cannot end DATA
         while self.transport is not None:
             try:
                 line = await self._reader.readuntil(b"\r\n")
@@ -160,9 +161,11 @@ class SpoolingSMTP(SMTP):
                 problem = problem or "500 5.5.2 Line too long (see RFC 5321 section 4.5.3.1.6)"
                 await self._reader.read(exc.consumed)
                 pending.clear()
+                mid_line = True
                 continue
-            if line == b".\r\n":
+            if line == b".\r\n" and not mid_line:
                 break
+            mid_line = False
             received += len(line)
             if problem:
                 continue
@@ -179,6 +182,8 @@ class SpoolingSMTP(SMTP):
             if len(pending) >= _FLUSH_EVERY:
                 spool.write(pending)
                 pending.clear()
+        else:  # the connection went away before the final dot: nothing to deliver
+            problem = problem or "451 4.3.0 Connection lost during DATA"
         if problem:
             log.info("DATA from %s refused: %s", self.envelope and self.envelope.mail_from, problem)
             return problem
