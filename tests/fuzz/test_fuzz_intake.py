@@ -96,6 +96,7 @@ def wire(raw: bytes) -> bytes:
     return raw if raw.endswith(b"\r\n") else raw + b"\r\n"
 
 
+@pytest.mark.e2e
 def test_hostile_mail_over_smtp_is_answered_and_kept(tmp_path: Path, db_url: str) -> None:
     """Over the wire every answer is 250 (kept), or a refusal the client keeps the mail
     for (500 line too long, 552 too big); never 451, never a dropped connection."""
