@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gateway.domain import Agent, Contact, Directory, DomainPolicy, Organization, Queue
+from gateway.domain.signing import SigningKey, is_key_id
 from rules.sourcefile import Located, Problem, SourceFileError, load_toml, load_yaml, validate
 
 
@@ -44,11 +45,29 @@ def _is_domain(value: str) -> str:
 MailDomain = Annotated[str, AfterValidator(_is_domain)]
 
 
+def _is_key_id(value: str) -> str:
+    if not is_key_id(value):
+        raise ValueError(f"key id '{value}' must be 1-8 lower-case letters or digits")
+    return value
+
+
+KeyId = Annotated[str, AfterValidator(_is_key_id)]
+
+
+class OldKey(_Strict):
+    """A retired signing key: still verifies tokens and links already in mail, signs nothing."""
+
+    id: KeyId
+    secret_env: str
+
+
 class GatewaySection(_Strict):
     support_addresses: list[Address] = Field(min_length=1)
     locale: Literal["pt_BR", "en"] = "pt_BR"
     timezone: str = "America/Sao_Paulo"
     secret_env: str = "TICKETGATE_SECRET"
+    key_id: KeyId = ""  # carried by new signatures; "" = unversioned (configs before rotation)
+    old_keys: list[OldKey] = []
     data_dir: str = "var"
     trusted_authserv_ids: list[str] = []
     admins: list[Address] = []
@@ -142,6 +161,12 @@ class PathsSection(_Strict):
     templates: str = "templates"  # the admin's template overrides, e.g. pt_BR/*.txt.j2
 
 
+class RetentionSection(_Strict):
+    # Raw mail and attachments of tickets closed more than this many days ago are
+    # deleted (LGPD); None keeps them for ever.
+    closed_ticket_days: int | None = Field(None, ge=0)
+
+
 class ConfigFile(_Strict):
     gateway: GatewaySection
     storage: StorageSection = StorageSection()
@@ -151,6 +176,7 @@ class ConfigFile(_Strict):
     http: HttpSection = HttpSection()
     paths: PathsSection = PathsSection()
     logging: LoggingSection = LoggingSection()
+    retention: RetentionSection = RetentionSection()
 
 
 @dataclass(frozen=True)
@@ -184,17 +210,28 @@ class Settings:
         stored = self.data_dir / "secret"
         if stored.exists():
             return stored.read_bytes().strip()
-        raise SourceFileError(
-            [
-                Problem(
-                    self.source,
-                    1,
-                    1,
-                    f"no signing secret: set the environment variable {self.gateway.secret_env} "
-                    f"or write one to {stored}",
-                )
-            ]
+        raise self._problem(
+            f"no signing secret: set the environment variable {self.gateway.secret_env} "
+            f"or write one to {stored}"
         )
+
+    def signing_keys(self) -> tuple[SigningKey, list[SigningKey]]:
+        """The current key (signs and verifies) and the old ones (verify only)."""
+        old = []
+        for entry in self.gateway.old_keys:
+            value = os.environ.get(entry.secret_env)
+            if not value:
+                raise self._problem(
+                    f"old key '{entry.id}': set the environment variable {entry.secret_env}"
+                )
+            old.append(SigningKey(entry.id, value.encode()))
+        current = SigningKey(self.gateway.key_id, self.secret())
+        if any(key.key_id == current.key_id for key in old):
+            raise self._problem(f"key id '{current.key_id}' is both current and old")
+        return current, old
+
+    def _problem(self, message: str) -> SourceFileError:
+        return SourceFileError([Problem(self.source, 1, 1, message)])
 
 
 def load_settings(path: Path) -> Settings:
