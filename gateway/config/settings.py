@@ -150,8 +150,7 @@ class HttpSection(_Strict):
 
 
 class LoggingSection(_Strict):
-    # "json": one object per line with message_id/ticket fields, for a log pipeline.
-    format: Literal["text", "json"] = "text"
+    format: Literal["text", "json"] = "text"  # json: an object per line, for log pipelines
 
 
 class PathsSection(_Strict):
@@ -162,8 +161,7 @@ class PathsSection(_Strict):
 
 
 class RetentionSection(_Strict):
-    # Raw mail and attachments of tickets closed more than this many days ago are
-    # deleted (LGPD); None keeps them for ever.
+    # Raw mail and attachments of tickets closed more than N days ago go (LGPD); None: kept.
     closed_ticket_days: int | None = Field(None, ge=0)
 
 
