@@ -101,11 +101,11 @@ class Templates:
         return found - packaged_names
 
     def rule_templates(self, locale: str) -> dict[str, frozenset[str]]:
-        """Per rule action, the templates it may send (that exist in this locale)."""
-        names = self.names(locale)
-        allowed = {action: allowed & names for action, allowed in RULE_TEMPLATES.items()}
-        allowed["reply_with"] = allowed["reply_with"] | self.own_names(locale)
-        return allowed
+        """Per rule action, the templates it may send (that exist in this locale): the
+        packaged one, or one of the admin's own (a `reject` one gets the rejection's
+        variables, e.g. seed 001's "only the direction's mailbox may ask for that")."""
+        names, own = self.names(locale), self.own_names(locale)
+        return {action: (allowed & names) | own for action, allowed in RULE_TEMPLATES.items()}
 
     def problems(self) -> list[TemplateProblem]:
         """What is wrong in the admin's folder: Jinja syntax errors at their line, and an
@@ -150,6 +150,14 @@ class Templates:
             text=text,
             html=self._html(f"{locale}/{name}.html.j2", filled, text),
         )
+
+    def page(self, name: str, locale: str, context: Mapping[str, object]) -> str:
+        """A web page (`<locale>/pages/<name>.html.j2`, escaped like the HTML mail), from the
+        same packaged folder under the same admin overrides as the mail."""
+        if locale not in LOCALES:
+            raise ValueError(f"no templates for locale {locale!r}; use one of {LOCALES}")
+        filled = {**self._brand.get(locale, {}), "locale": locale, **context}
+        return self._env.get_template(f"{locale}/pages/{name}.html.j2").render(filled)
 
     def _html(self, template: str, context: Mapping[str, object], text: str) -> str:
         """The HTML part; an admin's own template without one gets its text, escaped."""

@@ -68,21 +68,30 @@ class OutboxWorker:
         self.retry = retry
         self.batch = batch
 
-    async def flush(self) -> FlushResult:
-        """Send everything due now, batch by batch, until nothing is due."""
+    async def flush(self, stop: asyncio.Event | None = None) -> FlushResult:
+        """Send everything due now, batch by batch, until nothing is due or `stop` is set
+        (checked between mails: a shutdown waits for the mail in hand only)."""
         result = FlushResult()
-        while True:
+        while stop is None or not stop.is_set():
             claimed = await asyncio.to_thread(self.store.claim_due, self.clock.now(), self.batch)
             if not claimed:
-                return result
+                break
             for mail in claimed:
                 await self._send_one(mail, result)
+        return result
 
     async def _send_one(self, mail: ClaimedMail, result: FlushResult) -> None:
+        about = {"outbox_id": mail.outbox_id, "message_id": mail.message_id}
         try:
             await self.transport.send(mail)
         except PermanentSendError as exc:
-            log.error("outbox %s %s refused for good: %s", mail.outbox_id, mail.message_id, exc)
+            log.error(
+                "outbox %s %s refused for good: %s",
+                mail.outbox_id,
+                mail.message_id,
+                exc,
+                extra=about,
+            )
             await asyncio.to_thread(self.store.mark_failed, mail, str(exc), None)
             result.failed += 1
             return
@@ -95,6 +104,7 @@ class OutboxWorker:
                     mail.message_id,
                     mail.attempts,
                     exc,
+                    extra=about,
                 )
                 result.failed += 1
             else:
@@ -105,13 +115,18 @@ class OutboxWorker:
                     mail.attempts,
                     retry_at.isoformat(),
                     exc,
+                    extra=about,
                 )
                 result.retrying += 1
             await asyncio.to_thread(self.store.mark_failed, mail, str(exc), retry_at)
             return
         await asyncio.to_thread(self.store.mark_sent, mail, self.clock.now())
         log.info(
-            "outbox %s sent %s to %s", mail.outbox_id, mail.message_id, ",".join(mail.recipients)
+            "outbox %s sent %s to %s",
+            mail.outbox_id,
+            mail.message_id,
+            ",".join(mail.recipients),
+            extra=about,
         )
         result.sent += 1
 
@@ -120,7 +135,7 @@ class OutboxWorker:
         while not stop.is_set():
             wake.clear()
             try:
-                await self.flush()
+                await self.flush(stop)
             except Exception:
                 log.exception("outbox flush failed; will try again")
             waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())}

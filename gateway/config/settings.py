@@ -1,8 +1,8 @@
 """The TOML configuration and the directory, validated on load.
 
-Start-up reads the one TOML file DESIGN.md describes and the YAML files it
-names; anything unknown or invalid stops start-up with `file:line: message`.
-Relative paths are resolved against the config file's folder.
+Start-up reads the one TOML file DESIGN.md describes and the YAML files it names;
+anything unknown or invalid stops start-up with `file:line: message`. Relative paths
+are resolved against the config file's folder ([limits] lives in limits.py).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from gateway.config.limits import LimitsSection
 from gateway.domain import Agent, Contact, Directory, DomainPolicy, Organization, Queue
+from gateway.domain.signing import SigningKey, is_key_id
 from rules.sourcefile import Located, Problem, SourceFileError, load_toml, load_yaml, validate
 
 
@@ -45,11 +46,29 @@ def _is_domain(value: str) -> str:
 MailDomain = Annotated[str, AfterValidator(_is_domain)]
 
 
+def _is_key_id(value: str) -> str:
+    if not is_key_id(value):
+        raise ValueError(f"key id '{value}' must be 1-8 lower-case letters or digits")
+    return value
+
+
+KeyId = Annotated[str, AfterValidator(_is_key_id)]
+
+
+class OldKey(_Strict):
+    """A retired signing key: still verifies tokens and links already in mail, signs nothing."""
+
+    id: KeyId
+    secret_env: str
+
+
 class GatewaySection(_Strict):
     support_addresses: list[Address] = Field(min_length=1)
     locale: Literal["pt_BR", "en"] = "pt_BR"
     timezone: str = "America/Sao_Paulo"
     secret_env: str = "TICKETGATE_SECRET"
+    key_id: KeyId = ""  # carried by new signatures; "" = unversioned (configs before rotation)
+    old_keys: list[OldKey] = []
     data_dir: str = "var"
     trusted_authserv_ids: list[str] = []
     admins: list[Address] = []
@@ -116,14 +135,22 @@ class RelaySection(_Strict):
     starttls: bool = False
     username: str | None = None
     password_env: str | None = None
-    # Not in DESIGN.md: the demo writes outbound mail to a folder instead of a relay.
-    pickup_dir: str | None = None
+    pickup_dir: str | None = None  # not in DESIGN.md: the demo writes mail to a folder
 
 
 class HttpSection(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8025, ge=0, le=65535)
     public_url: str = "https://support.example.com"
+    link_days: int = Field(60, ge=1, le=3650)  # how long a link in a mail opens its page
+    read_timeout: float = Field(15.0, gt=0, le=300)  # seconds for headers or a body to arrive
+    max_body_bytes: int = Field(16_384, ge=1024, le=1_048_576)  # a page's form, at most
+    rate_per_link: int = Field(30, ge=1)  # requests a minute to one link
+    rate_per_address: int = Field(300, ge=1)  # requests a minute from one client address
+
+
+class LoggingSection(_Strict):
+    format: Literal["text", "json"] = "text"  # json: an object per line, for log pipelines
 
 
 class PathsSection(_Strict):
@@ -131,6 +158,10 @@ class PathsSection(_Strict):
     rules: str = "rules"
     policy: str = "policy.yaml"
     templates: str = "templates"  # the admin's template overrides, e.g. pt_BR/*.txt.j2
+
+
+class RetentionSection(_Strict):
+    closed_ticket_days: int | None = Field(None, ge=0)  # raw mail of tickets closed N days ago
 
 
 class ConfigFile(_Strict):
@@ -141,7 +172,9 @@ class ConfigFile(_Strict):
     relay: RelaySection = RelaySection()
     http: HttpSection = HttpSection()
     paths: PathsSection = PathsSection()
-    limits: LimitsSection = LimitsSection()  # loops and floods (gateway/config/limits.py)
+    limits: LimitsSection = LimitsSection()
+    logging: LoggingSection = LoggingSection()
+    retention: RetentionSection = RetentionSection()
 
 
 @dataclass(frozen=True)
@@ -175,17 +208,28 @@ class Settings:
         stored = self.data_dir / "secret"
         if stored.exists():
             return stored.read_bytes().strip()
-        raise SourceFileError(
-            [
-                Problem(
-                    self.source,
-                    1,
-                    1,
-                    f"no signing secret: set the environment variable {self.gateway.secret_env} "
-                    f"or write one to {stored}",
-                )
-            ]
+        raise self._problem(
+            f"no signing secret: set the environment variable {self.gateway.secret_env} "
+            f"or write one to {stored}"
         )
+
+    def signing_keys(self) -> tuple[SigningKey, list[SigningKey]]:
+        """The current key (signs and verifies) and the old ones (verify only)."""
+        old = []
+        for entry in self.gateway.old_keys:
+            value = os.environ.get(entry.secret_env)
+            if not value:
+                raise self._problem(
+                    f"old key '{entry.id}': set the environment variable {entry.secret_env}"
+                )
+            old.append(SigningKey(entry.id, value.encode()))
+        current = SigningKey(self.gateway.key_id, self.secret())
+        if any(key.key_id == current.key_id for key in old):
+            raise self._problem(f"key id '{current.key_id}' is both current and old")
+        return current, old
+
+    def _problem(self, message: str) -> SourceFileError:
+        return SourceFileError([Problem(self.source, 1, 1, message)])
 
 
 def load_settings(path: Path) -> Settings:
@@ -219,6 +263,15 @@ def ensure_secret_file(data_dir: Path) -> None:
     fd = os.open(stored, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(secrets.token_urlsafe(32))
+
+
+def ensure_signing_key(settings: Settings) -> Path | None:
+    """With no key in the environment, a random one in `data_dir/secret` (made once), so a
+    new deployment's `serve` starts as it is; processes sharing a database need the env's."""
+    if os.environ.get(settings.gateway.secret_env) or (settings.data_dir / "secret").exists():
+        return None
+    ensure_secret_file(settings.data_dir)
+    return settings.data_dir / "secret"
 
 
 # --- directory.yaml ---------------------------------------------------------------

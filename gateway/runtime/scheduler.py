@@ -1,7 +1,9 @@
 """The scheduler: the lifecycle sweep (gateway/lifecycle/sweeper.py) on APScheduler.
 
 `serve` starts it; it runs `Sweeper.run_once` every few seconds in APScheduler's
-background thread, and wakes the outbox worker when a sweep queued mail.
+background thread, and wakes the outbox worker when a sweep queued mail. Where
+several instances share one store, only the holder of the `scheduler` lease
+sweeps (storage/leases.py); when it dies another takes over at its next tick.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from gateway.domain import Clock
+from gateway.lifecycle.retention import Retention
 from gateway.lifecycle.sweeper import Sweeper
 
 log = logging.getLogger(__name__)
@@ -22,6 +26,8 @@ def start_scheduler(
     *,
     refresh: Callable[[], object] = lambda: None,
     on_fired: Callable[[], None] = lambda: None,
+    is_leader: Callable[[], bool] = lambda: True,
+    retention: Retention | None = None,
     prune: Callable[[], int] | None = None,
 ) -> BackgroundScheduler:
     """APScheduler in a background thread running the sweep on a short interval.
@@ -31,7 +37,7 @@ def start_scheduler(
     """
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(
-        _safe(sweeper, refresh, on_fired),
+        _safe(sweeper, refresh, on_fired, is_leader),
         "interval",
         seconds=interval_seconds,
         id="lifecycle-sweep",
@@ -39,6 +45,16 @@ def start_scheduler(
         coalesce=True,
         next_run_time=sweeper.clock.now(),
     )
+    if retention is not None and retention.enabled:
+        scheduler.add_job(
+            _purge(retention, sweeper.clock),
+            "interval",
+            hours=1,
+            id="retention-purge",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=sweeper.clock.now(),
+        )
     if prune is not None:
         scheduler.add_job(
             _safe_prune(prune),
@@ -64,12 +80,30 @@ def _safe_prune(prune: Callable[[], int]) -> Callable[[], None]:
     return run
 
 
+def _purge(retention: Retention, clock: Clock) -> Callable[[], None]:
+    def purge() -> None:
+        try:
+            gone = retention.purge(clock.now())
+        except Exception:
+            log.exception("retention purge failed; will try again in an hour")
+            return
+        if gone:
+            log.info("retention: deleted %d file(s) of tickets closed long ago", len(gone))
+
+    return purge
+
+
 def _safe(
-    sweeper: Sweeper, refresh: Callable[[], object], on_fired: Callable[[], None]
+    sweeper: Sweeper,
+    refresh: Callable[[], object],
+    on_fired: Callable[[], None],
+    is_leader: Callable[[], bool],
 ) -> Callable[[], None]:
     def sweep() -> None:
         try:
             refresh()  # notice a policy.yaml edit even when no mail flows
+            if not is_leader():
+                return  # another instance sweeps
             if sweeper.run_once().total:
                 on_fired()  # wake the outbox worker for the mail just queued
         except Exception:
