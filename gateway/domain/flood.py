@@ -121,7 +121,8 @@ class FlowReading:
 
     sender: str
     ticket: str | None  # the ticket it is about, by ref, when it threads into one
-    text_key: str | None  # sender + digest of the new text, to notice a robot repeating
+    # sender (+ ticket) + digest of the new words, to notice a robot repeating itself
+    text_keys: tuple[str, ...]
     signals: tuple[str, ...] = ()  # why it looks machine-made, if it does
 
 

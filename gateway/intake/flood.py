@@ -36,6 +36,7 @@ from gateway.intake.facts import Facts
 
 _REF_TAG = re.compile(r"\[#TG-\d+\]", re.IGNORECASE)
 REPEATED = "the same text again"
+REPEATED_ELSEWHERE = "the same answer on another ticket"
 
 
 def _our_domains(facts: Facts) -> set[str]:
@@ -61,24 +62,34 @@ def read_flow(a: Assessment, facts: Facts) -> Assessment | Decision:
             signals.append("References carry our own Message-IDs outside a live thread")
         if _REF_TAG.search(msg.text_body) or _REF_TAG.search(msg.html_body):
             signals.append("quotes our own mail back outside a live thread")
-    text_key = None
+    text_keys: tuple[str, ...] = ()
     # The words, not an agent's `#` command lines: "#assumir" twice is a person.
     words = " ".join(
         " ".join(line.split())
         for line in a.new_text.splitlines()
         if not line.lstrip().startswith("#")
     ).strip()
+    rate = facts.flood_limits.loop_signals
     if words and a.ticket is not None:
         # Within one thread: "Resolvido, obrigado" on two tickets is a person; the same
         # words on one ticket again and again are a robot answering our mail there (a
         # robot that opens a new ticket each time is caught by the rates instead).
-        digest = hashlib.sha256(words.lower().encode()).hexdigest()
-        text_key = f"{sender}:{a.ticket.ref}:{digest[:32]}"
-        rate = facts.flood_limits.loop_signals
-        if rate is not None and facts.count(Counter.TEXT_FROM, text_key, rate.window):
+        digest = hashlib.sha256(words.lower().encode()).hexdigest()[:32]
+        here = f"{sender}:{a.ticket.ref}:{digest}"
+        text_keys = (here,)
+        if rate is not None and facts.count(Counter.TEXT_FROM, here, rate.window):
             signals.append(REPEATED)
+        if a.role is AuthorRole.AGENT:
+            # An agent mailbox's robot answers every ticket's notification with one text:
+            # the same words on other tickets count too (a reply pasted now and then stays
+            # under the limit; a robot does not).
+            anywhere = f"{sender}:*:{digest}"
+            text_keys += (anywhere,)
+            seen = rate is not None and facts.count(Counter.TEXT_FROM, anywhere, rate.window)
+            if seen and REPEATED not in signals:
+                signals.append(REPEATED_ELSEWHERE)
     ticket = str(a.ticket.ref) if a.ticket is not None else None
-    return replace(a, flow=FlowReading(sender, ticket, text_key, tuple(signals)))
+    return replace(a, flow=FlowReading(sender, ticket, text_keys, tuple(signals)))
 
 
 def _is_ours(message_id: str, domains: set[str]) -> bool:

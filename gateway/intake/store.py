@@ -240,8 +240,7 @@ def record_flow(
     ledger.mark(Counter.MAIL_FROM, [flow.sender], now)
     if flow.ticket is not None:
         ledger.mark(Counter.MAIL_ON_TICKET, [flow.ticket], now)
-    if flow.text_key is not None:
-        ledger.mark(Counter.TEXT_FROM, [flow.text_key], now)
+    ledger.mark(Counter.TEXT_FROM, flow.text_keys, now)
     if flow.signals:
         ledger.mark(Counter.LOOP_SIGNAL, [flow.sender], now)
     if isinstance(decision, CreateTicket):

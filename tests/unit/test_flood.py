@@ -8,10 +8,22 @@ from datetime import datetime, timedelta
 import pytest
 
 from gateway.config.limits import LimitsSection, parse_rate
-from gateway.domain import CreateTicket, HoldLoop, Quarantine, ThreadUpdate, TicketStatus
+from gateway.domain import (
+    AgentUpdate,
+    CreateTicket,
+    EmailAddress,
+    Envelope,
+    HoldLoop,
+    ParsedMessage,
+    Quarantine,
+    ThreadUpdate,
+    TicketRef,
+    TicketStatus,
+    TokenPurpose,
+)
 from gateway.domain.flood import EVERYONE, Counter, Hold, HoldSource, QuarantineCause, Rate
 from gateway.intake import steps as pipeline
-from tests.unit.test_pipeline import TICKET, MemoryFacts, mail
+from tests.unit.test_pipeline import AGENT_AUTH, ANA, TICKET, TOKENS, MemoryFacts, mail
 
 MARIA = "maria@alfa.edu.br"
 UNTIL = datetime(2026, 11, 23, 14, 0).astimezone()
@@ -86,11 +98,11 @@ def test_our_ack_quoted_back_and_the_same_text_again_are_loop_signals() -> None:
     assert reading.flow and "quotes our own mail back" in " ".join(reading.flow.signals)
     world = MemoryFacts()
     fresh, _ = pipeline.assess(mail(), world)
-    assert fresh.flow is not None and fresh.flow.text_key is None, "only within a thread"
+    assert fresh.flow is not None and fresh.flow.text_keys == (), "only within a thread"
     reply = mail(subject="Re: [#TG-00007] Sistema fora do ar")
     first, _ = pipeline.assess(reply, world)
-    assert first.flow is not None and first.flow.text_key and not first.flow.signals
-    world.counts[(Counter.TEXT_FROM, first.flow.text_key)] = 1
+    assert first.flow is not None and len(first.flow.text_keys) == 1 and not first.flow.signals
+    world.counts[(Counter.TEXT_FROM, first.flow.text_keys[0])] = 1
     again, _ = pipeline.assess(replace(reply, message_id="<other@alfa.edu.br>"), world)
     assert again.flow and again.flow.signals == ("the same text again",)
 
@@ -120,3 +132,37 @@ def test_limits_are_written_n_per_duration_or_off() -> None:
     limits = LimitsSection(sender_mails="off", cool_down="2h").limits()
     assert limits.sender_mails is None and limits.cool_down == timedelta(hours=2)
     assert LimitsSection().limits().sender_tickets == Rate(20, timedelta(hours=1))
+
+
+def agent_answer(ticket: int, text: str = "Obrigada, registrado.") -> ParsedMessage:
+    address = TOKENS.reply_address(
+        "suporte@example.com", TicketRef(ticket), TokenPurpose.AGENT, holder=ANA
+    )
+    return mail(
+        sender=ANA,
+        to=(EmailAddress(address),),
+        envelope=Envelope(rcpt_tos=(address,)),
+        headers=AGENT_AUTH,
+        text_body=text,
+    )
+
+
+def test_an_agent_repeating_an_answer_on_a_ticket_is_held_not_relayed() -> None:
+    world = MemoryFacts()
+    first, decision = pipeline.assess(agent_answer(7), world)
+    assert isinstance(decision, AgentUpdate), decision
+    assert first.flow is not None and len(first.flow.text_keys) == 2  # here, and anywhere
+    for key in first.flow.text_keys:
+        world.counts[(Counter.TEXT_FROM, key)] = 1
+    held = pipeline.run(agent_answer(7), world)
+    assert isinstance(held, HoldLoop) and (held.source, held.key) == (HoldSource.TICKET, "TG-00007")
+    # The same words on another ticket: a signal, held only over loop_signals.
+    world.tickets[TicketRef(8)] = replace(TICKET, ref=TicketRef(8))
+    other, decision = pipeline.assess(agent_answer(8), world)
+    assert isinstance(decision, AgentUpdate)
+    assert other.flow is not None and other.flow.signals == ("the same answer on another ticket",)
+    world.counts[(Counter.LOOP_SIGNAL, ANA)] = 3
+    assert isinstance(pipeline.run(agent_answer(8), world), HoldLoop)
+    # Commands alone are no words: "#assumir" twice is a person.
+    only, _ = pipeline.assess(agent_answer(7, "#assumir"), MemoryFacts())
+    assert only.flow is not None and only.flow.text_keys == ()
