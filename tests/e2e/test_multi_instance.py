@@ -30,7 +30,7 @@ import pytest
 from gateway.domain import TicketRef
 from storage.db import Database
 from storage.lifecycle import LifecycleStore
-from tests.support.gateway_process import DIRECTORY, GatewayConfig, ServeProcess
+from tests.support.gateway_process import DIRECTORY, NO_LIMITS, GatewayConfig, ServeProcess
 from tests.support.mailfiles import simple_mail
 from tests.support.sink import SmtpSink
 from tests.support.timetravel import gateway_at
@@ -53,7 +53,10 @@ def ref_of(text: str) -> TicketRef:
 def second_instance(a: GatewayConfig) -> GatewayConfig:
     """Instance B: its own SMTP port and folder, the same database and raw store as A."""
     b = GatewayConfig(
-        folder=a.folder.parent / "gw-b", storage_url=a.storage_url, relay_port=a.relay_port
+        folder=a.folder.parent / "gw-b",
+        storage_url=a.storage_url,
+        relay_port=a.relay_port,
+        limits=a.limits,
     )
     b.write()
     text = b.path.read_text().replace('data_dir = "data"', f'data_dir = "{a.folder / "data"}"')
@@ -83,6 +86,8 @@ def test_on_sqlite_a_second_serve_on_the_same_store_is_refused(
 def test_two_instances_share_one_store_and_survive_a_sigkill(
     gateway_config: GatewayConfig, sink: SmtpSink
 ) -> None:
+    gateway_config.limits = NO_LIMITS  # 2,000 mails at once measure sharing, not loops
+    gateway_config.write()
     a, b = gateway_config, second_instance(gateway_config)
     with gateway_at(a, datetime(2025, 6, 2, 9, tzinfo=SP)) as past:  # timers long due now
         for n in range(OLD_TICKETS):

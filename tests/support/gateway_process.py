@@ -57,6 +57,10 @@ loop_signals = "off"
 sender_tickets = "off"
 recipient_mails = "off"
 """
+# For load tests (thousands of customers at once): every limit off, the global ones too.
+NO_LIMITS = (
+    BULK_LIMITS + 'global_tickets = "off"\nticket_auto_mails = "off"\nglobal_mails = "off"\n'
+)
 
 
 @dataclass
