@@ -18,6 +18,7 @@ from prometheus_client.registry import Collector
 
 from gateway.domain import Clock
 from storage.db import Database
+from storage.flow import QuarantineStore
 from storage.lifecycle import LifecycleStore
 from storage.repository import Outbox, ReceiptLedger, TicketRepository
 
@@ -70,6 +71,7 @@ class _StoreFigures(Collector):
             )
             received = ReceiptLedger(session).count_by_outcome()
             fired = LifecycleStore(session).fired_counts()
+            held = QuarantineStore(session).count_held()
         yield _family(
             GaugeMetricFamily, "ticketgate_tickets", "Tickets by status.", "status", tickets
         )
@@ -86,6 +88,9 @@ class _StoreFigures(Collector):
             "Outbox mail whose last try failed: retrying (pending) or given up (failed).",
             "state", failing,
         )  # fmt: skip
+        yield GaugeMetricFamily(
+            "ticketgate_quarantine_held", "Mail held for the admins (quarantine).", value=held
+        )
         yield _family(
             CounterMetricFamily, "ticketgate_received", "Inbound mail by outcome.", "outcome",
             received,
