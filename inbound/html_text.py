@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+from inbound.reply_patterns import ANY_FIELD_RE, ATTRIBUTION_END_RE, FORWARD_RE
+
 # --- HTML to plain text ------------------------------------------------------------
 
 _VOID_TAGS = frozenset(
@@ -31,6 +33,7 @@ _BLOCK_TAGS = frozenset(
     [
         "address",
         "article",
+        "blockquote",
         "aside",
         "center",
         "dd",
@@ -73,26 +76,38 @@ _INLINE_SPACE_RE = re.compile(r"[ \t\r\n\f]+")
 _ZERO_WIDTH = str.maketrans("", "", "\u200b\u200c\u200d\u2060\ufeff")
 
 
-def html_to_text(html: str) -> str:
+def html_to_text(html: str, *, quote_marks: bool = False) -> str:
     """Plain text of an HTML body without its quoted history.
 
     Block elements become line breaks, entities are decoded, script, style and
     head are dropped, and the quoting containers of Gmail, Outlook, Apple Mail,
     Thunderbird and Yahoo are removed, so what is left is what the sender typed.
+    A header block after an <hr> ends the text; a Gmail forward and a plain
+    <blockquote> that no attribution introduces (the sender's own quotation) are
+    kept. With `quote_marks`, each removed quote leaves one ">" line, so that
+    `extract_reply` still sees where a quote was (an attribution before it, an
+    inline answer after it).
     """
     if not html.strip():
         return ""
-    parser = _HtmlText()
+    parser = _HtmlText(quote_marks)
     parser.feed(html)
     parser.close()
-    return _tidy_html_text(parser.text())
+    return _tidy_html_text(parser.finish())
 
 
 class _HtmlText(HTMLParser):
     """Collects visible text, skipping dropped subtrees and everything after a cut."""
 
-    def __init__(self) -> None:
+    def __init__(self, quote_marks: bool = False) -> None:
         super().__init__(convert_charrefs=True)
+        self._quote_marks = quote_marks
+        self._pending_quote: tuple[int, int] | None = None  # (depth, chunks) of a maybe-forward
+        self._pending_hr: int | None = None  # chunks before an <hr> a header block may follow
+        # Bare <blockquote>s: history only when one is the mail's last quote (see finish()).
+        self._tentatives: list[tuple[int, int]] = []
+        self._tentative_at: int | None = None  # stack depth of the open one
+        self._last_quote_tentative = False
         self._chunks: list[str] = []
         self._tail = ""  # the last two characters written, to place line breaks
         self._stack: list[tuple[str, bool]] = []  # open tags, and whether each is tight
@@ -101,6 +116,13 @@ class _HtmlText(HTMLParser):
 
     def text(self) -> str:
         return "".join(self._chunks)
+
+    def finish(self) -> str:
+        """The text, without the last quote of the mail if it was a bare <blockquote>."""
+        if self._tentatives and self._last_quote_tentative:
+            start, end = self._tentatives[-1]
+            self._chunks[start:end] = [">\n" if self._quote_marks else "\n"]
+        return self.text()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if self._cut:
@@ -119,14 +141,30 @@ class _HtmlText(HTMLParser):
                 if tag == "br":
                     self._write("\n")
                 elif tag == "hr":
+                    self._pending_hr = len(self._chunks)
                     self._newline()
             return
         tight = tag == "p" and _is_tight_paragraph(attributes)
         self._stack.append((tag, tight))
         if self._skip_at is not None:
             return
-        if tag in _DROPPED_TAGS or _is_quote(tag, attributes):
+        if tag == "blockquote" and self._tentative_at is None and self._is_bare_quote(attributes):
+            self._newline()
+            self._tentative_at = len(self._stack)
+            self._tentatives.append((len(self._chunks), len(self._chunks)))
+            self._last_quote_tentative = True
+            return
+        if self._pending_quote is None and _is_gmail_container(tag, attributes):
+            # Gmail wraps a forward in the same container as a quote: decide on its first words.
+            self._pending_quote = (len(self._stack), len(self._chunks))
+        elif tag in _DROPPED_TAGS or (
+            self._pending_quote is None and self._is_history_quote(tag, attributes)
+        ):
             self._skip_at = len(self._stack)
+            if tag not in _DROPPED_TAGS:
+                self._mark_quote()
+                if self._tentative_at is None:
+                    self._last_quote_tentative = False
             return
         if tight:
             self._newline()
@@ -150,6 +188,14 @@ class _HtmlText(HTMLParser):
             if len(self._stack) < self._skip_at:
                 self._skip_at = None
             return
+        if self._tentative_at is not None and len(self._stack) < self._tentative_at:
+            self._tentative_at = None
+            self._newline()
+            self._tentatives[-1] = (self._tentatives[-1][0], len(self._chunks))
+            return
+        if self._pending_quote is not None and len(self._stack) < self._pending_quote[0]:
+            self._drop_pending_quote()  # a container with no words at all
+            return
         if tight or tag in _BLOCK_TAGS:
             self._newline()
         elif tag in _PARAGRAPH_TAGS:
@@ -164,8 +210,56 @@ class _HtmlText(HTMLParser):
             text = _INLINE_SPACE_RE.sub(" ", data)
             if self._at_line_start():
                 text = text.lstrip(" ")
-        if text:
-            self._write(text)
+        if not text:
+            return
+        if text.strip() and self._pending_hr is not None:
+            if ANY_FIELD_RE.match(text.strip()):  # "<hr><b>From:</b> ..." opens the old message
+                self._truncate(self._pending_hr)
+                self._cut = True
+                return
+            self._pending_hr = None
+        if text.strip() and self._pending_quote is not None:
+            if not FORWARD_RE.match(text.strip()):
+                self._drop_pending_quote()
+                return
+            self._pending_quote = None
+        self._write(text)
+
+    def _is_history_quote(self, tag: str, attributes: dict[str, str]) -> bool:
+        """A client's quote container; Gmail's quote button only after an attribution."""
+        if not _is_quote(tag, attributes):
+            return False
+        if tag == "blockquote" and _classes(attributes) == {"gmail_quote"}:
+            return self._after_attribution()  # outside Gmail's reply container
+        return True
+
+    def _is_bare_quote(self, attributes: dict[str, str]) -> bool:
+        """A <blockquote> no client marks as a reply quote and no attribution introduces."""
+        marked = attributes.get("type", "").lower() == "cite" or bool(_classes(attributes))
+        return not marked and not self._after_attribution()
+
+    def _after_attribution(self) -> bool:
+        last = self.text().rstrip().rpartition("\n")[2].strip()
+        if not re.search(r"[\d@]", last):
+            return False
+        return last.endswith(":") or bool(ATTRIBUTION_END_RE.search(last))
+
+    def _drop_pending_quote(self) -> None:
+        assert self._pending_quote is not None
+        depth, chunks = self._pending_quote
+        self._pending_quote = None
+        self._truncate(chunks)
+        self._skip_at = depth if len(self._stack) >= depth else None
+        self._mark_quote()
+
+    def _mark_quote(self) -> None:
+        if self._quote_marks:
+            self._newline()
+            self._write(">\n")
+
+    def _truncate(self, chunks: int) -> None:
+        del self._chunks[chunks:]
+        self._tail = "".join(self._chunks)[-2:]
 
     def _is_open(self, tag: str) -> bool:
         return any(name == tag for name, _ in self._stack)
@@ -198,6 +292,10 @@ def _is_quote(tag: str, attributes: dict[str, str]) -> bool:
     if tag == "blockquote":
         return True
     return bool(_classes(attributes) & _QUOTE_CLASSES)
+
+
+def _is_gmail_container(tag: str, attributes: dict[str, str]) -> bool:
+    return tag == "div" and "gmail_quote" in _classes(attributes)
 
 
 def _starts_history(tag: str, attributes: dict[str, str]) -> bool:
