@@ -36,6 +36,16 @@ from dataclasses import dataclass
 
 from inbound import reply_patterns as pat
 from inbound.html_text import _ZERO_WIDTH, _collapse_blank_lines, html_to_text
+from inbound.reply_quotes import (
+    EMAIL_RE,
+    attribution_start,
+    ends_attribution,
+    has_text,
+    is_quoted,
+    next_text,
+    strong_attribution,
+    without_quotes,
+)
 
 __all__ = ["Reply", "extract_reply", "html_to_text", "new_text", "source_text", "split_reply"]
 
@@ -63,23 +73,8 @@ def extract_reply(text: str) -> str:
     return split_reply(text).new
 
 
-# --- plain-text reply extraction ---------------------------------------------------
-
-_QUOTE_PREFIX = ">"
-_EMPTY_QUOTE_RE = re.compile(r"^>[>\s]*$")
 _RULE_RE = re.compile(r"^(?:[-_=*]\s?){2,}$")
-_DIGIT_RE = re.compile(r"\d")
-_TIME_RE = re.compile(r"\b\d{1,2}\s?[:.h]\s?\d{2}\b")
-_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-# The end of an attribution that names the sender's address: "... <bob@x.com>:" or ">:".
-_ADDRESS_END_RE = re.compile(r"(?:@[\w-]+(?:\.[\w-]+)+[>)\]]*|^[>)\]]+)\s*:\s*$")
-_DATE_START_RE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b")
-_DATE_LEAD_RE = re.compile(r"^(?:\d|\w{1,4}[.,]?\s+\d)")  # "2014-10-17", "tir. 18.", "ср, 30"
-_LINK_ONLY_RE = re.compile(r"^\s*[(<\[]?https?://\S+?[)>\]]?\s*>?\s*$")
-_ATTRIBUTION_MAX_CHARS = 300
 _HEADER_SCAN_LINES = 8
-_WRAP_LOOKBACK = 3
-_WRAPPED_QUOTE_CHARS = 60  # a quoted line this long was probably hard-wrapped by the client
 
 
 def split_reply(text: str) -> Reply:
@@ -98,9 +93,9 @@ def split_reply(text: str) -> Reply:
     lines = _split_joined_attributions(_split_lines(text))
     cut, forward = _history_start(lines)
     head = lines[:cut]
-    reply = _strip_mobile_signatures(_without_quotes(_cut_signature(head)))
-    if not _has_text(reply):  # only a signature was written (e.g. a reply carrying a file)
-        reply = _without_quotes([line for line in head if not _is_delimiter(head, line)])
+    reply = _strip_mobile_signatures(without_quotes(_cut_signature(head)))
+    if not has_text(reply):  # only a signature was written (e.g. a reply carrying a file)
+        reply = without_quotes([line for line in head if not _is_delimiter(head, line)])
     new = _collapse_blank_lines(reply)
     if forward is not None:
         forwarded = _collapse_blank_lines([line.rstrip() for line in lines[forward:]])
@@ -111,19 +106,6 @@ def split_reply(text: str) -> Reply:
 
 def _split_lines(text: str) -> list[str]:
     return text.translate(_ZERO_WIDTH).replace("\r\n", "\n").replace("\r", "\n").split("\n")
-
-
-def _is_quoted(line: str) -> bool:
-    return line.startswith(_QUOTE_PREFIX)
-
-
-def _has_text(lines: list[str]) -> bool:
-    return any(line.strip() for line in lines)
-
-
-def _next_text(lines: list[str], index: int) -> str | None:
-    """The next non-blank line after `index`, or None."""
-    return next((line for line in lines[index + 1 :] if line.strip()), None)
 
 
 # --- where the history starts ----------------------------------------------------
@@ -137,13 +119,13 @@ def _split_joined_attributions(lines: list[str]) -> list[str]:
         if re.fullmatch(r">\s*:\s*", line) and out and re.search(r"<[^<>\s]+@[^<>\s]+$", out[-1]):
             out[-1] = out[-1].rstrip() + ">:"
             continue
-        match = None if _is_quoted(line) else pat.JOINED_ATTRIBUTION_RE.search(line)
-        following = _next_text(lines, index)
+        match = None if is_quoted(line) else pat.JOINED_ATTRIBUTION_RE.search(line)
+        following = next_text(lines, index)
         if (
             match
             and match.start(1) > 0
-            and (following is None or _is_quoted(following))
-            and _strong_attribution(match.group(1))
+            and (following is None or is_quoted(following))
+            and strong_attribution(match.group(1))
         ):
             out += [line[: match.start(1)].rstrip(" -"), match.group(1)]
         else:
@@ -154,7 +136,7 @@ def _split_joined_attributions(lines: list[str]) -> list[str]:
 def _history_start(lines: list[str]) -> tuple[int, int | None]:
     """Where the quoted history starts, and whether it is a forward (kept whole)."""
     for index, line in enumerate(lines):
-        if _is_quoted(line):
+        if is_quoted(line):
             continue
         stripped = line.strip()
         if pat.FORWARD_RE.match(stripped):
@@ -168,8 +150,8 @@ def _history_start(lines: list[str]) -> tuple[int, int | None]:
         start = _unquoted_history_attribution(lines, index)
         if start is not None:
             return start, None
-        following = _next_text(lines, index)
-        if pat.MOBILE_SIGNATURE_RE.match(stripped) and following and not _is_quoted(following):
+        following = next_text(lines, index)
+        if pat.MOBILE_SIGNATURE_RE.match(stripped) and following and not is_quoted(following):
             return index + 1, None
     return len(lines), None
 
@@ -177,57 +159,22 @@ def _history_start(lines: list[str]) -> tuple[int, int | None]:
 def _unquoted_history_attribution(lines: list[str], index: int) -> int | None:
     """The first line of an attribution ending at `index` that history without ">" follows."""
     stripped = lines[index].strip()
-    if pat.ATTRIBUTION_START_RE.match(stripped) and not _ends_attribution(stripped):
+    if pat.ATTRIBUTION_START_RE.match(stripped) and not ends_attribution(stripped):
         # Polymail and others wrap the address onto lines of its own: look ahead for the verb.
         for end in range(index + 1, min(index + 6, len(lines))):
             joined = " ".join(line.lstrip("> ").strip() for line in lines[index : end + 1])
-            if _ends_attribution(lines[end].lstrip("> ").strip()) and _strong_attribution(joined):
-                following = _next_text(lines, end)
-                return index if following is None or not _is_quoted(following) else None
+            if ends_attribution(lines[end].lstrip("> ").strip()) and strong_attribution(joined):
+                following = next_text(lines, end)
+                return index if following is None or not is_quoted(following) else None
         return None
-    if not _ends_attribution(stripped):
+    if not ends_attribution(stripped):
         return None
-    following = _next_text(lines, index)
-    if following is not None and _is_quoted(following):
+    following = next_text(lines, index)
+    if following is not None and is_quoted(following):
         return None  # a quote follows: the runs below drop it, keeping inline answers
-    start = _attribution_start(lines, index)
+    start = attribution_start(lines, index)
     joined = " ".join(line.strip() for line in lines[start : index + 1])
-    return start if _strong_attribution(joined) else None
-
-
-def _ends_attribution(line: str) -> bool:
-    if pat.ATTRIBUTION_END_RE.search(line) or _ADDRESS_END_RE.search(line):
-        return True
-    # Old Gmail: "2011/4/7 Nathan <support@example.com>", no verb and no colon.
-    return bool(_DATE_START_RE.match(line) and re.search(r"@[\w.-]+>?\s*$", line))
-
-
-def _strong_attribution(joined: str) -> bool:
-    """A date and a time or an address: enough to cut text that carries no ">"."""
-    if len(joined) > _ATTRIBUTION_MAX_CHARS or not _DIGIT_RE.search(joined):
-        return False
-    return bool(_TIME_RE.search(joined) or _EMAIL_RE.search(joined))
-
-
-def _attribution_start(lines: list[str], end: int) -> int:
-    """Where an attribution wrapped by the client begins (up to three lines up)."""
-    if pat.ATTRIBUTION_START_RE.match(lines[end].strip()):
-        return end
-    start = end
-    for above in range(end - 1, max(end - 1 - _WRAP_LOOKBACK, -1), -1):
-        line = lines[above].strip()
-        if not line or _is_quoted(lines[above]):
-            break
-        if _starts_attribution(line):
-            start = above
-    return start
-
-
-def _starts_attribution(line: str) -> bool:
-    """ "On <date>", "Em <date>", "2014-10-17 11:28", "tir. 18. apr." - never a sentence."""
-    if line.endswith((".", "!", "?")) or not _DIGIT_RE.search(line[:25]):
-        return False
-    return bool(pat.ATTRIBUTION_START_RE.match(line) or _DATE_LEAD_RE.match(line))
+    return start if strong_attribution(joined) else None
 
 
 def _is_header_block(lines: list[str], index: int) -> bool:
@@ -245,13 +192,13 @@ def _is_header_block(lines: list[str], index: int) -> bool:
         if pat.ANY_FIELD_RE.match(line.strip()):
             fields.append(line.strip())
             wrapped = 0
-        elif line.strip() and not wrapped and _EMAIL_RE.search(line):
+        elif line.strip() and not wrapped and EMAIL_RE.search(line):
             fields[-1] += " " + line.strip()
             wrapped = 1
         else:
             break
     preceded = _rule_above(lines, index) != index
-    has_address = any(_EMAIL_RE.search(field) for field in fields)
+    has_address = any(EMAIL_RE.search(field) for field in fields)
     if len(fields) >= 3 or (len(fields) == 2 and (has_address or preceded)):
         return True
     return preceded and bool(pat.FROM_FIELD_RE.match(first))
@@ -281,7 +228,7 @@ def _is_delimiter(lines: list[str], line: str, index: int | None = None) -> bool
         return True
     if line.rstrip() != "--" or index is None:
         return False
-    following = _next_text(lines, index)
+    following = next_text(lines, index)
     return following is not None and following.strip()[:1].isalpha()
 
 
@@ -303,95 +250,3 @@ def _strip_mobile_signatures(lines: list[str]) -> list[str]:
             end -= 1
             continue
         return lines[:end]
-
-
-# --- quotes and inline answers ---------------------------------------------------
-
-
-@dataclass
-class _Run:
-    quoted: bool
-    indexes: list[int]
-
-
-def _without_quotes(lines: list[str]) -> list[str]:
-    """The new lines, keeping as quote only the questions an inline answer follows."""
-    attribution = _attribution_lines(lines)
-    runs: list[_Run] = []
-    for index, line in enumerate(lines):
-        if index in attribution or not line.strip():
-            continue
-        quoted = _is_quoted(line) or _continues_quote(lines, index)
-        if runs and runs[-1].quoted == quoted:
-            runs[-1].indexes.append(index)
-        else:
-            runs.append(_Run(quoted, [index]))
-    answered = runs[:-1] if len(runs) >= 2 and _is_sign_off(lines, runs[-1]) else runs
-    keep: set[int] = set()
-    interleaved = len(answered) >= 3
-    for position, run in enumerate(runs):
-        if not run.quoted:
-            keep.update(run.indexes)
-        elif interleaved and position + 1 < len(answered):
-            keep.update(_last_paragraph(lines, run.indexes))
-    return [line.rstrip() for index, line in enumerate(lines) if index in keep or not line.strip()]
-
-
-def _continues_quote(lines: list[str], index: int) -> bool:
-    """An unquoted line the client wrapped out of a quoted one (no ">" of its own).
-
-    Both neighbours are quoted, and the line is a bare link, or the quoted line
-    above was long or broke inside a link and this one goes on in lower case.
-    """
-    if index == 0 or index + 1 >= len(lines):
-        return False
-    above, line = lines[index - 1], lines[index]
-    if not (_is_quoted(above) and _is_quoted(lines[index + 1])):
-        return False
-    if _LINK_ONLY_RE.match(line):
-        return True
-    broken = len(above) >= _WRAPPED_QUOTE_CHARS or re.search(r"[(<]https?://\S*$", above)
-    first = line.lstrip()[:1]
-    return bool(broken) and bool(first) and not (first.isupper() or first.isdigit())
-
-
-def _is_sign_off(lines: list[str], run: _Run) -> bool:
-    """A short last run that opens with "Regards," and the like is not an answer."""
-    return (
-        not run.quoted
-        and len(run.indexes) <= 3
-        and bool(pat.SIGN_OFF_RE.match(lines[run.indexes[0]].strip()))
-    )
-
-
-def _last_paragraph(lines: list[str], indexes: list[int]) -> list[int]:
-    """The quoted lines after the run's last empty ">" line or blank gap."""
-    content = list(indexes)
-    while content and _EMPTY_QUOTE_RE.match(lines[content[-1]]):
-        content.pop()
-    paragraph: list[int] = []
-    for index in reversed(content):
-        if _EMPTY_QUOTE_RE.match(lines[index]):
-            break
-        if paragraph and paragraph[-1] != index + 1:
-            break
-        paragraph.append(index)
-    return paragraph
-
-
-def _attribution_lines(lines: list[str]) -> set[int]:
-    """Indexes of "On ... wrote:" / "Em ... escreveu:" lines that introduce a quote."""
-    found: set[int] = set()
-    for index, line in enumerate(lines):
-        if _is_quoted(line) or not _ends_attribution(line.strip()):
-            continue
-        following = _next_text(lines, index)
-        if following is not None and not _is_quoted(following):
-            continue
-        start = _attribution_start(lines, index)
-        joined = " ".join(part.strip() for part in lines[start : index + 1])
-        if len(joined) > _ATTRIBUTION_MAX_CHARS:
-            continue
-        if pat.ATTRIBUTION_START_RE.match(joined) or re.search(r"@|\d", joined):
-            found.update(range(start, index + 1))
-    return found
