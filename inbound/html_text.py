@@ -239,10 +239,19 @@ class _HtmlText(HTMLParser):
         return not marked and not self._after_attribution()
 
     def _after_attribution(self) -> bool:
-        last = self.text().rstrip().rpartition("\n")[2].strip()
+        last = self._last_line()
         if not re.search(r"[\d@]", last):
             return False
         return last.endswith(":") or bool(ATTRIBUTION_END_RE.search(last))
+
+    def _last_line(self) -> str:
+        """The last non-blank line written so far (read from the end: mails can be long)."""
+        tail = ""
+        for chunk in reversed(self._chunks):
+            tail = chunk + tail
+            if tail.strip() and "\n" in tail.rstrip():
+                break
+        return tail.rstrip().rpartition("\n")[2].strip()
 
     def _drop_pending_quote(self) -> None:
         assert self._pending_quote is not None

@@ -184,7 +184,7 @@ ATTRIBUTION_END_RE = re.compile(rf"\b(?:{_words(Kind.ATTRIBUTION_VERB)})\s*:?\s*
 ATTRIBUTION_START_RE = re.compile(rf"^(?:{_words(Kind.ATTRIBUTION_START)})\s", re.IGNORECASE)
 # "...in the middle of a line, On <date> ... wrote:" (a reply joined to its attribution).
 JOINED_ATTRIBUTION_RE = re.compile(
-    rf"(?:^|(?<=\S)-*\s+|-{{2,}}\s*)((?:{_words(Kind.ATTRIBUTION_START)})\s.*"
+    rf"(?:^|(?<=\S)-*\s+|-{{2,}}\s*)((?-i:{_words(Kind.ATTRIBUTION_START)})\s.*"
     rf"\b(?:{_words(Kind.ATTRIBUTION_VERB)})\s*:\s*)$",
     re.IGNORECASE,
 )

@@ -3,6 +3,7 @@ reads ">" lines, the "On ... wrote:" lines that introduce them, and inline answe
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -33,7 +34,7 @@ def has_text(lines: list[str]) -> bool:
 
 def next_text(lines: list[str], index: int) -> str | None:
     """The next non-blank line after `index`, or None."""
-    return next((line for line in lines[index + 1 :] if line.strip()), None)
+    return next((line for line in itertools.islice(lines, index + 1, None) if line.strip()), None)
 
 
 def ends_attribution(line: str) -> bool:

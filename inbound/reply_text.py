@@ -75,6 +75,7 @@ def extract_reply(text: str) -> str:
 
 _RULE_RE = re.compile(r"^(?:[-_=*]\s?){2,}$")
 _HEADER_SCAN_LINES = 8
+_JOINED_MAX_CHARS = 1000  # a joined attribution ends a line of ordinary length
 
 
 def split_reply(text: str) -> Reply:
@@ -119,13 +120,14 @@ def _split_joined_attributions(lines: list[str]) -> list[str]:
         if re.fullmatch(r">\s*:\s*", line) and out and re.search(r"<[^<>\s]+@[^<>\s]+$", out[-1]):
             out[-1] = out[-1].rstrip() + ">:"
             continue
-        match = None if is_quoted(line) else pat.JOINED_ATTRIBUTION_RE.search(line)
-        following = next_text(lines, index)
+        match = None
+        if not is_quoted(line) and line.rstrip().endswith(":") and len(line) <= _JOINED_MAX_CHARS:
+            match = pat.JOINED_ATTRIBUTION_RE.search(line)
         if (
             match
             and match.start(1) > 0
-            and (following is None or is_quoted(following))
             and strong_attribution(match.group(1))
+            and ((following := next_text(lines, index)) is None or is_quoted(following))
         ):
             out += [line[: match.start(1)].rstrip(" -"), match.group(1)]
         else:
@@ -150,9 +152,10 @@ def _history_start(lines: list[str]) -> tuple[int, int | None]:
         start = _unquoted_history_attribution(lines, index)
         if start is not None:
             return start, None
-        following = next_text(lines, index)
-        if pat.MOBILE_SIGNATURE_RE.match(stripped) and following and not is_quoted(following):
-            return index + 1, None
+        if pat.MOBILE_SIGNATURE_RE.match(stripped):
+            following = next_text(lines, index)
+            if following is not None and not is_quoted(following):
+                return index + 1, None
     return len(lines), None
 
 
