@@ -6,7 +6,13 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from inbound.reply_patterns import ANY_FIELD_RE, ATTRIBUTION_END_RE, FORWARD_RE
+from inbound.reply_patterns import (
+    ANY_FIELD_RE,
+    ATTRIBUTION_END_RE,
+    DATE_FIELD_RE,
+    FORWARD_RE,
+    FROM_FIELD_RE,
+)
 
 # --- HTML to plain text ------------------------------------------------------------
 
@@ -72,6 +78,7 @@ _CUT_IDS = frozenset(("appendonsend", "divrplyfwdmsg", "stopspelling"))
 # borderless div that has only a thin top rule; #B5C4DF is the 2007-2010 colour.
 _OUTLOOK_HEADER_STYLE_RE = re.compile(r"border-top:solid#(?:e1e1e1|b5c4df)")
 _NO_BOTTOM_MARGIN_RE = re.compile(r"(?:^|;)margin(?:-bottom)?:0(?:[a-z]+)?(?:;|$)")
+_MAX_RULES = 50  # <hr>s looked at for a header block after them
 _INLINE_SPACE_RE = re.compile(r"[ \t\r\n\f]+")
 _ZERO_WIDTH = str.maketrans("", "", "\u200b\u200c\u200d\u2060\ufeff")
 
@@ -103,7 +110,7 @@ class _HtmlText(HTMLParser):
         super().__init__(convert_charrefs=True)
         self._quote_marks = quote_marks
         self._pending_quote: tuple[int, int] | None = None  # (depth, chunks) of a maybe-forward
-        self._pending_hr: int | None = None  # chunks before an <hr> a header block may follow
+        self._rules: list[int] = []  # where each <hr> was: a header block may follow one
         # Bare <blockquote>s: history only when one is the mail's last quote (see finish()).
         self._tentatives: list[tuple[int, int]] = []
         self._tentative_at: int | None = None  # stack depth of the open one
@@ -118,10 +125,17 @@ class _HtmlText(HTMLParser):
         return "".join(self._chunks)
 
     def finish(self) -> str:
-        """The text, without the last quote of the mail if it was a bare <blockquote>."""
+        """The text, without the last quote of the mail if it was a bare <blockquote>, and
+        without everything from an <hr> that a header block follows ("<hr><b>From:</b>")."""
         if self._tentatives and self._last_quote_tentative:
             start, end = self._tentatives[-1]
             self._chunks[start:end] = [">\n" if self._quote_marks else "\n"]
+            shift = 1 - (end - start)
+            self._rules = [at + shift if at >= end else min(at, start) for at in self._rules]
+        for at in self._rules[:_MAX_RULES]:
+            if _opens_header_block("".join(self._chunks[at:])):
+                del self._chunks[at:]
+                break
         return self.text()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -141,7 +155,7 @@ class _HtmlText(HTMLParser):
                 if tag == "br":
                     self._write("\n")
                 elif tag == "hr":
-                    self._pending_hr = len(self._chunks)
+                    self._rules.append(len(self._chunks))
                     self._newline()
             return
         tight = tag == "p" and _is_tight_paragraph(attributes)
@@ -212,12 +226,6 @@ class _HtmlText(HTMLParser):
                 text = text.lstrip(" ")
         if not text:
             return
-        if text.strip() and self._pending_hr is not None:
-            if ANY_FIELD_RE.match(text.strip()):  # "<hr><b>From:</b> ..." opens the old message
-                self._truncate(self._pending_hr)
-                self._cut = True
-                return
-            self._pending_hr = None
         if text.strip() and self._pending_quote is not None:
             if not FORWARD_RE.match(text.strip()):
                 self._drop_pending_quote()
@@ -301,6 +309,16 @@ def _is_quote(tag: str, attributes: dict[str, str]) -> bool:
     if tag == "blockquote":
         return True
     return bool(_classes(attributes) & _QUOTE_CLASSES)
+
+
+def _opens_header_block(text: str) -> bool:
+    """Whether text starts with a From/Date header field and reads as a header block: more
+    fields, or an address (Outlook.com and Hotmail put no other marker after their <hr>)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()][:6]
+    if not lines or not (FROM_FIELD_RE.match(lines[0]) or DATE_FIELD_RE.match(lines[0])):
+        return False
+    fields = sum(1 for line in lines if ANY_FIELD_RE.match(line))
+    return fields >= 2 or "@" in lines[0]
 
 
 def _is_gmail_container(tag: str, attributes: dict[str, str]) -> bool:

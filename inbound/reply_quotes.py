@@ -18,7 +18,7 @@ EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _ADDRESS_END_RE = re.compile(r"(?:@[\w-]+(?:\.[\w-]+)+[>)\]]*|^[>)\]]+)\s*:\s*$")
 _DATE_START_RE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b")
 _DATE_LEAD_RE = re.compile(r"^(?:\d|\w{1,4}[.,]?\s+\d)")  # "2014-10-17", "tir. 18.", "ср, 30"
-_LINK_ONLY_RE = re.compile(r"^\s*[(<\[]?https?://\S+?[)>\]]?\s*>?\s*$")
+_LINK_ONLY_RE = re.compile(r"^\s*[(<\[]https?://\S+?[)>\]]\s*>?\s*$")  # "(http://...) >"
 _ATTRIBUTION_MAX_CHARS = 300
 _WRAP_LOOKBACK = 3
 _WRAPPED_QUOTE_CHARS = 60  # a quoted line this long was probably hard-wrapped by the client
@@ -84,11 +84,15 @@ class _Run:
 def without_quotes(lines: list[str]) -> list[str]:
     """The new lines, keeping as quote only the questions an inline answer follows."""
     attribution = _attribution_lines(lines)
+    first_quote = next((i for i, line in enumerate(lines) if is_quoted(line)), len(lines))
+    top_posted = any(
+        line.strip() and i not in attribution for i, line in enumerate(lines[:first_quote])
+    )
     runs: list[_Run] = []
     for index, line in enumerate(lines):
         if index in attribution or not line.strip():
             continue
-        quoted = is_quoted(line) or _continues_quote(lines, index)
+        quoted = is_quoted(line) or _continues_quote(lines, index, top_posted)
         if runs and runs[-1].quoted == quoted:
             runs[-1].indexes.append(index)
         else:
@@ -104,11 +108,12 @@ def without_quotes(lines: list[str]) -> list[str]:
     return [line.rstrip() for index, line in enumerate(lines) if index in keep or not line.strip()]
 
 
-def _continues_quote(lines: list[str], index: int) -> bool:
+def _continues_quote(lines: list[str], index: int, top_posted: bool) -> bool:
     """An unquoted line the client wrapped out of a quoted one (no ">" of its own).
 
-    Both neighbours are quoted, and the line is a bare link, or the quoted line
-    above was long or broke inside a link and this one goes on in lower case.
+    Both neighbours are quoted, and the line is a link in brackets, or closes a
+    link the quoted line above broke. Below a top-posted reply (nobody answers
+    inline there) a lower-case line under a long quoted line is a wrap too.
     """
     if index == 0 or index + 1 >= len(lines):
         return False
@@ -117,9 +122,11 @@ def _continues_quote(lines: list[str], index: int) -> bool:
         return False
     if _LINK_ONLY_RE.match(line):
         return True
-    broken = len(above) >= _WRAPPED_QUOTE_CHARS or re.search(r"[(<]https?://\S*$", above)
+    if re.search(r"[(<]https?://\S*$", above) and re.match(r"\S*[)>]", line):
+        return True
     first = line.lstrip()[:1]
-    return bool(broken) and bool(first) and not (first.isupper() or first.isdigit())
+    lower = bool(first) and not (first.isupper() or first.isdigit())
+    return top_posted and len(above) >= _WRAPPED_QUOTE_CHARS and lower
 
 
 def _is_sign_off(lines: list[str], run: _Run) -> bool:

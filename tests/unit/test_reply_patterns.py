@@ -270,6 +270,22 @@ def test_an_inline_answer_below_a_long_question_is_still_an_answer() -> None:
     )
 
 
+def test_lower_case_and_link_answers_between_quoted_lines_are_answers() -> None:
+    text = (
+        "On Mon, Nov 23, 2026 at 10:15 AM Support <support@example.com> wrote:\n"
+        "> Could you tell us which version of the system is installed on the server?\n"
+        "version 7.2.1, installed last week\n"
+        "> Where can we download the log?\n"
+        "https://files.example.com/log.zip\n"
+        "> Thanks\n"
+    )
+    assert extract_reply(text) == (
+        "> Could you tell us which version of the system is installed on the server?\n"
+        "version 7.2.1, installed last week\n> Where can we download the log?\n"
+        "https://files.example.com/log.zip"
+    )
+
+
 # --- HTML ----------------------------------------------------------------------------
 
 
@@ -286,6 +302,16 @@ def test_an_inline_answer_below_a_long_question_is_still_an_answer() -> None:
 )  # fmt: skip
 def test_html_history_after_an_hr_a_div_or_a_bare_blockquote_is_cut(history: str) -> None:
     assert new_text("", f"<div>{NEW}</div>{history}<div><br></div>") == NEW
+
+
+@pytest.mark.parametrize(
+    "after_rule",
+    ["<div>Data: 03/12 - Reunião de implantação</div><div>Local: sala 2</div>",
+     "<p>Para: todos os professores</p><p>Assunto: provas</p>"],
+)  # fmt: skip
+def test_an_hr_before_ordinary_text_cuts_nothing(after_rule: str) -> None:
+    html = f"<div>Segue a agenda.</div><hr>{after_rule}"
+    assert new_text("", html).endswith(new_text("", after_rule))
 
 
 def test_a_gmail_html_forward_without_comment_keeps_the_forward() -> None:
