@@ -793,7 +793,7 @@ def test_agents_see_the_customers_quoted_history_collapsed_below_the_new_text() 
     assert context.text == "Continua fora do ar."
     assert context.history == body.rstrip("\n")  # the whole text: nothing of it is lost
     templates = Templates(brand=brand("", ""))
-    for locale, summary in (("pt_BR", "Histórico citado"), ("en", "Quoted history")):
+    for locale, summary in (("pt_BR", "histórico citado"), ("en", "quoted history")):
         rendered = templates.render("agent_notification", locale, context.as_mapping())
         details = rendered.html.split("<details", 1)[1].split("</details>", 1)[0]
         assert summary in details and "&gt; Reiniciamos o servidor." in details
@@ -810,4 +810,4 @@ def test_a_mail_with_nothing_quoted_carries_no_history_to_agents() -> None:
     rendered = Templates(brand=brand("", "")).render(
         "agent_notification", "pt_BR", context.as_mapping()
     )
-    assert "<details" not in rendered.html and "Histórico citado" not in rendered.text
+    assert "<details" not in rendered.html and "histórico citado" not in rendered.text
