@@ -79,6 +79,7 @@ _CUT_IDS = frozenset(("appendonsend", "divrplyfwdmsg", "stopspelling"))
 _OUTLOOK_HEADER_STYLE_RE = re.compile(r"border-top:solid#(?:e1e1e1|b5c4df)")
 _NO_BOTTOM_MARGIN_RE = re.compile(r"(?:^|;)margin(?:-bottom)?:0(?:[a-z]+)?(?:;|$)")
 _MAX_RULES = 50  # <hr>s looked at for a header block after them
+_HEADER_CHUNKS = 200  # text pieces read after one: a header block is a few short lines
 _INLINE_SPACE_RE = re.compile(r"[ \t\r\n\f]+")
 _ZERO_WIDTH = str.maketrans("", "", "\u200b\u200c\u200d\u2060\ufeff")
 
@@ -133,7 +134,7 @@ class _HtmlText(HTMLParser):
             shift = 1 - (end - start)
             self._rules = [at + shift if at >= end else min(at, start) for at in self._rules]
         for at in self._rules[:_MAX_RULES]:
-            if _opens_header_block("".join(self._chunks[at:])):
+            if _opens_header_block("".join(self._chunks[at : at + _HEADER_CHUNKS])):
                 del self._chunks[at:]
                 break
         return self.text()
@@ -276,7 +277,7 @@ class _HtmlText(HTMLParser):
 
     def _truncate(self, chunks: int) -> None:
         del self._chunks[chunks:]
-        self._tail = "".join(self._chunks)[-2:]
+        self._tail = "".join(self._chunks[-2:])[-2:]
 
     def _is_open(self, tag: str) -> bool:
         return any(name == tag for name, _ in self._stack)
