@@ -249,13 +249,22 @@ def test_a_mailing_list_footer_is_cut(footer: str) -> None:
 # --- quotes the client wrapped -------------------------------------------------------
 
 
-def test_a_quoted_line_the_client_wrapped_without_its_mark_stays_in_the_quote() -> None:
-    text = (
-        f"{NEW}\n\nEm 23/11/2026 10:15, Suporte <suporte@example.com> escreveu:\n"
-        "> Recebemos sua solicitação e abrimos o chamado para a equipe de infraestrutura d\n"
-        "e plantão.\n>\n> Link: (http://example.com/ticket\n_id=1)\n>\n"
-    )
-    assert extract_reply(text) == NEW
+@pytest.mark.parametrize(
+    ("new", "attribution", "wrapped"),
+    [
+        (NEW, "Em 23/11/2026 10:15, Suporte <suporte@example.com> escreveu:",
+         "> Recebemos sua solicitação e abrimos o chamado para a equipe de infraestrutura d\n"
+         "e plantão.\n"),
+        (NEW_EN, "On 23/11/2026 10:15, Support <support@example.com> wrote:",
+         "> We received your request and opened a ticket for the infrastructure team on c\n"
+         "all tonight.\n"),
+    ],
+)  # fmt: skip
+def test_a_quoted_line_the_client_wrapped_without_its_mark_stays_in_the_quote(
+    new: str, attribution: str, wrapped: str
+) -> None:
+    text = f"{new}\n\n{attribution}\n{wrapped}>\n> Link: (http://example.com/ticket\n_id=1)\n>\n"
+    assert extract_reply(text) == new
 
 
 def test_an_inline_answer_below_a_long_question_is_still_an_answer() -> None:
