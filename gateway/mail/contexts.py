@@ -150,6 +150,7 @@ class AgentNotification(TemplateContext):
     replies_are_notes: bool
     ticket: TicketFacts
     conversation: list[ThreadLine]
+    history: str = ""  # the sender's whole text when quoted history was cut from `text`
 
     def as_mapping(self) -> dict[str, object]:
         mapping = asdict(self)
