@@ -114,6 +114,10 @@ class Templates:
         found: list[TemplateProblem] = []
         for path in sorted(self._overrides.rglob("*.j2")):
             name = path.relative_to(self._overrides).as_posix()
+            unknown = _unknown_name(name)
+            if unknown:
+                found.append(TemplateProblem(path, 1, unknown))
+                continue
             try:
                 self._env.parse(path.read_text(encoding="utf-8"), name=name, filename=str(path))
             except TemplateSyntaxError as exc:
@@ -157,6 +161,21 @@ class Templates:
         except TemplateNotFound:
             return f"<pre>{escape(text)}</pre>\n"
         return found.render(context)
+
+
+def _unknown_name(name: str) -> str:
+    """Why the gateway would never read the file `name` (relative to the admin's folder),
+    or "": a template is LOCALE/NAME.PART.j2."""
+    folder, _, filename = name.rpartition("/")
+    if folder not in LOCALES:
+        return f"unknown template name '{name}': put it in a locale folder ({', '.join(LOCALES)})"
+    part = filename.removesuffix(".j2").rpartition(".")[2]
+    if filename.count(".") != 2 or part not in PARTS:
+        return (
+            f"unknown template name '{filename}': name it NAME.subject.j2, NAME.txt.j2 or "
+            "NAME.html.j2"
+        )
+    return ""
 
 
 @dataclass(frozen=True)

@@ -155,7 +155,10 @@ def serve(obj: Context) -> None:
     try:
         asyncio.run(serve_forever(settings, ready))
     except SourceFileError as exc:
-        raise click.ClickException(f"{exc}\nFix the file(s) above and run again.") from exc
+        # A file the admin wrote is refused (directory, rules, policy, labels, templates):
+        # exit 2, told apart from a fault of the machine (a busy port, exit 1).
+        click.echo(f"Error: {exc}\nFix the file(s) above and run again.", err=True)
+        raise SystemExit(2) from exc
     except OSError as exc:
         raise click.ClickException(
             f"cannot listen on {settings.file.smtp.host}:{settings.file.smtp.port}: {exc}. "

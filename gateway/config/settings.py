@@ -130,6 +130,7 @@ class PathsSection(_Strict):
     rules: str = "rules"
     policy: str = "policy.yaml"
     templates: str = "templates"  # the admin's template overrides, e.g. pt_BR/*.txt.j2
+    labels: str = "labels.yaml"  # the admin's names of statuses, queues, categories…
 
 
 class ConfigFile(_Strict):
@@ -155,6 +156,7 @@ class Settings:
     policy_path: Path
     templates_path: Path
     relay_pickup_dir: Path | None
+    labels_path: Path
 
     @property
     def gateway(self) -> GatewaySection:
@@ -205,6 +207,7 @@ def load_settings(path: Path) -> Settings:
         policy_path=(base / parsed.paths.policy).resolve(),
         templates_path=(base / parsed.paths.templates).resolve(),
         relay_pickup_dir=(base / pickup).resolve() if pickup else None,
+        labels_path=(base / parsed.paths.labels).resolve(),
     )
 
 

@@ -51,9 +51,11 @@ class TicketPages(LinkPages[TicketLinks]):
         post: bool,
         lang: str | None = None,
     ) -> Page:
+        parts = self.actions.parts
         words = Words(
             lang if lang in TICKET_PAGE_TEXT else self.locale,
-            self.actions.parts.policy().calendar.zone,
+            parts.policy().calendar.zone,
+            parts.labels(),
         )
         ref = self.links.ref(purpose, token)
         if ref is None:
