@@ -91,3 +91,24 @@ def test_a_missing_secret_says_how_to_provide_one(gateway_config: GatewayConfig)
     )
     assert result.returncode != 0
     assert "set the environment variable TICKETGATE_SECRET" in result.stderr
+
+
+def test_a_broken_template_override_stops_serve_with_file_line_and_exit_2(
+    gateway_config: GatewayConfig,
+) -> None:
+    """`serve` runs the check `rules check` runs on the admin's templates folder: a Jinja
+    syntax error or a file it would never read stops start-up, at its file and line."""
+    gateway_config.templates = {
+        "pt_BR/acknowledgement.txt.j2": "Olá {{ requester_name }},\n\n{% if ticket.ref %}\n",
+        "pt_BR/closed.text.j2": "Fechado.\n",
+    }
+    gateway_config.write()
+    folder = gateway_config.folder / "templates" / "pt_BR"
+    result = gateway_config.cli("serve", check=False)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    assert f"{folder / 'acknowledgement.txt.j2'}:3:1: template syntax error" in stderr
+    assert f"{folder / 'closed.text.j2'}:1:1: unknown template name 'closed.text.j2'" in stderr
+    check = gateway_config.cli("rules", "check", check=False)
+    assert check.returncode == 1
+    assert f"{folder / 'acknowledgement.txt.j2'}:3:1: template syntax error" in check.stderr.decode()
