@@ -111,4 +111,5 @@ def test_a_broken_template_override_stops_serve_with_file_line_and_exit_2(
     assert f"{folder / 'closed.text.j2'}:1:1: unknown template name 'closed.text.j2'" in stderr
     check = gateway_config.cli("rules", "check", check=False)
     assert check.returncode == 1
-    assert f"{folder / 'acknowledgement.txt.j2'}:3:1: template syntax error" in check.stderr.decode()
+    checked = check.stderr.decode()
+    assert f"{folder / 'acknowledgement.txt.j2'}:3:1: template syntax error" in checked
