@@ -127,32 +127,26 @@ CALENDAR_DURATION_WORDS = {  # a 24×7 duration (policy.yaml `10dc`, `12h corrid
     "en": ("calendar day", "calendar days", "hour", "hours"),
 }
 # What happens next after a status change, told with the agent's answer (issue 10).
+# What happens next after a status change, told with the agent's answer (issue 10);
+# `{status}` is the status as the customer reads it (labels.yaml may rename it).
 NEXT_STEP = {
     "pt_BR": {
-        "open": "em atendimento.",
-        "waiting_customer": "aguardando o seu retorno.",
         "waiting_customer_deadline": (
-            "aguardando o seu retorno; sem resposta até {deadline} ({duration}), o chamado "
-            "será considerado resolvido."
+            "{status}; sem resposta até {deadline} ({duration}), o chamado será considerado "
+            "resolvido."
         ),
-        "waiting_third_party": "aguardando terceiros; avisaremos assim que houver novidade.",
-        "resolved": "resolvido.",
+        "waiting_third_party": "{status}; avisaremos assim que houver novidade.",
         "resolved_deadline": (
-            "resolvido; se não recebermos nova mensagem até {deadline}, o chamado será fechado."
+            "{status}; se não recebermos nova mensagem até {deadline}, o chamado será fechado."
         ),
-        "closed": "fechado.",
     },
     "en": {
-        "open": "in progress.",
-        "waiting_customer": "waiting for your answer.",
         "waiting_customer_deadline": (
-            "waiting for your answer; without one by {deadline} ({duration}), the ticket will "
-            "be considered resolved."
+            "{status}; without an answer by {deadline} ({duration}), the ticket will be "
+            "considered resolved."
         ),
-        "waiting_third_party": "waiting for a third party; we will write as soon as we hear.",
-        "resolved": "resolved.",
-        "resolved_deadline": "resolved; unless you write by {deadline}, the ticket will be closed.",
-        "closed": "closed.",
+        "waiting_third_party": "{status}; we will write as soon as we hear.",
+        "resolved_deadline": "{status}; unless you write by {deadline}, the ticket will be closed.",
     },
 }
 UNTOLD_CAUSES = frozenset({"agent command", "first agent answer", "scheduler"})
@@ -353,12 +347,12 @@ class Words:
 
     def next_step(self, status: str, deadline: datetime | None, duration: Duration | None) -> str:
         """The new status in words and what happens next, for the customer."""
-        words = NEXT_STEP[self.locale]
+        words, label = NEXT_STEP[self.locale], self.status(status)
         if deadline is not None and f"{status}_deadline" in words:
             return words[f"{status}_deadline"].format(
-                deadline=self.when(deadline), duration=self.duration(duration)
+                status=label, deadline=self.when(deadline), duration=self.duration(duration)
             )
-        return words.get(status, self.status(status))
+        return words.get(status, "{status}.").format(status=label)
 
     def duration(self, duration: Duration | None) -> str:
         if duration is None:

@@ -188,3 +188,16 @@ def test_a_broken_file_at_start_up_stops_start_up(tmp_path: Path) -> None:
     path = write(tmp_path, "pt_BR: {status: {nope: x}}\n")
     with pytest.raises(SourceFileError, match=r"labels.yaml:1:18: unknown status 'nope'"):
         watch_labels(path, BUILTIN_LABELS, tmp_path / "directory.yaml", lambda: DIRECTORY)
+
+
+def test_what_happens_next_names_the_status_in_the_admins_words(tmp_path: Path) -> None:
+    deadline = datetime(2026, 12, 14, 12, tzinfo=UTC)
+    builtin = Words("pt_BR", SP)
+    assert builtin.next_step("open", None, None) == "em atendimento."
+    assert builtin.next_step("waiting_third_party", None, None) == (
+        "aguardando terceiros; avisaremos assim que houver novidade."
+    )
+    table = load_labels(write(tmp_path, LABELS), BUILTIN_LABELS, QUEUES)
+    told = Words("pt_BR", SP, table).next_step("waiting_customer", deadline, None)
+    assert told.startswith("aguardando sua resposta; sem resposta até 14/12/2026 09:00 (BRT)")
+    assert Words("en", SP, table).next_step("open", None, None) == "being worked on."
