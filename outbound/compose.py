@@ -70,7 +70,9 @@ class Templates:
         overrides: Path | None = None,
         brand: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
-        self._overrides = overrides if overrides is not None and overrides.is_dir() else None
+        # Kept even while the folder is missing: one created later (a template added to a
+        # running gateway) is read from then on.
+        self._overrides = overrides
         loaders: list[BaseLoader] = [PackageLoader("outbound", "templates")]
         if self._overrides is not None:
             loaders.insert(0, FileSystemLoader(self._overrides))
@@ -92,7 +94,7 @@ class Templates:
 
     def own_names(self, locale: str) -> set[str]:
         """Templates only the admin's folder holds (not overrides of packaged ones)."""
-        if self._overrides is None:
+        if self._overrides is None or not self._overrides.is_dir():
             return set()
         packaged = PackageLoader("outbound", "templates").list_templates()
         packaged_names = {n.removeprefix(f"{locale}/").split(".")[0] for n in packaged}
@@ -109,7 +111,7 @@ class Templates:
     def problems(self) -> list[TemplateProblem]:
         """What is wrong in the admin's folder: Jinja syntax errors at their line, and an
         own template without the subject or text part it needs to be sent."""
-        if self._overrides is None:
+        if self._overrides is None or not self._overrides.is_dir():
             return []
         found: list[TemplateProblem] = []
         for path in sorted(self._overrides.rglob("*.j2")):
