@@ -133,7 +133,11 @@ def main(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
 @click.pass_obj
 def serve(obj: Context) -> None:
     """Run the SMTP listener and the outbox worker until SIGTERM/SIGINT."""
-    settings = obj.settings()
+    try:
+        settings = obj.settings()
+    except click.ClickException as exc:  # ticketgate.toml refused, file:line:column
+        exc.exit_code = 2
+        raise
 
     def ready(host: str, port: int) -> None:
         address = settings.support_address

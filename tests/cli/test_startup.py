@@ -60,7 +60,7 @@ def test_a_broken_config_stops_start_up_with_file_and_line(
     path = gateway_config.path
     path.write_text(path.read_text() + "\n[smtp]\nportt = 1\n")
     result = gateway_config.cli("serve", check=False)
-    assert result.returncode != 0
+    assert result.returncode == 2
     stderr = result.stderr.decode()
     assert f"{path}:" in stderr and "Fix the file" in stderr
 
@@ -73,7 +73,7 @@ def test_a_broken_directory_stops_serve_with_file_and_line(
     line = text[: text.index("can_open_tickets: true")].count("\n") + 1
     directory.write_text(text.replace("can_open_tickets: true", "can_open: true", 1))
     result = gateway_config.cli("serve", check=False)
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert f"{directory}:{line}:" in result.stderr.decode()
     assert "unknown key 'can_open'" in result.stderr.decode()
 
