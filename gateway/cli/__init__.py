@@ -136,8 +136,8 @@ def serve(obj: Context) -> None:
     try:
         settings = obj.settings()
     except click.ClickException as exc:  # ticketgate.toml refused, file:line:column
-        exc.exit_code = 2
-        raise
+        click.echo(f"Error: {exc.format_message()}", err=True)
+        raise SystemExit(2) from exc
 
     def ready(host: str, port: int) -> None:
         address = settings.support_address
