@@ -165,3 +165,25 @@ def test_a_template_added_while_serving_may_be_named_by_reply_with(
         assert f"Veja https://ajuda.example.com ({ref})" in articles.text
     finally:
         serve.stop()
+
+
+def test_an_english_gateway_uses_the_english_labels_and_is_not_held_to_portuguese(
+    gateway_config: GatewayConfig, sink: SmtpSink
+) -> None:
+    """The suite's English-words check follows the config's locale: an `en` gateway's
+    mail says "Priority" and passes; its labels come from the file's `en` table."""
+    gateway_config.locale = "en"
+    gateway_config.write()
+    save(gateway_config.folder / "labels.yaml", "en:\n  priority: {3: routine}\n")
+    save(gateway_config.folder / "policy.yaml", POLICY)
+    serve = ServeProcess(gateway_config).start()
+    try:
+        ref, _, notification = customer_writes(serve, sink)
+        [ack] = sink.wait_for_count(1, address="maria@alfa.edu.br")
+        assert f"[#{ref}]" in ack.header("Subject")
+        assert "Priority: 3 (routine)" in ack.text
+        assert "First answer by: no target" in notification.text
+        assert "Status:         new" in notification.text
+        assert sink.locale() == "en" and ack.english()  # English, as configured
+    finally:
+        serve.stop()
