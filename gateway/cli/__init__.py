@@ -25,7 +25,7 @@ import click
 from tqdm import tqdm
 
 from gateway.cli.lifecycle import report, scheduler
-from gateway.cli.params import TICKET_REF, instant
+from gateway.cli.params import TICKET_REF, Refused, instant
 from gateway.cli.rules import rules as rules_group
 from gateway.cli.sources import MessageSource, open_sources
 from gateway.config.policy_file import load_policy
@@ -132,12 +132,11 @@ def main(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
 @main.command()
 @click.pass_obj
 def serve(obj: Context) -> None:
-    """Run the SMTP listener and the outbox worker until SIGTERM/SIGINT."""
+    """Run the SMTP listener and the outbox worker until SIGTERM/SIGINT; exit 2 on a bad file."""
     try:
         settings = obj.settings()
     except click.ClickException as exc:  # ticketgate.toml refused, file:line:column
-        click.echo(f"Error: {exc.format_message()}", err=True)
-        raise SystemExit(2) from exc
+        raise Refused(exc.message) from exc
 
     def ready(host: str, port: int) -> None:
         address = settings.support_address
@@ -158,11 +157,8 @@ def serve(obj: Context) -> None:
 
     try:
         asyncio.run(serve_forever(settings, ready))
-    except SourceFileError as exc:
-        # A file the admin wrote is refused (directory, rules, policy, labels, templates):
-        # exit 2, told apart from a fault of the machine (a busy port, exit 1).
-        click.echo(f"Error: {exc}\nFix the file(s) above and run again.", err=True)
-        raise SystemExit(2) from exc
+    except SourceFileError as exc:  # directory, rules, policy, labels or templates
+        raise Refused(f"{exc}\nFix the file(s) above and run again.") from exc
     except OSError as exc:
         raise click.ClickException(
             f"cannot listen on {settings.file.smtp.host}:{settings.file.smtp.port}: {exc}. "
