@@ -102,11 +102,11 @@ class Templates:
         return found - packaged_names
 
     def rule_templates(self, locale: str) -> dict[str, frozenset[str]]:
-        """Per rule action, the templates it may send (that exist in this locale)."""
-        names = self.names(locale)
-        allowed = {action: allowed & names for action, allowed in RULE_TEMPLATES.items()}
-        allowed["reply_with"] = allowed["reply_with"] | self.own_names(locale)
-        return allowed
+        """Per rule action, the templates it may send (that exist in this locale): the
+        packaged one, or one of the admin's own (a `reject` one gets the rejection's
+        variables, e.g. seed 001's "only the direction's mailbox may ask for that")."""
+        names, own = self.names(locale), self.own_names(locale)
+        return {action: (allowed & names) | own for action, allowed in RULE_TEMPLATES.items()}
 
     def problems(self) -> list[TemplateProblem]:
         """What is wrong in the admin's folder: Jinja syntax errors at their line, and an

@@ -79,10 +79,17 @@ class OutboxWorker:
                 await self._send_one(mail, result)
 
     async def _send_one(self, mail: ClaimedMail, result: FlushResult) -> None:
+        about = {"outbox_id": mail.outbox_id, "message_id": mail.message_id}
         try:
             await self.transport.send(mail)
         except PermanentSendError as exc:
-            log.error("outbox %s %s refused for good: %s", mail.outbox_id, mail.message_id, exc)
+            log.error(
+                "outbox %s %s refused for good: %s",
+                mail.outbox_id,
+                mail.message_id,
+                exc,
+                extra=about,
+            )
             await asyncio.to_thread(self.store.mark_failed, mail, str(exc), None)
             result.failed += 1
             return
@@ -95,6 +102,7 @@ class OutboxWorker:
                     mail.message_id,
                     mail.attempts,
                     exc,
+                    extra=about,
                 )
                 result.failed += 1
             else:
@@ -105,13 +113,18 @@ class OutboxWorker:
                     mail.attempts,
                     retry_at.isoformat(),
                     exc,
+                    extra=about,
                 )
                 result.retrying += 1
             await asyncio.to_thread(self.store.mark_failed, mail, str(exc), retry_at)
             return
         await asyncio.to_thread(self.store.mark_sent, mail, self.clock.now())
         log.info(
-            "outbox %s sent %s to %s", mail.outbox_id, mail.message_id, ",".join(mail.recipients)
+            "outbox %s sent %s to %s",
+            mail.outbox_id,
+            mail.message_id,
+            ",".join(mail.recipients),
+            extra=about,
         )
         result.sent += 1
 

@@ -9,9 +9,12 @@ apt_packages=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || apt_packages+=(postgresql)
 [ -x /usr/sbin/dovecot ] || apt_packages+=(dovecot-imapd)  # the IMAP tests' real server
 command -v chromium >/dev/null || apt_packages+=(chromium chromium-driver)  # survey-link pages
+[ -x /usr/sbin/postfix ] || apt_packages+=(postfix)  # the MX in front of serve (test_postfix)
 if [ ${#apt_packages[@]} -gt 0 ]; then
   echo "installing Debian packages: ${apt_packages[*]}"
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  # Postfix asks how to configure the system's own instance: none (the tests run their own).
+  echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
     "${apt_packages[@]}" >/dev/null

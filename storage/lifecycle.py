@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway.domain import MailKind, TicketRecord, TicketRef, TicketStatus
@@ -267,3 +267,12 @@ class LifecycleStore:
             }
             for row in self.session.scalars(query.order_by(SurveyRow.sent_at))
         ]
+
+    def fired_counts(self) -> dict[str, int]:
+        """Timers fired since the store began, by kind (SLA breaches among them)."""
+        rows = self.session.execute(
+            select(TimerRow.kind, func.count(TimerRow.id))
+            .where(TimerRow.state == "fired")
+            .group_by(TimerRow.kind)
+        ).all()
+        return {kind: int(n) for kind, n in rows}

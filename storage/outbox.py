@@ -119,3 +119,20 @@ class Outbox:
             select(OutboxRow.status, func.count(OutboxRow.id)).group_by(OutboxRow.status)
         ).all()
         return {status: int(n) for status, n in rows}
+
+    def oldest_waiting_since(self) -> datetime | None:
+        """When the oldest mail not yet handed to the relay was queued (None: none waits)."""
+        return self.session.scalar(
+            select(func.min(OutboxRow.created_at)).where(
+                OutboxRow.status.in_(("pending", "sending"))
+            )
+        )
+
+    def failing_counts(self) -> dict[str, int]:
+        """Mail whose last try failed, by state: retrying (pending) or given up (failed)."""
+        rows = self.session.execute(
+            select(OutboxRow.status, func.count(OutboxRow.id))
+            .where(OutboxRow.last_error != "")
+            .group_by(OutboxRow.status)
+        ).all()
+        return {status: int(n) for status, n in rows}

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
+import os
 import shutil
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -22,19 +21,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
-from tqdm import tqdm
 
+from gateway.cli.ingest import ingest
 from gateway.cli.lifecycle import report, scheduler
+from gateway.cli.ops import db, doctor
 from gateway.cli.params import TICKET_REF, Refused, instant
 from gateway.cli.rules import rules as rules_group
-from gateway.cli.sources import MessageSource, open_sources
 from gateway.config.policy_file import load_policy
-from gateway.config.settings import Settings, ensure_secret_file, load_settings
-from gateway.domain import Envelope, TicketRecord, TicketRef, TicketStatus
+from gateway.config.settings import Settings, ensure_secret_file, ensure_signing_key, load_settings
+from gateway.domain import TicketRecord, TicketRef, TicketStatus
 from gateway.domain.clock import FixedClock, SystemClock
 from gateway.runtime.app import Gateway, build, make_transport
 from gateway.runtime.app import serve as serve_forever
 from gateway.runtime.imap_runner import all_mailboxes
+from gateway.runtime.logs import LogFormat, configure_logging
 from gateway.runtime.outbox_store import DatabaseOutboxStore
 from inbound.imap import check_mailbox
 from outbound.worker import OutboxWorker
@@ -48,6 +48,7 @@ DEMO_DIR = Path("var")
 @dataclass
 class Context:
     config_path: Path | None
+    verbose: bool = False
     is_demo: bool = False
     _settings: Settings | None = None
 
@@ -63,6 +64,9 @@ class Context:
                 raise click.ClickException(
                     f"invalid configuration:\n{exc}\nFix the file(s) above and run again."
                 ) from exc
+            wanted = _env_log_format(self._settings.file.logging.format)
+            if wanted != _env_log_format():  # the config asks for other lines than so far
+                configure_logging(wanted, verbose=self.verbose)
         return self._settings
 
     def tickets_zone(self) -> ZoneInfo:
@@ -84,6 +88,12 @@ class Context:
             return build(self.settings())
         except SourceFileError as exc:
             raise click.ClickException(f"{exc}\nFix the file(s) above and run again.") from exc
+
+
+def _env_log_format(configured: LogFormat = "text") -> LogFormat:
+    """TICKETGATE_LOG_FORMAT (text or json) wins over `[logging] format`."""
+    value = os.environ.get("TICKETGATE_LOG_FORMAT", configured)
+    return "json" if value == "json" else "text"
 
 
 def write_demo_config(folder: Path) -> Path:
@@ -117,16 +127,8 @@ def write_demo_config(folder: Path) -> Path:
 @click.pass_context
 def main(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
     """ticketgate: an email-first ticketing gateway."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per sweep otherwise
-    logging.getLogger("mail-parser").setLevel(logging.ERROR)
-    logging.getLogger("mailparser").setLevel(logging.ERROR)
-    ctx.obj = Context(config_path)
+    configure_logging(_env_log_format(), verbose=verbose)
+    ctx.obj = Context(config_path, verbose)
 
 
 @main.command()
@@ -137,6 +139,8 @@ def serve(obj: Context) -> None:
         settings = obj.settings()
     except click.ClickException as exc:  # ticketgate.toml refused, file:line:column
         raise Refused(exc.message) from exc
+    if created := ensure_signing_key(settings):  # a fresh deployment starts as it is
+        click.echo(f"{settings.gateway.secret_env} is not set: created {created}", err=True)
 
     def ready(host: str, port: int) -> None:
         address = settings.support_address
@@ -164,56 +168,6 @@ def serve(obj: Context) -> None:
             f"cannot listen on {settings.file.smtp.host}:{settings.file.smtp.port}: {exc}. "
             "Is another server using that port? Change [smtp] port in the config."
         ) from exc
-
-
-@main.command()
-@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per message.")
-@click.option("--recipient", multiple=True, help="Envelope recipient (as an MTA pipe passes).")
-@click.option("--sender", default=None, help="Envelope sender (as an MTA pipe passes).")
-@click.pass_obj
-def ingest(
-    obj: Context,
-    paths: tuple[Path, ...],
-    as_json: bool,
-    recipient: tuple[str, ...],
-    sender: str | None,
-) -> None:
-    """Run .eml files, Maildirs or mbox files (or - for stdin) through the pipeline."""
-    gateway = obj.gateway()
-    envelope = Envelope(mail_from=sender, rcpt_tos=recipient) if recipient or sender else None
-    sources = open_sources(paths or (Path("-"),))
-    total = sum(source.count for source in sources)
-    counts: dict[str, int] = {}
-    with tqdm(total=total, unit="msg", desc="ingest", disable=None, file=sys.stderr) as bar:
-        for source, raw in _each_message(sources):
-            receipt = gateway.intake.receive(raw, envelope, "ingest")
-            counts[receipt.outcome.value] = counts.get(receipt.outcome.value, 0) + 1
-            if as_json:
-                click.echo(
-                    json.dumps(
-                        {
-                            "message_id": receipt.message_id,
-                            "outcome": receipt.outcome.value,
-                            "ticket": str(receipt.ticket) if receipt.ticket else None,
-                        }
-                    )
-                )
-            else:
-                bar.write(
-                    f"{source.label}: {receipt.outcome.value}"
-                    + (f" {receipt.ticket}" if receipt.ticket else "")
-                )
-            bar.update(1)
-    summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
-    click.echo(f"ingested {sum(counts.values())} message(s): {summary or 'none'}", err=True)
-    gateway.close()
-
-
-def _each_message(sources: list[MessageSource]) -> Iterator[tuple[MessageSource, bytes]]:
-    for source in sources:
-        for raw in source.messages():
-            yield source, raw
 
 
 @main.group()
@@ -398,3 +352,6 @@ def imap_check(obj: Context, create_folders: bool) -> None:
 main.add_command(rules_group)
 main.add_command(scheduler)
 main.add_command(report)
+main.add_command(ingest)
+main.add_command(db)
+main.add_command(doctor)

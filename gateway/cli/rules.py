@@ -73,6 +73,18 @@ def rules_check(ctx: click.Context) -> None:
     they name), labels.yaml and policy.yaml; print `file:line:column: message` and exit 1
     on errors."""
     settings = ctx.obj.settings()  # a broken ticketgate.toml stops here, file:line:column
+    problems, summary = check_files(settings)
+    if problems:
+        click.echo("\n".join(str(p) for p in problems), err=True)
+        click.echo(f"{len(problems)} problem(s): the gateway would refuse these.", err=True)
+        raise SystemExit(1)
+    click.echo("\n".join(summary))
+
+
+def check_files(settings: Settings) -> tuple[list[Problem], list[str]]:
+    """Every file the gateway loads beside its config, checked as `serve` would load it: the
+    problems (file:line:column) and a line per file that is valid. Shared by `rules check`
+    and `doctor`."""
     problems: list[Problem] = []
     summary: list[str] = [f"{settings.source}: valid"]
     directory = _checked(problems, lambda: load_directory(settings.directory_path))
@@ -104,11 +116,7 @@ def rules_check(ctx: click.Context) -> None:
     if _checked(problems, lambda: load_policy(settings.policy_path, zone)) is not None:
         where = settings.policy_path if settings.policy_path.exists() else "the seeds' defaults"
         summary.append(f"policy ({where}): valid")
-    if problems:
-        click.echo("\n".join(str(p) for p in problems), err=True)
-        click.echo(f"{len(problems)} problem(s): the gateway would refuse these.", err=True)
-        raise SystemExit(1)
-    click.echo("\n".join(summary))
+    return problems, summary
 
 
 def _checked(problems: list[Problem], load: Callable[[], T]) -> T | None:

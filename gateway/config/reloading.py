@@ -64,6 +64,7 @@ class Watched(Generic[T]):
         self._seen = self._fingerprint()
         self._current = load()  # a broken file at start-up stops start-up
         self._last_error: str | None = None
+        self.reloads = {"applied": 0, "refused": 0}  # since start-up, for /metrics
 
     def _fingerprint(self) -> tuple[Fingerprint, ...]:
         return (fingerprint(self._files()), *self._dependencies())
@@ -83,6 +84,7 @@ class Watched(Generic[T]):
                 value = self._load()
             except SourceFileError as exc:
                 self._seen = seen
+                self.reloads["refused"] += 1
                 text = str(exc)
                 if text != self._last_error:
                     self._last_error = text
@@ -92,6 +94,7 @@ class Watched(Generic[T]):
                     self._on_error(self.name, exc)
                 return self._current
             self._current, self._seen, self._last_error = value, seen, None
+            self.reloads["applied"] += 1
             log.info("%s reloaded", self.name)
             return value
 

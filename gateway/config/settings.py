@@ -125,6 +125,11 @@ class HttpSection(_Strict):
     public_url: str = "https://support.example.com"
 
 
+class LoggingSection(_Strict):
+    # "json": one object per line with message_id/ticket fields, for a log pipeline.
+    format: Literal["text", "json"] = "text"
+
+
 class PathsSection(_Strict):
     directory: str = "directory.yaml"
     rules: str = "rules"
@@ -141,6 +146,7 @@ class ConfigFile(_Strict):
     relay: RelaySection = RelaySection()
     http: HttpSection = HttpSection()
     paths: PathsSection = PathsSection()
+    logging: LoggingSection = LoggingSection()
 
 
 @dataclass(frozen=True)
@@ -220,6 +226,15 @@ def ensure_secret_file(data_dir: Path) -> None:
     fd = os.open(stored, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(secrets.token_urlsafe(32))
+
+
+def ensure_signing_key(settings: Settings) -> Path | None:
+    """With no key in the environment, a random one in `data_dir/secret` (made once), so a
+    new deployment's `serve` starts as it is; processes sharing a database need the env's."""
+    if os.environ.get(settings.gateway.secret_env) or (settings.data_dir / "secret").exists():
+        return None
+    ensure_secret_file(settings.data_dir)
+    return settings.data_dir / "secret"
 
 
 # --- directory.yaml ---------------------------------------------------------------

@@ -148,6 +148,9 @@ def relay_answer(d: AgentUpdate, job: Job) -> None:
     moves = wanted is not None and wanted is not ticket.status
     # The answer itself tells the new status and what happens next (no separate status mail).
     status_line = ports.lifecycle.next_step(wanted, job.now) if wanted and moves else ""
+    # A new priority or team set in the same mail is told with the answer (seeds 002, 004).
+    moved = ticket.queue and (sheet.changes.queue or sheet.changes.escalate)
+    queue = job.directory.queue(ticket.queue) if moved and ticket.queue else None
     thread = customer_thread(
         ports.tickets.public_message_ids(ticket.ref),
         ports.tickets.last_customer_message_id(ticket.ref),
@@ -157,7 +160,15 @@ def relay_answer(d: AgentUpdate, job: Job) -> None:
         Letter(
             kind=MailKind.AGENT_REPLY,
             template="agent_reply",
-            context=AgentAnswer.of(sheet.text, name, ticket, ports.words, status_line),
+            context=AgentAnswer.of(
+                sheet.text,
+                name,
+                ticket,
+                ports.words,
+                status_line,
+                priority_changed=sheet.changes.priority is not None,
+                queue_name=queue.name if queue else "",
+            ),
             to=[(ticket.requester_name, ticket.requester)],
             cc=[("", f) for f in dict.fromkeys(followers) if f != ticket.requester],
             ticket=ticket.ref,
@@ -192,9 +203,7 @@ def agent_status(d: AgentUpdate | CreateTicket, job: Job) -> None:
         actor=job.sender,
         cause="agent command",
         # A ticket opened on a contact's behalf starts with its acknowledgement alone.
-        notify=isinstance(d, AgentUpdate)
-        and not job.answered
-        and wanted is not TicketStatus.OPEN,
+        notify=isinstance(d, AgentUpdate) and not job.answered and wanted is not TicketStatus.OPEN,
     )
 
 

@@ -97,7 +97,11 @@ class Intake:
             with self.db.transaction() as session:
                 if not ReceiptLedger(session).seen(steps.dedup_key(msg)):
                     raise
-            log.info("concurrent redelivery of %s: duplicate", msg.message_id)
+            log.info(
+                "concurrent redelivery of %s: duplicate",
+                msg.message_id,
+                extra={"message_id": msg.message_id, "outcome": Outcome.DUPLICATE.value},
+            )
             return Receipt(msg.message_id, Outcome.DUPLICATE, None, "concurrent redelivery")
         log.info(
             "%s %s from %s: %s%s (%s)",
@@ -107,6 +111,12 @@ class Intake:
             receipt.outcome.value,
             f" {receipt.ticket}" if receipt.ticket else "",
             receipt.reason,
+            extra={
+                "message_id": msg.message_id,
+                "ticket": receipt.ticket,
+                "channel": channel,
+                "outcome": receipt.outcome.value,
+            },
         )
         if receipt.outcome is not Outcome.DUPLICATE:
             self.on_commit()

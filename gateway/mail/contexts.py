@@ -176,13 +176,28 @@ class AgentAnswer(TemplateContext):
     ticket: TicketName
     due: str = ""
     status_line: str = ""  # set when the answer changes the status: the new one, what's next
+    # Set when the same mail changed them (seeds 002, 004): "1 (alta)", the queue's name.
+    priority_line: str = ""
+    queue_name: str = ""
 
     @classmethod
     def of(
-        cls, text: str, agent_name: str, ticket: TicketRecord, words: Words, status_line: str = ""
+        cls,
+        text: str,
+        agent_name: str,
+        ticket: TicketRecord,
+        words: Words,
+        status_line: str = "",
+        *,
+        priority_changed: bool = False,
+        queue_name: str = "",
     ) -> AgentAnswer:
         name = TicketName(str(ticket.ref), ticket.subject)
-        return cls(text, agent_name, name, agreed_due(ticket, words), status_line)
+        level = int(ticket.priority)
+        priority = f"{level} ({words.priority(ticket.priority)})" if priority_changed else ""
+        return cls(
+            text, agent_name, name, agreed_due(ticket, words), status_line, priority, queue_name
+        )
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from gateway.runtime.http import HttpEndpoint, SurveyPages
 from gateway.runtime.imap_runner import ImapRunner, all_mailboxes, intake_delivery
 from gateway.runtime.outbox_store import DatabaseOutboxStore
 from gateway.runtime.scheduler import start_scheduler
+from gateway.runtime.telemetry import Telemetry
 from gateway.runtime.ticket_pages import TicketPages
 from inbound.smtp import SupportHandler, start_listener
 from outbound.compose import Templates
@@ -47,7 +48,7 @@ from rules.engine import RuleSet
 from rules.sourcefile import Problem, SourceFileError
 from storage.blobs import BlobStore
 from storage.db import Database
-from storage.repository import Outbox, ReceiptLedger, TicketRepository
+from storage.leases import Lease
 
 log = logging.getLogger("ticketgate")
 
@@ -199,30 +200,20 @@ async def _watch_admin_files(gateway: Gateway, stop: asyncio.Event, interval: fl
             await asyncio.wait_for(stop.wait(), timeout=interval)
 
 
-def metrics(db: Database) -> str:
-    """Counts an operator alerts on: tickets by status, outbox by state, mail by outcome."""
-    with db.transaction() as session:
-        groups = {
-            "ticketgate_tickets": ("status", TicketRepository(session).count_by_status()),
-            "ticketgate_outbox": ("state", Outbox(session).counts()),
-            "ticketgate_received_total": ("outcome", ReceiptLedger(session).count_by_outcome()),
-        }
-    lines = []
-    for name, (label, counts) in groups.items():
-        kind = "counter" if name.endswith("_total") else "gauge"
-        lines.append(f"# TYPE {name} {kind}")
-        lines += [f'{name}{{{label}="{key}"}} {value}' for key, value in sorted(counts.items())]
-    return "\n".join(lines) + "\n"
+def telemetry_of(gateway: Gateway) -> Telemetry:
+    """/metrics for this process: the store's figures and the admin files' reload counts."""
+    watched = (gateway.directory, gateway.rules, gateway.policy)
+    return Telemetry(gateway.db, gateway.clock, lambda: {w.name: w.reloads for w in watched})
 
 
-def _start_http(gateway: Gateway) -> HttpEndpoint | None:
+def _start_http(gateway: Gateway, telemetry: Telemetry) -> HttpEndpoint | None:
     """The survey pages; a busy port is logged, not fatal: mail matters more than pages."""
     cfg = gateway.settings.file.http
     endpoint = HttpEndpoint(
         gateway.survey_pages,
         cfg.host,
         cfg.port,
-        lambda: metrics(gateway.db),
+        telemetry.render,
         tickets=gateway.ticket_pages,
     )
     try:
@@ -289,8 +280,11 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
+    telemetry = telemetry_of(gateway)
+
     async def deliver(raw: bytes, envelope: Envelope) -> str:
-        receipt = await asyncio.to_thread(gateway.intake.receive, raw, envelope, "smtp")
+        with telemetry.intake_seconds.labels("smtp").time():
+            receipt = await asyncio.to_thread(gateway.intake.receive, raw, envelope, "smtp")
         # Only an authorized sender's own new mail learns its ticket's ref here;
         # a replayed copy (duplicate) or a report (bounced) must reveal nothing.
         shown = receipt.outcome in (Outcome.CREATED, Outcome.THREADED)
@@ -312,21 +306,28 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
     worker = asyncio.create_task(gateway.outbox.run(stop, wake))
     watcher = asyncio.create_task(_watch_admin_files(gateway, stop))
     # IMAP pollers: one thread per [[imap]] mailbox, same Intake.receive (channel "imap").
-    imap = ImapRunner(all_mailboxes(settings), intake_delivery(gateway.intake))
+    # Several instances may share one store: a lease per mailbox and one for the sweep.
+    def lease(name: str) -> Lease:
+        return Lease(gateway.db.engine, name, settings.data_dir)
+
+    imap = ImapRunner(all_mailboxes(settings), intake_delivery(gateway.intake), lease)
     imap.start()
     # Lifecycle sweeps on APScheduler's thread; survey pages and /healthz on the HTTP thread.
+    sweep_lease = lease("scheduler")
     scheduler = start_scheduler(
         gateway.sweeper,
         refresh=gateway.policy.refresh,
         on_fired=wake_worker,
+        is_leader=sweep_lease.try_acquire,
     )
-    http = _start_http(gateway)
+    http = _start_http(gateway, telemetry)
     try:
         await stop.wait()
     finally:
         log.info("stopping: closing the SMTP listener and finishing the current send")
         server.close()
         await asyncio.to_thread(scheduler.shutdown)
+        sweep_lease.release()
         if http is not None:
             await asyncio.to_thread(http.stop)
         await asyncio.to_thread(imap.stop)

@@ -31,6 +31,7 @@ from inbound.imap import (
     OAuth2Token,
     Password,
 )
+from storage.leases import Lease
 
 log = logging.getLogger(__name__)
 
@@ -144,14 +145,28 @@ def intake_delivery(intake: Intake) -> Callable[[bytes], str]:
     return deliver
 
 
-class ImapRunner:
-    """The pollers of one `serve`: started together, stopped together on SIGTERM."""
+LEASE_RETRY_SECONDS = 2.0
 
-    def __init__(self, mailboxes: Sequence[MailboxSettings], deliver: Callable[[bytes], str]):
+
+class ImapRunner:
+    """The pollers of one `serve`: started together, stopped together on SIGTERM.
+
+    Each mailbox is polled by one instance at a time: its poller first takes the
+    mailbox's lease, and an instance that cannot stands by until the holder dies.
+    """
+
+    def __init__(
+        self,
+        mailboxes: Sequence[MailboxSettings],
+        deliver: Callable[[bytes], str],
+        lease: Callable[[str], Lease] | None = None,
+    ):
         self.stop_event = threading.Event()
+        self.lease = lease
         self.threads = [
             threading.Thread(
-                target=MailboxPoller(mailbox, deliver, self.stop_event).run,
+                target=self._poll,
+                args=(MailboxPoller(mailbox, deliver, self.stop_event), mailbox.label),
                 name=f"imap-{n}",
                 daemon=True,
             )
@@ -165,6 +180,21 @@ class ImapRunner:
         for thread, label in zip(self.threads, self.labels, strict=True):
             log.info("IMAP poller for %s starting", label)
             thread.start()
+
+    def _poll(self, poller: MailboxPoller, label: str) -> None:
+        lease = self.lease(f"imap:{label}") if self.lease else None
+        waiting_said = False
+        while lease is not None and not lease.try_acquire():
+            if not waiting_said:
+                log.info("IMAP mailbox %s is polled by another instance; standing by", label)
+                waiting_said = True
+            if self.stop_event.wait(LEASE_RETRY_SECONDS):
+                return
+        try:
+            poller.run()
+        finally:
+            if lease is not None:
+                lease.release()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Ask every poller to stop after its current message, and wait for them.

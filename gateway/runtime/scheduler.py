@@ -1,7 +1,9 @@
 """The scheduler: the lifecycle sweep (gateway/lifecycle/sweeper.py) on APScheduler.
 
 `serve` starts it; it runs `Sweeper.run_once` every few seconds in APScheduler's
-background thread, and wakes the outbox worker when a sweep queued mail.
+background thread, and wakes the outbox worker when a sweep queued mail. Where
+several instances share one store, only the holder of the `scheduler` lease
+sweeps (storage/leases.py); when it dies another takes over at its next tick.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ def start_scheduler(
     *,
     refresh: Callable[[], object] = lambda: None,
     on_fired: Callable[[], None] = lambda: None,
+    is_leader: Callable[[], bool] = lambda: True,
 ) -> BackgroundScheduler:
     """APScheduler in a background thread running the sweep on a short interval.
 
@@ -30,7 +33,7 @@ def start_scheduler(
     """
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(
-        _safe(sweeper, refresh, on_fired),
+        _safe(sweeper, refresh, on_fired, is_leader),
         "interval",
         seconds=interval_seconds,
         id="lifecycle-sweep",
@@ -43,11 +46,16 @@ def start_scheduler(
 
 
 def _safe(
-    sweeper: Sweeper, refresh: Callable[[], object], on_fired: Callable[[], None]
+    sweeper: Sweeper,
+    refresh: Callable[[], object],
+    on_fired: Callable[[], None],
+    is_leader: Callable[[], bool],
 ) -> Callable[[], None]:
     def sweep() -> None:
         try:
             refresh()  # notice a policy.yaml edit even when no mail flows
+            if not is_leader():
+                return  # another instance sweeps
             if sweeper.run_once().total:
                 on_fired()  # wake the outbox worker for the mail just queued
         except Exception:

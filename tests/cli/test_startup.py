@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.gateway_process import GatewayConfig
+import pytest
+
+from tests.support.gateway_process import GatewayConfig, ServeProcess
 
 
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -91,6 +93,24 @@ def test_a_missing_secret_says_how_to_provide_one(gateway_config: GatewayConfig)
     )
     assert result.returncode != 0
     assert "set the environment variable TICKETGATE_SECRET" in result.stderr
+
+
+def test_serve_without_a_secret_creates_one_once_and_says_so(
+    gateway_config: GatewayConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new deployment (examples/) starts as it is; the key it made is kept for later runs."""
+    bare = {
+        k: v for k, v in os.environ.items() if k not in ("TICKETGATE_SECRET", "TICKETGATE_CONFIG")
+    }
+    monkeypatch.setattr(GatewayConfig, "env", lambda self: bare)
+    key = gateway_config.folder / "data" / "secret"
+    serve = ServeProcess(gateway_config).start()
+    assert serve.stop() == 0
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    assert f"TICKETGATE_SECRET is not set: created {key}" in serve.log()
+    made = key.read_bytes()
+    ServeProcess(gateway_config).start().stop()
+    assert key.read_bytes() == made
 
 
 def test_a_broken_template_override_stops_serve_with_file_line_and_exit_2(

@@ -40,7 +40,10 @@ def customer_writes(
 
 
 def outlook_reply(
-    notification: SunkMail, top: str, sender: str = "Ana Ribeiro <ana@example.com>"
+    notification: SunkMail,
+    top: str,
+    sender: str = "Ana Ribeiro <ana@example.com>",
+    auth: str = AGENT_AUTH,
 ) -> bytes:
     """Outlook desktop, pt-BR: top-posted text, then the notification under a De:/Enviado: block."""
     quoted = notification.text.replace("\n", "\r\n")
@@ -58,14 +61,17 @@ def outlook_reply(
         f"In-Reply-To: {notification.header('Message-ID')}\r\n"
         f"References: {notification.header('References')} {notification.header('Message-ID')}\r\n"
         "Thread-Index: AQHbPx1A2b3c4d5e6f7g8h9i0j==\r\nX-Mailer: Microsoft Outlook 16.0\r\n"
-        + AGENT_AUTH
+        + auth
         + "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
         "Content-Transfer-Encoding: 8bit\r\n\r\n" + body
     ).encode("utf-8")
 
 
 def gmail_reply(
-    notification: SunkMail, top: str, sender: str = "Ana Ribeiro <ana@example.com>"
+    notification: SunkMail,
+    top: str,
+    sender: str = "Ana Ribeiro <ana@example.com>",
+    auth: str = AGENT_AUTH,
 ) -> bytes:
     """Gmail, pt-BR: text on top, the notification quoted with '>' under 'Em … escreveu:'."""
     quoted = "\r\n".join("> " + line if line else ">" for line in notification.text.splitlines())
@@ -82,7 +88,7 @@ def gmail_reply(
         f"Subject: Re: {notification.header('Subject')}\r\n"
         f"Message-ID: <CAF{new_message_id('mail.gmail.com')[1:]}\r\n"
         f"In-Reply-To: {notification.header('Message-ID')}\r\n"
-        f"References: {notification.header('Message-ID')}\r\n" + AGENT_AUTH + ""
+        f"References: {notification.header('Message-ID')}\r\n" + auth + ""
         "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n"
         "Content-Transfer-Encoding: 8bit\r\n\r\n" + body
     ).encode("utf-8")

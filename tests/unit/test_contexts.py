@@ -67,6 +67,22 @@ def test_the_agent_answer_shows_the_agreed_date_in_the_tickets_zone(locale: str)
     assert DUE_LINE[locale] not in render("agent_reply", locale, plain)[0]
 
 
+PRIORITY_LINE = {"pt_BR": "Prioridade do chamado: 3 (normal)", "en": "Ticket priority: 3 ("}
+TEAM_LINE = {"pt_BR": "Equipe responsável pelo chamado: Manutenção", "en": "Team now handling"}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_agent_answer_tells_a_priority_and_team_set_in_the_same_mail(locale: str) -> None:
+    told = AgentAnswer.of(
+        "Oi", "Ana", TICKET, WORDS[locale], priority_changed=True, queue_name="Manutenção"
+    )
+    text, html = render("agent_reply", locale, told)
+    assert PRIORITY_LINE[locale] in text and TEAM_LINE[locale] in text
+    assert "Manutenção" in html
+    quiet = render("agent_reply", locale, AgentAnswer.of("Oi", "Ana", TICKET, WORDS[locale]))[0]
+    assert PRIORITY_LINE[locale] not in quiet and TEAM_LINE[locale] not in quiet
+
+
 @pytest.mark.parametrize("locale", LOCALES)
 def test_every_status_mail_carries_the_agreed_date(locale: str) -> None:
     head = about(TICKET, locale)

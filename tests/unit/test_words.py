@@ -104,6 +104,8 @@ def test_an_override_wins_and_an_own_template_may_be_a_reply(tmp_path: Path) -> 
     assert "Equipe de Suporte Escola Digital" in rendered.html  # the packaged HTML stays
     assert templates.rule_templates("pt_BR")["reply_with"] == {"acknowledgement", "artigos"}
     assert templates.rule_templates("en")["reply_with"] == {"acknowledgement"}
+    # An own template may also be a rule's `reject` (seed 001: "only the direction may ask").
+    assert templates.rule_templates("pt_BR")["reject"] == {"rejection", "artigos"}
     assert (
         templates.render("artigos", "pt_BR", {}).html == "<pre>Veja &lt;https://ajuda&gt;</pre>\n"
     )

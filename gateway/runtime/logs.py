@@ -1,0 +1,61 @@
+"""Log lines for people or for a log pipeline: text by default, one JSON object per line
+when `[logging] format = "json"` (or TICKETGATE_LOG_FORMAT=json) asks for it.
+
+Lines about one message carry its Message-ID and ticket ref as fields
+(`log.info(..., extra={"message_id": ..., "ticket": ...})`) so a log search
+for a ticket finds every line about it; the JSON form keeps them as keys.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Literal
+
+LogFormat = Literal["text", "json"]
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# The fields a log line about one message or one outbox mail may carry.
+CONTEXT_FIELDS = ("message_id", "ticket", "outbox_id", "channel", "sender", "outcome")
+QUIET = {
+    "alembic": logging.WARNING,
+    "apscheduler": logging.WARNING,  # one line per sweep otherwise
+    "mail-parser": logging.ERROR,
+    "mailparser": logging.ERROR,
+    "aiohttp.access": logging.WARNING,
+}
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per record: time (UTC, ISO 8601), level, logger, message, the
+    message's context fields when the line has them, and the traceback if any."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for field in CONTEXT_FIELDS:
+            value = getattr(record, field, None)
+            if value is not None:
+                data[field] = str(value)
+        if record.exc_info:
+            data["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(data, ensure_ascii=False)
+
+
+def configure_logging(log_format: LogFormat = "text", *, verbose: bool = False) -> None:
+    """Send the process's log to stderr in `log_format`; safe to call again once the
+    configuration is known (the CLI logs as text until it has read the config)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLines() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for name, level in QUIET.items():
+        logging.getLogger(name).setLevel(level)
