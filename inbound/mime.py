@@ -11,12 +11,15 @@ from __future__ import annotations
 import base64
 import binascii
 import email
+import email.parser
 import email.utils
 import hashlib
+import io
 import re
 from datetime import datetime
 from email.header import Header, decode_header, make_header
 from email.message import Message
+from typing import IO
 
 import mailparser
 
@@ -27,21 +30,78 @@ class UnparseableMessage(ValueError):
     """The bytes are not a mail we can understand at all; it goes to quarantine."""
 
 
+HEAD_LIMIT = 256 * 1024  # bytes of header block read by `parse_head`; the rest is body
+
+
 def parse_message(raw: bytes, envelope: Envelope | None = None) -> ParsedMessage:
     """Parse one message; tolerant of the defects real clients produce."""
-    if not raw.strip():
+    return parse_message_file(io.BytesIO(raw), hashlib.sha256(raw).hexdigest(), len(raw), envelope)
+
+
+def parse_message_file(
+    source: IO[bytes], raw_sha256: str, size: int, envelope: Envelope | None = None
+) -> ParsedMessage:
+    """Parse a stored message from its file, read in chunks: no whole copy of the raw
+    bytes or of their text is ever held, only the parsed tree."""
+    source.seek(0)
+    if not source.read(1 << 16).strip() and size <= 1 << 16:
         raise UnparseableMessage("empty message")
+    source.seek(0)
+    # ASCII with surrogate escapes and no newline translation: exactly what
+    # email.message_from_bytes feeds the parser, but a chunk at a time.
+    text = io.TextIOWrapper(source, encoding="ascii", errors="surrogateescape", newline="")
     try:
-        parsed = mailparser.parse_from_bytes(raw)
-    except Exception as exc:  # mail-parser raises many kinds on garbage
+        parsed = mailparser.MailParser(email.parser.Parser().parse(text))
+    except Exception as exc:  # mail-parser raises many kinds on garbage (and RecursionError)
         raise UnparseableMessage(f"cannot parse MIME: {exc}") from exc
+    finally:
+        text.detach()  # the caller's file stays open
     message = parsed.message
+    return _build(
+        message,
+        raw_sha256,
+        size,
+        envelope,
+        text_body=_text_body(message, parsed.text_plain),
+        html_body="\n".join(parsed.text_html),
+        attachments=tuple(_attachments(parsed.attachments)),
+    )
+
+
+def parse_head(
+    source: IO[bytes], raw_sha256: str, size: int, envelope: Envelope | None = None
+) -> ParsedMessage:
+    """The message as its header alone tells it (no body, no attachments): enough to
+    decide on mail whose body cannot matter, without decoding a byte of it."""
+    source.seek(0)
+    head = bytearray()
+    while len(head) < HEAD_LIMIT:
+        line = source.readline(HEAD_LIMIT)
+        head += line
+        if not line or not line.strip(b"\r\n"):
+            break
+    if not head.strip():
+        raise UnparseableMessage("empty message")
+    message = email.message_from_bytes(bytes(head).rstrip(b"\r\n") + b"\r\n\r\n")
+    return _build(message, raw_sha256, size, envelope, text_body="", html_body="", attachments=())
+
+
+def _build(
+    message: Message,
+    raw_sha256: str,
+    size: int,
+    envelope: Envelope | None,
+    *,
+    text_body: str,
+    html_body: str,
+    attachments: tuple[AttachmentPart, ...],
+) -> ParsedMessage:
     headers = tuple((str(k), _decode_header(_unfold(str(v)))) for k, v in message.items())
     if not any(k.lower() in ("from", "sender", "subject", "message-id") for k, _ in headers):
         raise UnparseableMessage("no RFC 5322 header fields (From, Subject, Message-ID)")
     return ParsedMessage(
-        raw_sha256=hashlib.sha256(raw).hexdigest(),
-        size=len(raw),
+        raw_sha256=raw_sha256,
+        size=size,
         message_id=_first_msgid(message.get("Message-ID")),
         subject=_clean_subject(_decode_header(message.get("Subject", "") or "")),
         sender=_first_address(message.get_all("From") or message.get_all("Sender") or []),
@@ -53,9 +113,9 @@ def parse_message(raw: bytes, envelope: Envelope | None = None) -> ParsedMessage
         date=_date(message.get("Date")),
         headers=headers,
         content_type=message.get_content_type(),
-        text_body=_text_body(message, parsed.text_plain),
-        html_body="\n".join(parsed.text_html),
-        attachments=tuple(_attachments(parsed.attachments)),
+        text_body=text_body,
+        html_body=html_body,
+        attachments=attachments,
         envelope=envelope or Envelope(),
         defects=tuple(sorted({type(d).__name__ for d in message.defects})),
         reported_message_id=_reported_message_id(message),
@@ -228,7 +288,8 @@ def _attachments(items: list[dict[str, object]]) -> list[AttachmentPart]:
         payload = item.get("payload") or ""
         if item.get("binary"):
             try:
-                content = base64.b64decode(str(payload))
+                # a2b_base64 reads an ASCII str in place (b64decode would copy it first).
+                content = binascii.a2b_base64(str(payload))
             except (binascii.Error, ValueError):
                 content = _b64decode_damaged(str(payload))
         else:

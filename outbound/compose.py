@@ -156,6 +156,14 @@ class Templates:
             html=self._html(f"{locale}/{name}.html.j2", filled, text),
         )
 
+    def page(self, name: str, locale: str, context: Mapping[str, object]) -> str:
+        """A web page (`<locale>/pages/<name>.html.j2`, escaped like the HTML mail), from the
+        same packaged folder under the same admin overrides as the mail."""
+        if locale not in LOCALES:
+            raise ValueError(f"no templates for locale {locale!r}; use one of {LOCALES}")
+        filled = {**self._brand.get(locale, {}), "locale": locale, **context}
+        return self._env.get_template(f"{locale}/pages/{name}.html.j2").render(filled)
+
     def _html(self, template: str, context: Mapping[str, object], text: str) -> str:
         """The HTML part; an admin's own template without one gets its text, escaped."""
         try:

@@ -68,15 +68,17 @@ class OutboxWorker:
         self.retry = retry
         self.batch = batch
 
-    async def flush(self) -> FlushResult:
-        """Send everything due now, batch by batch, until nothing is due."""
+    async def flush(self, stop: asyncio.Event | None = None) -> FlushResult:
+        """Send everything due now, batch by batch, until nothing is due or `stop` is set
+        (checked between mails: a shutdown waits for the mail in hand only)."""
         result = FlushResult()
-        while True:
+        while stop is None or not stop.is_set():
             claimed = await asyncio.to_thread(self.store.claim_due, self.clock.now(), self.batch)
             if not claimed:
-                return result
+                break
             for mail in claimed:
                 await self._send_one(mail, result)
+        return result
 
     async def _send_one(self, mail: ClaimedMail, result: FlushResult) -> None:
         about = {"outbox_id": mail.outbox_id, "message_id": mail.message_id}
@@ -133,7 +135,7 @@ class OutboxWorker:
         while not stop.is_set():
             wake.clear()
             try:
-                await self.flush()
+                await self.flush(stop)
             except Exception:
                 log.exception("outbox flush failed; will try again")
             waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())}

@@ -12,6 +12,9 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import IO
+
+_CHUNK = 1 << 20
 
 
 class BlobStore:
@@ -43,11 +46,49 @@ class BlobStore:
         _fsync_dir(target.parent)
         return digest
 
+    def put_stream(self, source: IO[bytes]) -> tuple[str, int]:
+        """Store what `source` holds from its current position, copied in chunks and
+        hashed on the way (a big message is never one buffer); its sha256 and size."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        size = 0
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                while chunk := source.read(_CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    handle.write(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())
+            target = self.path_for(digest.hexdigest())
+            if target.exists():
+                Path(tmp).unlink()
+                return digest.hexdigest(), size
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        _fsync_dir(target.parent)
+        return digest.hexdigest(), size
+
     def get(self, sha256: str) -> bytes:
         return self.path_for(sha256).read_bytes()
 
     def exists(self, sha256: str) -> bool:
         return self.path_for(sha256).exists()
+
+    def delete(self, sha256: str) -> bool:
+        """Remove a blob for good (retention); False when it was already gone."""
+        try:
+            self.path_for(sha256).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def size(self, sha256: str) -> int:
+        return self.path_for(sha256).stat().st_size
 
 
 def _fsync_dir(path: Path) -> None:

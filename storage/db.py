@@ -118,5 +118,9 @@ class Database:
         with self._sessions.begin() as session:
             yield session
 
+    def schema_current(self) -> bool:
+        """The database answers and its schema is at the newest migration (`/readyz`)."""
+        return schema_revision(self.engine).is_current
+
     def close(self) -> None:
         self.engine.dispose()

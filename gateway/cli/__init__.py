@@ -26,6 +26,7 @@ from gateway.cli.ingest import ingest
 from gateway.cli.lifecycle import report, scheduler
 from gateway.cli.ops import db, doctor
 from gateway.cli.params import TICKET_REF, Refused, instant
+from gateway.cli.retention import purge
 from gateway.cli.rules import rules as rules_group
 from gateway.config.policy_file import load_policy
 from gateway.config.settings import Settings, ensure_secret_file, ensure_signing_key, load_settings
@@ -355,3 +356,4 @@ main.add_command(report)
 main.add_command(ingest)
 main.add_command(db)
 main.add_command(doctor)
+main.add_command(purge)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gateway.domain import Agent, Contact, Directory, DomainPolicy, Organization, Queue
+from gateway.domain.signing import SigningKey, is_key_id
 from rules.sourcefile import Located, Problem, SourceFileError, load_toml, load_yaml, validate
 
 
@@ -44,11 +45,29 @@ def _is_domain(value: str) -> str:
 MailDomain = Annotated[str, AfterValidator(_is_domain)]
 
 
+def _is_key_id(value: str) -> str:
+    if not is_key_id(value):
+        raise ValueError(f"key id '{value}' must be 1-8 lower-case letters or digits")
+    return value
+
+
+KeyId = Annotated[str, AfterValidator(_is_key_id)]
+
+
+class OldKey(_Strict):
+    """A retired signing key: still verifies tokens and links already in mail, signs nothing."""
+
+    id: KeyId
+    secret_env: str
+
+
 class GatewaySection(_Strict):
     support_addresses: list[Address] = Field(min_length=1)
     locale: Literal["pt_BR", "en"] = "pt_BR"
     timezone: str = "America/Sao_Paulo"
     secret_env: str = "TICKETGATE_SECRET"
+    key_id: KeyId = ""  # carried by new signatures; "" = unversioned (configs before rotation)
+    old_keys: list[OldKey] = []
     data_dir: str = "var"
     trusted_authserv_ids: list[str] = []
     admins: list[Address] = []
@@ -123,11 +142,15 @@ class HttpSection(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8025, ge=0, le=65535)
     public_url: str = "https://support.example.com"
+    link_days: int = Field(60, ge=1, le=3650)  # how long a link in a mail opens its page
+    read_timeout: float = Field(15.0, gt=0, le=300)  # seconds for headers or a body to arrive
+    max_body_bytes: int = Field(16_384, ge=1024, le=1_048_576)  # a page's form, at most
+    rate_per_link: int = Field(30, ge=1)  # requests a minute to one link
+    rate_per_address: int = Field(300, ge=1)  # requests a minute from one client address
 
 
 class LoggingSection(_Strict):
-    # "json": one object per line with message_id/ticket fields, for a log pipeline.
-    format: Literal["text", "json"] = "text"
+    format: Literal["text", "json"] = "text"  # json: an object per line, for log pipelines
 
 
 class PathsSection(_Strict):
@@ -136,6 +159,11 @@ class PathsSection(_Strict):
     policy: str = "policy.yaml"
     templates: str = "templates"  # the admin's template overrides, e.g. pt_BR/*.txt.j2
     labels: str = "labels.yaml"  # the admin's names of statuses, queues, categories…
+
+
+class RetentionSection(_Strict):
+    # Raw mail and attachments of tickets closed more than N days ago go (LGPD); None: kept.
+    closed_ticket_days: int | None = Field(None, ge=0)
 
 
 class ConfigFile(_Strict):
@@ -147,6 +175,7 @@ class ConfigFile(_Strict):
     http: HttpSection = HttpSection()
     paths: PathsSection = PathsSection()
     logging: LoggingSection = LoggingSection()
+    retention: RetentionSection = RetentionSection()
 
 
 @dataclass(frozen=True)
@@ -175,23 +204,32 @@ class Settings:
 
     def secret(self) -> bytes:
         """The key that signs reply tokens; from the environment or `data_dir/secret`."""
-        value = os.environ.get(self.gateway.secret_env)
-        if value:
+        if value := os.environ.get(self.gateway.secret_env):
             return value.encode()
         stored = self.data_dir / "secret"
         if stored.exists():
             return stored.read_bytes().strip()
-        raise SourceFileError(
-            [
-                Problem(
-                    self.source,
-                    1,
-                    1,
-                    f"no signing secret: set the environment variable {self.gateway.secret_env} "
-                    f"or write one to {stored}",
-                )
-            ]
+        raise self._problem(
+            f"no signing secret: set the environment variable {self.gateway.secret_env} "
+            f"or write one to {stored}"
         )
+
+    def signing_keys(self) -> tuple[SigningKey, list[SigningKey]]:
+        """The current key (signs and verifies) and the old ones (verify only)."""
+        old = []
+        for entry in self.gateway.old_keys:
+            if not (value := os.environ.get(entry.secret_env)):
+                raise self._problem(
+                    f"old key '{entry.id}': set the environment variable {entry.secret_env}"
+                )
+            old.append(SigningKey(entry.id, value.encode()))
+        current = SigningKey(self.gateway.key_id, self.secret())
+        if any(key.key_id == current.key_id for key in old):
+            raise self._problem(f"key id '{current.key_id}' is both current and old")
+        return current, old
+
+    def _problem(self, message: str) -> SourceFileError:
+        return SourceFileError([Problem(self.source, 1, 1, message)])
 
 
 def load_settings(path: Path) -> Settings:
@@ -202,7 +240,6 @@ def load_settings(path: Path) -> Settings:
     url = parsed.storage.url or f"sqlite:///{data_dir / 'ticketgate.db'}"
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         url = f"sqlite:///{(base / url.removeprefix('sqlite:///')).resolve()}"
-    pickup = parsed.relay.pickup_dir
     return Settings(
         source=path,
         file=parsed,
@@ -212,7 +249,7 @@ def load_settings(path: Path) -> Settings:
         rules_path=(base / parsed.paths.rules).resolve(),
         policy_path=(base / parsed.paths.policy).resolve(),
         templates_path=(base / parsed.paths.templates).resolve(),
-        relay_pickup_dir=(base / pickup).resolve() if pickup else None,
+        relay_pickup_dir=(base / pickup).resolve() if (pickup := parsed.relay.pickup_dir) else None,
         labels_path=(base / parsed.paths.labels).resolve(),
     )
 

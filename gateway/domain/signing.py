@@ -16,11 +16,37 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from gateway.domain.decision import TokenClaim, TokenPurpose
 from gateway.domain.tickets import TicketRef
 
 _SIGNATURE_CHARS = 16
+
+
+_KEY_ID_SEPARATOR = "_"  # outside base32's alphabet, safe in a local part and a URL path
+
+
+def is_key_id(value: str) -> bool:
+    """A key id is 1-8 lower-case letters or digits ("" is the key of tokens without one)."""
+    return value == "" or (
+        len(value) <= 8 and value.isascii() and value.isalnum() and value == value.lower()
+    )
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """One HMAC key and the id its signatures carry; "" signs in the pre-rotation form."""
+
+    key_id: str
+    secret: bytes
+
+    def __post_init__(self) -> None:
+        if len(self.secret) < 16:
+            raise ValueError("the signing secret must be at least 16 bytes")
+        if not is_key_id(self.key_id):
+            raise ValueError(f"key id '{self.key_id}' must be 1-8 lower-case letters or digits")
 
 
 class Signer:
@@ -29,19 +55,33 @@ class Signer:
     Reply tokens and survey links both sign with it; each signs its own kind of
     text (`reply:TG-00042:` vs `survey:7:TG-00042`), so one can never stand in for
     the other. Signatures already in mail depend on this exact encoding.
+
+    Keys rotate without breaking open threads: new signatures are made with the
+    current key and carry its id (`k2_<mac>`); old keys verify only. A key with id
+    "" signs as before rotation existed (a bare `<mac>`), so configs without key
+    ids keep every token already in mail valid.
     """
 
-    def __init__(self, secret: bytes) -> None:
-        if len(secret) < 16:
-            raise ValueError("the signing secret must be at least 16 bytes")
-        self._secret = secret
+    def __init__(self, secret: bytes | SigningKey, old_keys: Sequence[SigningKey] = ()) -> None:
+        self._current = secret if isinstance(secret, SigningKey) else SigningKey("", secret)
+        self._keys = {key.key_id: key for key in (*old_keys, self._current)}
 
-    def sign(self, text: str, chars: int) -> str:
-        mac = hmac.new(self._secret, text.encode(), hashlib.sha256).digest()
+    @staticmethod
+    def _mac(key: SigningKey, text: str, chars: int) -> str:
+        mac = hmac.new(key.secret, text.encode(), hashlib.sha256).digest()
         return base64.b32encode(mac).decode().lower()[:chars]
 
+    def sign(self, text: str, chars: int) -> str:
+        mac = self._mac(self._current, text, chars)
+        key_id = self._current.key_id
+        return f"{key_id}{_KEY_ID_SEPARATOR}{mac}" if key_id else mac
+
     def verify(self, text: str, signature: str, chars: int) -> bool:
-        return hmac.compare_digest(self.sign(text, chars), signature.lower())
+        key_id, separator, mac = signature.lower().rpartition(_KEY_ID_SEPARATOR)
+        key = self._keys.get(key_id if separator else "")
+        if key is None:
+            return False
+        return hmac.compare_digest(self._mac(key, text, chars), mac)
 
 
 class ReplyTokens:

@@ -10,9 +10,12 @@ message or print the outcome.
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import IO
 
 from sqlalchemy.exc import IntegrityError
 
@@ -20,13 +23,14 @@ from gateway.domain import Clock, Directory, Envelope, Outcome, ParsedMessage, T
 from gateway.domain.policy import Policy
 from gateway.domain.signing import ReplyTokens
 from gateway.intake import steps
+from gateway.intake.body_gate import body_needed
 from gateway.intake.effects import carry_out
 from gateway.intake.ports import Job, Ports
 from gateway.intake.store import IntakePolicy, SessionLifecycle, SessionMail, StoreFacts
 from gateway.lifecycle.actions import LifecycleActions
 from gateway.mail.labels import Words
 from gateway.mail.letters import Mailer
-from inbound.mime import UnparseableMessage, parse_message
+from inbound.mime import UnparseableMessage, parse_head, parse_message_file
 from outbound.compose import Templates
 from rules.engine import RuleSet
 from storage.blobs import BlobStore
@@ -36,6 +40,10 @@ from storage.repository import ReceiptLedger, TicketRepository
 log = logging.getLogger(__name__)
 
 __all__ = ["Intake", "IntakePolicy", "Receipt"]
+
+# Past this size a message is judged on its header before its body is parsed, and such
+# messages are parsed one at a time (a parsed tree costs a few times the message's size).
+BIG_MESSAGE = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -77,16 +85,61 @@ class Intake:
         self.on_commit = on_commit
         self.lifecycle = lifecycle  # the SLA clock, status timers and surveys
         self.words = Words(policy.locale, policy.zone)
-        self.mailer = Mailer(templates, self.words)
+        self.mailer = Mailer(templates, self.words, lifecycle.parts.ticket_links.status_url)
+        self._big_messages = ThreadPoolExecutor(1, thread_name_prefix="big-mail")
 
     def receive(
         self, raw: bytes, envelope: Envelope | None = None, channel: str = "smtp"
     ) -> Receipt:
-        raw_sha = self.blobs.put(raw)
+        return self.receive_file(io.BytesIO(raw), envelope, channel)
+
+    def receive_file(
+        self, source: IO[bytes], envelope: Envelope | None = None, channel: str = "smtp"
+    ) -> Receipt:
+        """Receive a message from a file (the SMTP spool): stored and parsed in chunks."""
+        source.seek(0)
+        raw_sha, size = self.blobs.put_stream(source)
         try:
-            msg = parse_message(raw, envelope)
+            if size <= BIG_MESSAGE:
+                return self._receive_parsed(
+                    parse_message_file(source, raw_sha, size, envelope), channel
+                )
+            # Big messages are parsed one at a time on one thread: four at once cost about
+            # one's memory (and one malloc arena, which then reuses what the last one freed).
+            return self._big_messages.submit(
+                self._receive_big, source, raw_sha, size, envelope, channel
+            ).result()
         except UnparseableMessage as exc:
-            return self._quarantine_unparseable(raw, raw_sha, channel, str(exc))
+            return self._quarantine_unparseable(size, raw_sha, channel, str(exc))
+
+    def _receive_big(
+        self, source: IO[bytes], raw_sha: str, size: int, envelope: Envelope | None, channel: str
+    ) -> Receipt:
+        head = parse_head(source, raw_sha, size, envelope)
+        if self._body_needed(head):
+            return self._receive_parsed(
+                parse_message_file(source, raw_sha, size, envelope), channel
+            )
+        log.info("%s sha256:%s: decided on its header alone", channel, raw_sha[:12])
+        return self._receive_parsed(head, channel)
+
+    def _body_needed(self, head: ParsedMessage) -> bool:
+        directory, rules, live = self.directory(), self.rules(), self.support_policy()
+        with self.db.transaction() as session:
+            facts = StoreFacts(
+                session,
+                self.policy,
+                directory,
+                self.tokens,
+                self.clock.now(),
+                rules,
+                live,
+                self.lifecycle,
+            )
+            return body_needed(head, facts)
+
+    def _receive_parsed(self, msg: ParsedMessage, channel: str) -> Receipt:
+        raw_sha = msg.raw_sha256
         for part in msg.attachments:
             self.blobs.put(part.content)
         try:
@@ -164,7 +217,7 @@ class Intake:
         return Receipt(msg.message_id, decision.outcome, ticket, decision.reason)
 
     def _quarantine_unparseable(
-        self, raw: bytes, raw_sha: str, channel: str, reason: str
+        self, size: int, raw_sha: str, channel: str, reason: str
     ) -> Receipt:
         now = self.clock.now()
         key = f"sha256:{raw_sha}"
@@ -177,7 +230,7 @@ class Intake:
                     dedup_key=key,
                     message_id=None,
                     raw_sha256=raw_sha,
-                    size=len(raw),
+                    size=size,
                     sender="",
                     channel=channel,
                     outcome=Outcome.QUARANTINED,

@@ -82,7 +82,11 @@ def closed(step: Step, fields: TicketRecord, cause: str) -> None:
         "survey",
         MailKind.SURVEY,
         step.parts.links.invitation(
-            survey_id, fields.ref, _about(step, fields, with_history=False)
+            survey_id,
+            fields.ref,
+            _about(step, fields, with_history=False),
+            fields.requester,
+            step.now,
         ),
     )
     step.tickets.record_event(
@@ -150,7 +154,8 @@ def escalation_answer(
 def _actions(step: Step, fields: TicketRecord) -> CustomerActions:
     policy = step.policy
     links = step.parts.ticket_links
-    return links.actions(fields.ref, step.parts.locale, policy.customer_escalation_phrases)
+    phrases = policy.customer_escalation_phrases
+    return links.actions(fields.ref, step.parts.locale, phrases, fields.requester, step.now)
 
 
 def _deadline(step: Step, instant: datetime | None) -> str:

@@ -3,9 +3,10 @@
 linked ticket.
 
 Intake asks `follow_up_triage` before it decides where a reply goes, and calls
-`customer_replied` once the reply is threaded; the survey pages (gateway/runtime/http.py)
-record a click's answer through `record_survey_answer`, the approval page
-(gateway/runtime/ticket_pages.py) through `answer_resolution`. The clock itself moves
+`customer_replied` once the reply is threaded; the survey page
+(gateway/runtime/survey_page.py) records a press of its button through
+`record_survey_answer`, the approval page (gateway/runtime/status_pages.py) through
+`answer_resolution`. The clock itself moves
 through gateway/lifecycle/clock.py.
 """
 

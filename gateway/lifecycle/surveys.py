@@ -3,11 +3,12 @@
 The survey mail is queued by gateway/lifecycle/customer_mail.py when a ticket
 closes. Answers come two ways: a reply threaded by intake (parsed tolerantly
 here: "1: 5, 2: sim, ótimo atendimento") and one-click links served by
-gateway/runtime/http.py. A link carries the survey id and an HMAC over
-`survey:<id>:<ticket ref>` (RFC 2104, with the gateway's secret), so it
-names one survey of one ticket: it can be neither forged nor pointed at
-another ticket's survey, and a link from an earlier survey of a reopened
-ticket cannot change the newer one's answer.
+gateway/runtime/survey_page.py. A link carries the survey id, an expiry day
+and an HMAC over `survey:<id>:<ticket ref>:<person>:<day>` (RFC 2104, with
+the gateway's secret), so it names one survey of one ticket for one person:
+it can be neither forged nor pointed at another ticket's survey, and a link
+from an earlier survey of a reopened ticket cannot change the newer one's
+answer.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from gateway.domain import TicketRef
 from gateway.domain.signing import Signer
+from gateway.lifecycle.ticket_links import DEFAULT_LINK_DAYS, LinkClaim, LinkCodec, LinkPurpose
 from gateway.mail.contexts import AboutTicket, SurveyInvitation
-
-_SIGNATURE_CHARS = 22  # 110 bits of base32
 
 
 @dataclass(frozen=True)
@@ -40,34 +41,44 @@ class SurveyAnswer:
 
 
 class SurveyLinks:
-    """Signs and verifies survey tokens `<survey id>.<signature>` with the gateway's signer."""
+    """Signs and verifies survey tokens `<survey id>.<expiry day>.<signature>` with the
+    gateway's signer (gateway/lifecycle/ticket_links.py), for the person it is mailed to."""
 
-    def __init__(self, secret: bytes | Signer, public_url: str) -> None:
-        self._signer = secret if isinstance(secret, Signer) else Signer(secret)
+    def __init__(
+        self, secret: bytes | Signer, public_url: str, days: int = DEFAULT_LINK_DAYS
+    ) -> None:
+        signer = secret if isinstance(secret, Signer) else Signer(secret)
+        self.codec = LinkCodec(signer, days)
         self.public_url = public_url.rstrip("/")
 
-    def _signature(self, survey_id: int, ref: TicketRef) -> str:
-        return self._signer.sign(f"survey:{survey_id}:{ref}", _SIGNATURE_CHARS)
-
-    def token(self, survey_id: int, ref: TicketRef) -> str:
-        return f"{survey_id}.{self._signature(survey_id, ref)}"
+    def token(self, survey_id: int, ref: TicketRef, person: str, expires: int) -> str:
+        return self.codec.token(LinkPurpose.SURVEY, survey_id, ref, person, expires)
 
     @staticmethod
-    def survey_id(token: str) -> int | None:
-        """The id a token claims (not yet verified: look the survey up, then `verify`)."""
-        head, dot, _ = token.partition(".")
-        return int(head) if dot and head.isdigit() and len(head) < 12 else None
+    def claim(token: str) -> LinkClaim | None:
+        """The survey a token claims (not yet verified: look the survey up, then `verify`)."""
+        return LinkClaim.parse(token)
 
-    def verify(self, token: str, survey_id: int, ref: TicketRef) -> bool:
-        _, _, signature = token.partition(".")
-        return self._signer.verify(f"survey:{survey_id}:{ref}", signature, _SIGNATURE_CHARS)
+    def verify(
+        self, claim: LinkClaim, survey_id: int, ref: TicketRef, person: str, now: datetime
+    ) -> bool:
+        return claim.id == survey_id and self.codec.verify(
+            LinkPurpose.SURVEY, claim, ref, person, now
+        )
 
-    def page(self, survey_id: int, ref: TicketRef) -> str:
-        return f"{self.public_url}/survey/{self.token(survey_id, ref)}"
+    def path(self, survey_id: int, ref: TicketRef, person: str, expires: int) -> str:
+        return f"/survey/{self.token(survey_id, ref, person, expires)}"
 
-    def invitation(self, survey_id: int, ref: TicketRef, about: AboutTicket) -> SurveyInvitation:
-        """The survey mail's context: one-click links for each rating and for yes/no."""
-        page = self.page(survey_id, ref)
+    def page(self, survey_id: int, ref: TicketRef, person: str, now: datetime) -> str:
+        expires = self.codec.expiry(now)
+        return self.public_url + self.path(survey_id, ref, person, expires)
+
+    def invitation(
+        self, survey_id: int, ref: TicketRef, about: AboutTicket, person: str, now: datetime
+    ) -> SurveyInvitation:
+        """The survey mail's context: links to the page with each rating and yes/no chosen
+        (the page asks for a press of its button before it records)."""
+        page = self.page(survey_id, ref, person, now)
         return SurveyInvitation(
             about,
             survey_url=page,

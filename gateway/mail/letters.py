@@ -10,7 +10,7 @@ In-Reply-To.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -51,12 +51,22 @@ class Letter:
     public_author: str | None = None
 
 
-class Mailer:
-    """Renders, composes and queues letters in the caller's transaction."""
+# The signed link to a ticket's status page for a person at an instant
+# (gateway/lifecycle/ticket_links.py); handed in at start-up.
+StatusLink = Callable[[TicketRef, str, datetime], str]
 
-    def __init__(self, templates: Templates, words: Words) -> None:
+
+class Mailer:
+    """Renders, composes and queues letters in the caller's transaction. Every mail the
+    customer sees (it is recorded in the public thread) gets `status_url`, the signed link
+    to the ticket's status page for its first recipient."""
+
+    def __init__(
+        self, templates: Templates, words: Words, status_link: StatusLink | None = None
+    ) -> None:
         self.templates = templates
         self.words = words
+        self.status_link = status_link
 
     def queue(
         self,
@@ -69,6 +79,9 @@ class Mailer:
         context = letter.context
         if isinstance(context, TemplateContext):
             context = context.as_mapping()
+        link = self.status_link
+        if link and letter.ticket and letter.public_author is not None and letter.to:
+            context = {**context, "status_url": link(letter.ticket, letter.to[0][1], now)}
         rendered = self.templates.render(letter.template, self.words.locale, context)
         mail = compose(
             letter.kind,

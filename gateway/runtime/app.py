@@ -13,8 +13,9 @@ import fcntl
 import logging
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import IO
 from zoneinfo import ZoneInfo
 
 from gateway.config.labels_file import watch_labels
@@ -28,18 +29,20 @@ from gateway.domain.policy import Policy
 from gateway.domain.signing import ReplyTokens, Signer
 from gateway.intake.use_case import Intake, IntakePolicy
 from gateway.lifecycle.actions import LifecycleActions
+from gateway.lifecycle.retention import Retention
 from gateway.lifecycle.surveys import SurveyLinks
 from gateway.lifecycle.sweeper import Sweeper
 from gateway.lifecycle.ticket_links import TicketLinks
 from gateway.mail.labels import BUILTIN_LABELS, Words, brand
 from gateway.mail.letters import Mailer
 from gateway.runtime.alerts import AdminAlerts
-from gateway.runtime.http import HttpEndpoint, SurveyPages
 from gateway.runtime.imap_runner import ImapRunner, all_mailboxes, intake_delivery
 from gateway.runtime.outbox_store import DatabaseOutboxStore
 from gateway.runtime.scheduler import start_scheduler
+from gateway.runtime.status_pages import TicketPages
+from gateway.runtime.survey_page import SurveyPages
 from gateway.runtime.telemetry import Telemetry
-from gateway.runtime.ticket_pages import TicketPages
+from gateway.runtime.web import WebEndpoint, WebLimits
 from inbound.smtp import SupportHandler, start_listener
 from outbound.compose import Templates
 from outbound.relay import PickupFolder, SmtpRelay, Transport
@@ -71,6 +74,8 @@ class Gateway:
     sweeper: Sweeper
     survey_pages: SurveyPages
     ticket_pages: TicketPages
+    templates: Templates
+    retention: Retention
 
     def close(self) -> None:
         self.db.close()
@@ -101,7 +106,8 @@ def build(
     db = Database.open(settings.storage_url)
     gateway_cfg = settings.gateway
     zone = ZoneInfo(gateway_cfg.timezone)
-    signer = Signer(settings.secret())  # one key, one HMAC: reply tokens, survey and ticket links
+    # One HMAC for reply tokens, survey and ticket links: the current key signs, old ones verify.
+    signer = Signer(*settings.signing_keys())
     tokens = ReplyTokens(signer)
     templates = checked_templates(settings)  # a broken override stops start-up
     alerts = AdminAlerts(
@@ -136,8 +142,9 @@ def build(
         directory,
         alerts.file_refused,
     )
-    links = SurveyLinks(signer, settings.file.http.public_url)
-    ticket_links = TicketLinks(signer, settings.file.http.public_url)
+    http_cfg = settings.file.http
+    links = SurveyLinks(signer, http_cfg.public_url, http_cfg.link_days)
+    ticket_links = TicketLinks(signer, http_cfg.public_url, http_cfg.link_days)
     lifecycle = LifecycleActions(
         tokens=tokens,
         links=links,
@@ -146,12 +153,13 @@ def build(
         directory=directory,
         locale=gateway_cfg.locale,
         support_address=settings.support_address,
-        mailer=Mailer(templates, Words(gateway_cfg.locale, zone)),
+        mailer=Mailer(templates, Words(gateway_cfg.locale, zone), ticket_links.status_url),
         labels=labels,
     )
+    blobs = BlobStore(settings.data_dir / "blobs")
     intake = Intake(
         db=db,
-        blobs=BlobStore(settings.data_dir / "blobs"),
+        blobs=blobs,
         policy=IntakePolicy(
             support_addresses=tuple(gateway_cfg.support_addresses),
             trusted_authserv_ids=tuple(gateway_cfg.trusted_authserv_ids),
@@ -184,6 +192,8 @@ def build(
         sweeper=Sweeper(db, lifecycle, clock),
         survey_pages=SurveyPages(db, links, lifecycle, clock, gateway_cfg.locale),
         ticket_pages=TicketPages(db, ticket_links, lifecycle, clock, gateway_cfg.locale),
+        templates=templates,
+        retention=Retention(db, blobs, settings.file.retention.closed_ticket_days),
     )
 
 
@@ -206,27 +216,31 @@ def telemetry_of(gateway: Gateway) -> Telemetry:
     return Telemetry(gateway.db, gateway.clock, lambda: {w.name: w.reloads for w in watched})
 
 
-def _start_http(gateway: Gateway, telemetry: Telemetry) -> HttpEndpoint | None:
-    """The survey pages; a busy port is logged, not fatal: mail matters more than pages."""
+async def _start_http(gateway: Gateway, telemetry: Telemetry) -> WebEndpoint | None:
+    """The customer pages; a busy port is logged, not fatal: mail matters more than pages."""
     cfg = gateway.settings.file.http
-    endpoint = HttpEndpoint(
-        gateway.survey_pages,
-        cfg.host,
-        cfg.port,
-        telemetry.render,
+    endpoint = WebEndpoint(
+        surveys=gateway.survey_pages,
         tickets=gateway.ticket_pages,
+        templates=gateway.templates,
+        metrics=telemetry.render,
+        ready=gateway.db.schema_current,
+        limits=WebLimits(
+            cfg.read_timeout, cfg.max_body_bytes, cfg.rate_per_link, cfg.rate_per_address
+        ),
+        locale=gateway.settings.gateway.locale,
     )
     try:
-        host, port = endpoint.start()
+        host, port = await endpoint.start(cfg.host, cfg.port)
     except OSError as exc:
         log.error(
-            "survey pages unavailable: cannot listen on %s:%d (%s); change [http] port",
+            "customer pages unavailable: cannot listen on %s:%d (%s); change [http] port",
             cfg.host,
             cfg.port,
             exc,
         )
         return None
-    log.info("HTTP (survey and ticket pages, /healthz) on %s:%d", host, port)
+    log.info("HTTP (customer pages, /healthz, /readyz, /metrics) on %s:%d", host, port)
     return endpoint
 
 
@@ -282,20 +296,22 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
 
     telemetry = telemetry_of(gateway)
 
-    async def deliver(raw: bytes, envelope: Envelope) -> str:
+    async def deliver(spool: IO[bytes], envelope: Envelope) -> str:
         with telemetry.intake_seconds.labels("smtp").time():
-            receipt = await asyncio.to_thread(gateway.intake.receive, raw, envelope, "smtp")
+            receipt = await asyncio.to_thread(gateway.intake.receive_file, spool, envelope, "smtp")
         # Only an authorized sender's own new mail learns its ticket's ref here;
         # a replayed copy (duplicate) or a report (bounced) must reveal nothing.
         shown = receipt.outcome in (Outcome.CREATED, Outcome.THREADED)
         return receipt.outcome.value + (f" {receipt.ticket}" if shown and receipt.ticket else "")
 
     smtp_cfg = settings.file.smtp
+    handler = SupportHandler(settings.gateway.support_addresses, deliver)
     server = await start_listener(
-        SupportHandler(settings.gateway.support_addresses, deliver),
+        handler,
         smtp_cfg.host,
         smtp_cfg.port,
         smtp_cfg.max_message_bytes,
+        settings.data_dir / "spool",
     )
     host, port = server.sockets[0].getsockname()[:2]
     log.info(
@@ -305,6 +321,7 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
         ready(host, port)
     worker = asyncio.create_task(gateway.outbox.run(stop, wake))
     watcher = asyncio.create_task(_watch_admin_files(gateway, stop))
+
     # IMAP pollers: one thread per [[imap]] mailbox, same Intake.receive (channel "imap").
     # Several instances may share one store: a lease per mailbox and one for the sweep.
     def lease(name: str) -> Lease:
@@ -312,29 +329,56 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
 
     imap = ImapRunner(all_mailboxes(settings), intake_delivery(gateway.intake), lease)
     imap.start()
-    # Lifecycle sweeps on APScheduler's thread; survey pages and /healthz on the HTTP thread.
+    # Lifecycle sweeps on APScheduler's thread; customer pages and /healthz on this loop.
     sweep_lease = lease("scheduler")
     scheduler = start_scheduler(
         gateway.sweeper,
         refresh=gateway.policy.refresh,
         on_fired=wake_worker,
         is_leader=sweep_lease.try_acquire,
+        retention=gateway.retention,
     )
-    http = _start_http(gateway, telemetry)
+    http = await _start_http(gateway, telemetry)
     try:
         await stop.wait()
     finally:
-        log.info("stopping: closing the SMTP listener and finishing the current send")
-        server.close()
-        await asyncio.to_thread(scheduler.shutdown)
+        threads = [scheduler.shutdown, lambda: imap.stop(SHUTDOWN_DEADLINE - 1)]
+        await _shut_down(server, handler, worker, threads, [http.stop()] if http else [])
         sweep_lease.release()
-        if http is not None:
-            await asyncio.to_thread(http.stop)
-        await asyncio.to_thread(imap.stop)
-        await server.wait_closed()
-        await worker
         await watcher
         gateway.close()
         if lock is not None:
             os.close(lock)
         log.info("stopped")
+
+
+SHUTDOWN_DEADLINE = 8.0  # seconds from SIGTERM to a closed database: within the promised 10
+
+
+async def _shut_down(
+    server: asyncio.Server,
+    handler: SupportHandler,
+    worker: asyncio.Task[None],
+    blocking_stops: list[Callable[[], object]],
+    stops: list[Coroutine[object, object, object]],
+) -> None:
+    """Stop accepting, finish the message in hand and the mail being sent, all at once and
+    within SHUTDOWN_DEADLINE whatever is queued: queued mail stays queued for the next start,
+    and a send cut off at the deadline is resent then with the same Message-ID."""
+    log.info("stopping: closing the SMTP listener and finishing the current send")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SHUTDOWN_DEADLINE
+    server.close()
+
+    async def in_hand() -> None:
+        if not await handler.drain(SHUTDOWN_DEADLINE - 1):
+            log.warning("stopping with SMTP messages in hand; their clients will retry")
+
+    async def sending() -> None:
+        try:
+            await asyncio.wait_for(worker, max(deadline - loop.time(), 0))
+        except TimeoutError:
+            log.warning("the outbox send in hand was cut off; it is resent on the next start")
+
+    # The scheduler's sweep, the HTTP endpoint and the IMAP pollers stop beside them.
+    await asyncio.gather(in_hand(), sending(), *map(asyncio.to_thread, blocking_stops), *stops)

@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from gateway.domain import Clock
+from gateway.lifecycle.retention import Retention
 from gateway.lifecycle.sweeper import Sweeper
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,7 @@ def start_scheduler(
     refresh: Callable[[], object] = lambda: None,
     on_fired: Callable[[], None] = lambda: None,
     is_leader: Callable[[], bool] = lambda: True,
+    retention: Retention | None = None,
 ) -> BackgroundScheduler:
     """APScheduler in a background thread running the sweep on a short interval.
 
@@ -41,8 +44,31 @@ def start_scheduler(
         coalesce=True,
         next_run_time=sweeper.clock.now(),
     )
+    if retention is not None and retention.enabled:
+        scheduler.add_job(
+            _purge(retention, sweeper.clock),
+            "interval",
+            hours=1,
+            id="retention-purge",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=sweeper.clock.now(),
+        )
     scheduler.start()
     return scheduler
+
+
+def _purge(retention: Retention, clock: Clock) -> Callable[[], None]:
+    def purge() -> None:
+        try:
+            gone = retention.purge(clock.now())
+        except Exception:
+            log.exception("retention purge failed; will try again in an hour")
+            return
+        if gone:
+            log.info("retention: deleted %d file(s) of tickets closed long ago", len(gone))
+
+    return purge
 
 
 def _safe(

@@ -6,6 +6,7 @@ way a real relay would see it: envelope plus the raw bytes.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import re
@@ -64,8 +65,11 @@ class _Handler:
     mails: list[SunkMail] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     refuse_with: str | None = None
+    delay: float = 0.0  # a slow relay: seconds before each answer
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.refuse_with:
             return self.refuse_with
         with self.lock:

@@ -216,3 +216,43 @@ def test_a_contact_in_two_organizations_is_refused(tmp_path: Path) -> None:
         load_directory(path)
     [problem] = exc.value.problems
     assert problem.line == 14 and "already listed in organization 'alfa'" in problem.message
+
+
+def test_signing_keys_come_from_the_environment_with_their_ids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rotated config: the current key signs with its id; old ones are listed to verify."""
+    path = write(
+        tmp_path,
+        GOOD.replace(
+            'data_dir = "data"\n',
+            'data_dir = "data"\nkey_id = "k2"\nold_keys = [{id = "k1", secret_env = "OLD_K1"}]\n',
+        ),
+    )
+    monkeypatch.setenv("TICKETGATE_SECRET", "current-secret-0123456789")
+    monkeypatch.delenv("OLD_K1", raising=False)
+    settings = load_settings(path)
+    with pytest.raises(SourceFileError) as exc:
+        settings.signing_keys()
+    assert "OLD_K1" in problems(exc)[0]
+    monkeypatch.setenv("OLD_K1", "old-secret-0123456789abcdef")
+    current, old = settings.signing_keys()
+    assert (current.key_id, current.secret) == ("k2", b"current-secret-0123456789")
+    assert [(key.key_id, key.secret) for key in old] == [("k1", b"old-secret-0123456789abcdef")]
+
+
+def test_a_config_without_key_ids_signs_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TICKETGATE_SECRET", "current-secret-0123456789")
+    current, old = load_settings(write(tmp_path, GOOD)).signing_keys()
+    assert current.key_id == "" and old == []
+
+
+def test_a_bad_key_id_names_its_line(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, GOOD.replace('data_dir = "data"\n', 'data_dir = "data"\nkey_id = "K-2"\n')
+    )
+    with pytest.raises(SourceFileError) as exc:
+        load_settings(path)
+    assert problems(exc)[0].startswith(f"{path}:4:")

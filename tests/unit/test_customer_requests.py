@@ -97,9 +97,12 @@ def test_the_resolved_mail_says_how_to_approve_or_refuse_and_links_to_both(world
     body = text(mail)
     assert 'reply "Approved"' in body and "what still happens" in body
     links = world.actions.parts.ticket_links
-    approve = links.url(LinkPurpose.RESOLUTION, ref, "approved")
-    assert approve in body and links.url(LinkPurpose.RESOLUTION, ref, "not_solved") in body
-    assert links.url(LinkPurpose.ESCALATION, ref) in body and '"please escalate"' in body
+    approve = links.url(LinkPurpose.RESOLUTION, ref, CUSTOMER, MONDAY, "approved")
+    not_solved = links.url(LinkPurpose.RESOLUTION, ref, CUSTOMER, MONDAY, "not_solved")
+    assert approve in body and not_solved in body
+    assert links.url(LinkPurpose.ESCALATION, ref, CUSTOMER, MONDAY) in body
+    assert '"please escalate"' in body
+    assert links.status_url(ref, CUSTOMER, MONDAY) in body  # every customer mail has it
 
 
 def test_an_approving_reply_closes_at_once_with_the_close_mail_and_survey(world: World) -> None:

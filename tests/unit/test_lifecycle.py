@@ -24,7 +24,7 @@ from gateway.domain.signing import Signer
 from gateway.lifecycle import sla as lifecycle
 from gateway.lifecycle.sla import ReplyEffect
 from gateway.lifecycle.surveys import SurveyAnswer, SurveyLinks, parse_reply, summarize
-from gateway.lifecycle.ticket_links import LinkPurpose, TicketLinks
+from gateway.lifecycle.ticket_links import LinkClaim, LinkPurpose, TicketLinks
 from gateway.mail.contexts import AboutTicket, TicketLine
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -218,28 +218,41 @@ def test_a_customer_may_escalate_again_one_business_day_later() -> None:
     assert lifecycle.next_customer_escalation(hourly, friday) == sp(2025, 6, 9, 10)
 
 
-def test_ticket_links_name_one_ticket_for_one_purpose() -> None:
-    links = TicketLinks(Signer(b"0123456789abcdef-secret"), "https://support.example.com/")
-    approve = links.token(LinkPurpose.RESOLUTION, TicketRef(42))
-    assert links.ref(LinkPurpose.RESOLUTION, approve) == TicketRef(42)
-    assert links.ref(LinkPurpose.ESCALATION, approve) is None  # not an escalation link
-    moved = approve.replace("42.", "43.", 1)
-    assert links.ref(LinkPurpose.RESOLUTION, moved) is None  # nor another ticket's
-    assert links.ref(LinkPurpose.RESOLUTION, "42") is None
-    assert links.ref(LinkPurpose.RESOLUTION, "x.y") is None
+def test_ticket_links_name_one_ticket_for_one_purpose_and_person_until_they_expire() -> None:
+    links = TicketLinks(Signer(b"0123456789abcdef-secret"), "https://support.example.com/", 30)
+    now, maria, ref = sp(2025, 6, 2, 9), "maria@alfa.edu.br", TicketRef(42)
+    url = links.url(LinkPurpose.RESOLUTION, ref, maria, now)
+    approve = url.rsplit("/", 1)[1]
+    claim = LinkClaim.parse(approve)
+    assert claim is not None and claim.id == 42
+    assert links.verify(LinkPurpose.RESOLUTION, claim, ref, maria, now)
+    assert links.verify(LinkPurpose.RESOLUTION, claim, ref, "Maria@Alfa.edu.br", now)
+    assert not links.verify(LinkPurpose.ESCALATION, claim, ref, maria, now)  # another purpose
+    assert not links.verify(LinkPurpose.RESOLUTION, claim, TicketRef(43), maria, now)
+    assert not links.verify(LinkPurpose.RESOLUTION, claim, ref, "joao@alfa.edu.br", now)
+    assert links.verify(LinkPurpose.RESOLUTION, claim, ref, maria, now + timedelta(days=29))
+    assert not links.verify(LinkPurpose.RESOLUTION, claim, ref, maria, now + timedelta(days=31))
+    moved = LinkClaim.parse(approve.replace("42.", "43.", 1))
+    assert moved is not None
+    assert not links.verify(LinkPurpose.RESOLUTION, moved, TicketRef(43), maria, now)
+    longer = LinkClaim.parse(f"42.{claim.expires + 100}.{claim.signature}")
+    assert longer is not None  # a later expiry day breaks the signature
+    assert not links.verify(LinkPurpose.RESOLUTION, longer, ref, maria, now)
+    assert LinkClaim.parse("42") is None and LinkClaim.parse("x.y.z") is None
     other = TicketLinks(Signer(b"another-secret-0123456789"), "https://x")
-    assert other.ref(LinkPurpose.RESOLUTION, approve) is None
-    actions = links.actions(TicketRef(42), "en", ("quero escalar", "please escalate"))
-    assert (
-        actions.approve_url == f"https://support.example.com/resolution/{approve}?answer=approved"
-    )
+    assert not other.verify(LinkPurpose.RESOLUTION, claim, ref, maria, now)
+    assert links.codec.csrf_ok(approve, links.codec.csrf(approve))
+    assert not links.codec.csrf_ok(approve, links.codec.csrf(approve.replace("42.", "43.")))
+    actions = links.actions(ref, "en", ("quero escalar", "please escalate"), maria, now)
+    assert actions.approve_url == f"https://support.example.com/resolution/{approve}?answer=approved"
     assert actions.not_solved_url.endswith("?answer=not_solved")
     assert actions.escalate_url.startswith("https://support.example.com/escalation/42.")
     assert actions.escalate_phrase == "please escalate"  # the locale's, when configured
-    assert links.actions(TicketRef(42), "en", ("falar com o gerente",)).escalate_phrase == (
+    assert links.actions(ref, "en", ("falar com o gerente",), maria, now).escalate_phrase == (
         "falar com o gerente"
     )
-    assert links.actions(TicketRef(42), "pt_BR", ()).escalate_phrase == ""  # none is read
+    assert links.actions(ref, "pt_BR", (), maria, now).escalate_phrase == ""  # none is read
+    assert links.status_url(ref, maria, now).startswith("https://support.example.com/ticket/42.")
 
 
 @pytest.mark.parametrize(
@@ -268,17 +281,21 @@ def test_parse_survey_replies(
 
 def test_survey_links_cannot_be_forged_or_moved_to_another_ticket() -> None:
     links = SurveyLinks(b"0123456789abcdef-secret", "https://support.example.com/")
-    token = links.token(7, TicketRef(42))
-    assert links.survey_id(token) == 7
-    assert links.verify(token, 7, TicketRef(42))
-    assert not links.verify(token, 7, TicketRef(43))  # survey 7 is not another ticket's
-    assert not links.verify(token.replace(".", ".x", 1), 7, TicketRef(42))
+    now, maria, ref = sp(2025, 6, 2, 9), "maria@alfa.edu.br", TicketRef(42)
+    token = links.token(7, ref, maria, links.codec.expiry(now))
+    claim = SurveyLinks.claim(token)
+    assert claim is not None and claim.id == 7
+    assert links.verify(claim, 7, ref, maria, now)
+    assert not links.verify(claim, 7, TicketRef(43), maria, now)  # not another ticket's
+    assert not links.verify(claim, 8, ref, maria, now)  # nor another survey's
+    assert not links.verify(claim, 7, ref, "joao@alfa.edu.br", now)  # nor someone else's
+    assert not links.verify(claim, 7, ref, maria, now + timedelta(days=61))  # expired
     other = SurveyLinks(b"another-secret-0123456789", "https://x")
-    assert not other.verify(token, 7, TicketRef(42))
+    assert not other.verify(claim, 7, ref, maria, now)
     about = AboutTicket(TicketLine("TG-00042", "x", 3), "Maria", [], "suporte@example.com")
-    invitation = links.invitation(7, TicketRef(42), about)
+    invitation = links.invitation(7, ref, about, maria, now)
     assert invitation.rating_links[4][1].endswith(f"/survey/{token}?rating=5")
-    assert SurveyLinks.survey_id("not-a-token") is None
+    assert SurveyLinks.claim("not-a-token") is None
 
 
 def test_report_groups_by_agent_queue_and_month() -> None:

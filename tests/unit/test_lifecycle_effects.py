@@ -73,15 +73,16 @@ class World:
 
     def __post_init__(self) -> None:
         templates = Templates(brand=brand("", ""))
+        ticket_links = TicketLinks(Signer(SECRET), "https://support.example.com")
         self.actions = LifecycleActions(
             tokens=ReplyTokens(SECRET),
             links=SurveyLinks(SECRET, "https://support.example.com"),
-            ticket_links=TicketLinks(Signer(SECRET), "https://support.example.com"),
+            ticket_links=ticket_links,
             policy=lambda: self.policy,
             directory=lambda: self.directory,
             locale="en",
             support_address=SUPPORT,
-            mailer=Mailer(templates, Words("en", SP)),
+            mailer=Mailer(templates, Words("en", SP), ticket_links.status_url),
         )
 
     def open_ticket(

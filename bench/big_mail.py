@@ -1,0 +1,137 @@
+"""Peak memory of `serve` for big mail: one 25 MB message, then four at once.
+
+Starts `ticketgate serve` (SQLite, a pickup folder for outgoing mail) in a
+subprocess, reads its idle RSS, sends the mail over SMTP from an authorized
+contact (the costly path: parsed, attachments decoded and stored) and reads the
+process's peak RSS (VmHWM) after the 250. Each scenario gets a fresh process,
+so one peak never hides another. Prints the peak over idle as a multiple of
+the message size; issue 12's targets are ≤ 6× for one mail and, for four at
+once, ≤ 1.5× the one-mail peak. A stranger's mail is measured too: it must
+not be decoded beyond its header.
+
+    .venv/bin/python bench/big_mail.py [--mb 25]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+DIRECTORY = """\
+queues: [{id: n1, name: N1}]
+organizations:
+  - id: alfa
+    name: Alfa
+    domains: [alfa.edu.br]
+    contacts: [{email: maria@alfa.edu.br, name: Maria, can_open_tickets: true}]
+"""
+
+
+def big_mail(size: int, n: int, sender: str) -> bytes:
+    """A Outlook-like mail: a short text part and one base64 attachment filling `size`."""
+    binary = os.urandom(size * 3 // 4 - 2000)
+    encoded = base64.encodebytes(binary).replace(b"\n", b"\r\n")
+    head = (
+        f"From: <{sender}>\r\nTo: suporte@example.com\r\nSubject: Planilha {n}\r\n"
+        f"Message-ID: <big-{n}-{time.time_ns()}@alfa.edu.br>\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+        "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSegue a planilha.\r\n"
+        '--b1\r\nContent-Type: application/octet-stream; name="dados.bin"\r\n'
+        'Content-Disposition: attachment; filename="dados.bin"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+    ).encode()
+    return head + encoded + b"--b1--\r\n"
+
+
+def memory(pid: int, field: str) -> int:
+    """A /proc status field (VmRSS now, VmHWM the peak) in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise KeyError(field)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def send(port: int, raw: bytes, sender: str) -> int:
+    with smtplib.SMTP("127.0.0.1", port, timeout=300) as client:
+        client.ehlo("bench.test")
+        client.mail(sender)
+        client.rcpt("suporte@example.com")
+        code, _ = client.data(raw)
+        return code
+
+
+def scenario(root: Path, mails: list[bytes], sender: str) -> tuple[int, int]:
+    """Idle RSS and peak RSS of a fresh `serve` that received `mails` at once."""
+    port = free_port()
+    folder = root / f"run-{port}"
+    folder.mkdir()
+    (folder / "directory.yaml").write_text(DIRECTORY)
+    (folder / "ticketgate.toml").write_text(
+        '[gateway]\nsupport_addresses = ["suporte@example.com"]\ndata_dir = "data"\n'
+        f'[smtp]\nport = {port}\nmax_message_bytes = 104857600\n[relay]\npickup_dir = "sent"\n'
+        "[http]\nport = 0\n"
+    )
+    env = dict(os.environ, TICKETGATE_SECRET="bench-secret-bench-secret-bench")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "--config", str(folder / "ticketgate.toml"), "serve"],
+        stdout=subprocess.DEVNULL,
+        stderr=(folder / "serve.log").open("wb"),
+        env=env,
+    )
+    try:
+        for _ in range(600):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        time.sleep(2)  # the scheduler's and watcher's first rounds
+        idle = memory(proc.pid, "VmRSS")
+        with ThreadPoolExecutor(max_workers=len(mails)) as pool:
+            codes = list(pool.map(lambda raw: send(port, raw, sender), mails))
+        assert all(code == 250 for code in codes), codes
+        return idle, memory(proc.pid, "VmHWM")
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mb", type=float, default=25.0)
+    args = parser.parse_args()
+    size = int(args.mb * 1024 * 1024)
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        maria = "maria@alfa.edu.br"
+        idle, peak = scenario(root, [big_mail(size, 0, maria)], maria)
+        one = (peak - idle) / size
+        print(f"one {args.mb:g} MB mail:     idle {idle >> 20} MB, peak {peak >> 20} MB, "
+              f"{one:.1f}x size over idle (target <= 6)")
+        idle, peak = scenario(root, [big_mail(size, n, maria) for n in range(4)], maria)
+        four = (peak - idle) / size
+        print(f"four at once:         idle {idle >> 20} MB, peak {peak >> 20} MB, "
+              f"{four:.1f}x size over idle, {four / one:.2f}x one mail (target <= 1.5)")
+        stranger = "someone@elsewhere.example"
+        idle, peak = scenario(root, [big_mail(size, 9, stranger)], stranger)
+        print(f"one from a stranger:  idle {idle >> 20} MB, peak {peak >> 20} MB, "
+              f"{(peak - idle) / size:.1f}x size over idle")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""`ticketgate purge`: raw mail and attachments of tickets closed more than N days ago
+go (LGPD); a dry run lists them; a file a younger ticket still names stays."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import UTC, datetime
+
+from gateway.domain import TicketRef, TicketStatus
+from storage.blobs import BlobStore
+from tests.support.gateway_process import GatewayConfig
+from tests.support.mailfiles import new_message_id
+from tests.support.timetravel import analyst, receive
+
+JAN = datetime(2026, 1, 5, 13, 0, tzinfo=UTC)
+
+
+def mail(subject: str, attachment: bytes) -> bytes:
+    return (
+        "From: Maria Souza <maria@alfa.edu.br>\r\nTo: suporte@example.com\r\n"
+        f"Subject: {subject}\r\nMessage-ID: {new_message_id('alfa.edu.br')}\r\n"
+        'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSegue o boleto.\r\n"
+        '--b\r\nContent-Type: application/pdf; name="boleto.pdf"\r\n'
+        'Content-Disposition: attachment; filename="boleto.pdf"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+        + base64.encodebytes(attachment).decode().replace("\n", "\r\n")
+        + "--b--\r\n"
+    ).encode()
+
+
+def opened(config: GatewayConfig, raw: bytes) -> TicketRef:
+    receipt = receive(config, JAN, raw)
+    assert receipt.ticket is not None, receipt
+    return receipt.ticket
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_purge_deletes_only_files_of_tickets_closed_long_enough_ago(
+    gateway_config: GatewayConfig,
+) -> None:
+    with gateway_config.path.open("a") as toml:
+        toml.write("\n[retention]\nclosed_ticket_days = 30\n")
+    own, shared, young = b"%PDF-1.4 old " * 50, b"%PDF-1.4 shared " * 50, b"%PDF-1.4 new " * 50
+    old_raw, other_raw, young_raw = mail("antigo", own), mail("aberto", shared), mail("novo", young)
+    old = opened(gateway_config, old_raw)
+    old_too = opened(gateway_config, mail("antigo 2", shared))  # shares a file with `other`
+    opened(gateway_config, other_raw)  # stays open
+    recent = opened(gateway_config, young_raw)
+    analyst(gateway_config, old, datetime(2026, 1, 10, tzinfo=UTC), status=TicketStatus.CLOSED)
+    analyst(gateway_config, old_too, datetime(2026, 1, 10, tzinfo=UTC), status=TicketStatus.CLOSED)
+    analyst(gateway_config, recent, datetime(2026, 3, 1, tzinfo=UTC), status=TicketStatus.CLOSED)
+    blobs = BlobStore(gateway_config.folder / "data" / "blobs")
+    now = "2026-03-15T12:00:00+00:00"
+
+    dry = json.loads(gateway_config.cli("purge", "--dry-run", "--now", now, "--json").stdout)
+    listed = {(f["ticket"], f["kind"], f["sha256"]) for f in dry["files"]}
+    assert dry["dry_run"] is True and dry["closed_ticket_days"] == 30
+    assert (str(old), "raw", sha(old_raw)) in listed
+    assert (str(old), "attachment", sha(own)) in listed
+    assert not any(s == sha(shared) for _, _, s in listed), "another open ticket names it"
+    assert {t for t, _, _ in listed} == {str(old), str(old_too)}
+    assert dry["bytes"] == sum(f["size"] for f in dry["files"]) > 0
+    assert all(blobs.exists(s) for _, _, s in listed), "a dry run deletes nothing"
+
+    done = json.loads(gateway_config.cli("purge", "--now", now, "--json").stdout)
+    assert {(f["ticket"], f["kind"], f["sha256"]) for f in done["files"]} == listed
+    assert not any(blobs.exists(s) for _, _, s in listed)
+    assert blobs.exists(sha(shared)) and blobs.exists(sha(other_raw))
+    assert blobs.exists(sha(young_raw)) and blobs.exists(sha(young))
+    # The ticket and what was said stay on record.
+    shown = gateway_config.cli_json("tickets", "show", str(old))
+    assert shown["messages"][0]["body"].startswith("Segue o boleto")
+    again = gateway_config.cli("purge", "--now", now)
+    assert b"deleted 0 file(s)" in again.stdout
+
+
+def test_purge_without_a_retention_setting_says_how_to_set_one(
+    gateway_config: GatewayConfig,
+) -> None:
+    result = gateway_config.cli("purge", "--dry-run", check=False)
+    assert result.returncode != 0
+    assert b"closed_ticket_days" in result.stderr
+    ok = gateway_config.cli("purge", "--dry-run", "--days", "0")
+    assert b"would delete 0 file(s)" in ok.stdout
