@@ -70,7 +70,9 @@ class Templates:
         overrides: Path | None = None,
         brand: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
-        self._overrides = overrides if overrides is not None and overrides.is_dir() else None
+        # Kept even while the folder is missing: one created later (a template added to a
+        # running gateway) is read from then on.
+        self._overrides = overrides
         loaders: list[BaseLoader] = [PackageLoader("outbound", "templates")]
         if self._overrides is not None:
             loaders.insert(0, FileSystemLoader(self._overrides))
@@ -92,7 +94,7 @@ class Templates:
 
     def own_names(self, locale: str) -> set[str]:
         """Templates only the admin's folder holds (not overrides of packaged ones)."""
-        if self._overrides is None:
+        if self._overrides is None or not self._overrides.is_dir():
             return set()
         packaged = PackageLoader("outbound", "templates").list_templates()
         packaged_names = {n.removeprefix(f"{locale}/").split(".")[0] for n in packaged}
@@ -109,11 +111,15 @@ class Templates:
     def problems(self) -> list[TemplateProblem]:
         """What is wrong in the admin's folder: Jinja syntax errors at their line, and an
         own template without the subject or text part it needs to be sent."""
-        if self._overrides is None:
+        if self._overrides is None or not self._overrides.is_dir():
             return []
         found: list[TemplateProblem] = []
         for path in sorted(self._overrides.rglob("*.j2")):
             name = path.relative_to(self._overrides).as_posix()
+            unknown = _unknown_name(name)
+            if unknown:
+                found.append(TemplateProblem(path, 1, unknown))
+                continue
             try:
                 self._env.parse(path.read_text(encoding="utf-8"), name=name, filename=str(path))
             except TemplateSyntaxError as exc:
@@ -165,6 +171,21 @@ class Templates:
         except TemplateNotFound:
             return f"<pre>{escape(text)}</pre>\n"
         return found.render(context)
+
+
+def _unknown_name(name: str) -> str:
+    """Why the gateway would never read the file `name` (relative to the admin's folder),
+    or "": a template is LOCALE/NAME.PART.j2."""
+    folder, _, filename = name.rpartition("/")
+    if folder not in LOCALES:
+        return f"unknown template name '{name}': put it in a locale folder ({', '.join(LOCALES)})"
+    part = filename.removesuffix(".j2").rpartition(".")[2]
+    if filename.count(".") != 2 or part not in PARTS:
+        return (
+            f"unknown template name '{filename}': name it NAME.subject.j2, NAME.txt.j2 or "
+            "NAME.html.j2"
+        )
+    return ""
 
 
 @dataclass(frozen=True)
