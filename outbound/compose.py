@@ -10,13 +10,15 @@ by a machine, `Auto-Submitted: auto-replied` (RFC 3834 section 5).
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from html import escape
 from pathlib import Path
 
@@ -205,6 +207,13 @@ class Addressing:
     attachments: Sequence[AttachmentPart] = ()
 
 
+def new_message_id(domain: str) -> str:
+    """A Message-ID unique across processes and restarts (RFC 5322 section 3.6.4): from the
+    OS's randomness, not `make_msgid`'s `random` module, which a library or a test framework
+    may have seeded (two gateways seeded alike would then mint the same ids)."""
+    return f"<{time.time_ns():x}.{secrets.token_hex(8)}.tg@{domain}>"
+
+
 def mailbox(name: str, address: str) -> Address:
     """A mailbox header value whose display name is encoded whole (RFC 2047): a string from
     `formataddr` is re-folded by the SMTP policy word by word, so "João (Suporte)" came out
@@ -220,7 +229,7 @@ def compose(
     kind: MailKind, rendered: Rendered, addressing: Addressing, now: datetime
 ) -> OutgoingMail:
     domain = addressing.from_address.rpartition("@")[2]
-    message_id = make_msgid(idstring="tg", domain=domain)
+    message_id = new_message_id(domain)
     msg = EmailMessage(policy=SMTP)
     msg["Message-ID"] = message_id
     msg["Date"] = format_datetime(now)
