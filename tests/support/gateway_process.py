@@ -75,6 +75,7 @@ class GatewayConfig:
     extra_gateway: str = ""
     # Lines of a [limits] table (loops and floods); empty keeps the defaults.
     limits: str = ""
+    locale: str = "pt_BR"  # [gateway] locale: the language of every mail it writes
     # The admin's template overrides: a path under templates/ (pt_BR/x.txt.j2) -> its text.
     templates: dict[str, str] = field(default_factory=dict)
 
@@ -89,7 +90,7 @@ class GatewayConfig:
         path.write_text(
             f"""[gateway]
 support_addresses = ["suporte@example.com"]
-locale = "pt_BR"
+locale = "{self.locale}"
 timezone = "America/Sao_Paulo"
 data_dir = "data"
 trusted_authserv_ids = ["mx.example.com"]
