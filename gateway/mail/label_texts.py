@@ -43,84 +43,8 @@ FAULTS = {
     "en": {},  # the English text each fault carries is already the English words
 }
 
-PAGE_TEXT = {
-    "pt_BR": {
-        "title": "Pesquisa de satisfação",
-        "q1": "Como você avalia o atendimento prestado pelo(a) analista neste ticket?",
-        "q2": "Falando sobre a situação reportada neste ticket, nosso suporte atendeu a sua "
-        "expectativa?",
-        "yes": "Sim",
-        "no": "Não",
-        "comment": "Comentário (opcional)",
-        "send": "Enviar",
-        "thanks": "Obrigado! Sua resposta foi registrada.",
-        "recorded": "Respostas registradas",
-        "invalid": "Este link de pesquisa não é válido.",
-        "ticket": "Chamado",
-    },
-    "en": {
-        "title": "Satisfaction survey",
-        "q1": "How do you rate the service the analyst gave you on this ticket?",
-        "q2": "Thinking of the situation you reported, did our support meet your expectation?",
-        "yes": "Yes",
-        "no": "No",
-        "comment": "Comment (optional)",
-        "send": "Send",
-        "thanks": "Thank you! Your answer was recorded.",
-        "recorded": "Recorded answers",
-        "invalid": "This survey link is not valid.",
-        "ticket": "Ticket",
-    },
-}
-
-# The pages of the links in status mail (gateway/runtime/ticket_pages.py); `{…}` are filled.
-TICKET_PAGE_TEXT = {
-    "pt_BR": {
-        "resolution": "Aprovação da solução",
-        "escalation": "Escalonamento do chamado",
-        "ticket": "Chamado",
-        "ask_approved": "O problema foi resolvido? Ao confirmar, o chamado será encerrado e "
-        "você receberá a pesquisa de satisfação.",
-        "ask_not_solved": "O problema continua? Ao confirmar, o chamado será reaberto e volta "
-        "para a nossa equipe.",
-        "button_approved": "Sim, foi resolvido: encerrar o chamado",
-        "button_not_solved": "Não foi resolvido: reabrir o chamado",
-        "ask_escalation": "Pedir que o chamado seja levado ao próximo nível de atendimento? "
-        "Faça isso quando o atendimento atual não resolveu a sua necessidade.",
-        "button_escalation": "Pedir escalonamento",
-        "approved": "Obrigado! A solução foi aprovada e o chamado, encerrado.",
-        "not_solved": "O chamado foi reaberto e a nossa equipe responderá em breve. Se "
-        "quiser, responda ao e-mail contando o que ainda acontece.",
-        "not_awaiting": "Este chamado não está aguardando a sua aprovação (situação: {status}).",
-        "escalated": "Pedido registrado: o chamado foi encaminhado para {level}.",
-        "too_soon": "O chamado já foi escalonado em {earlier} e esse nível já foi avisado. Um "
-        "novo pedido será possível a partir de {next_allowed}.",
-        "closed": "Este chamado está fechado. Para continuar, responda ao e-mail do chamado.",
-        "invalid": "Este link não é válido.",
-        "link_request": "(pedido pelo link do e-mail de status, sem texto)",
-    },
-    "en": {
-        "resolution": "Approving the solution",
-        "escalation": "Escalating the ticket",
-        "ticket": "Ticket",
-        "ask_approved": "Is the problem solved? Once you confirm, the ticket is closed and "
-        "you will get the satisfaction survey.",
-        "ask_not_solved": "Does the problem persist? Once you confirm, the ticket is reopened "
-        "and goes back to our team.",
-        "button_approved": "Yes, it is solved: close the ticket",
-        "button_not_solved": "It is not solved: reopen the ticket",
-        "ask_escalation": "Ask for the ticket to go to the next support level? Do so when "
-        "the current level has not met your need.",
-        "button_escalation": "Ask for escalation",
-        "approved": "Thank you! The solution is approved and the ticket closed.",
-        "not_solved": "The ticket is reopened and our team will answer soon. You may reply "
-        "to the email to tell us what still happens.",
-        "not_awaiting": "This ticket is not waiting for your approval (status: {status}).",
-        "escalated": "Request recorded: the ticket went to {level}.",
-        "too_soon": "The ticket was already escalated on {earlier} and that level was told. "
-        "You may ask again from {next_allowed}.",
-        "closed": "This ticket is closed. To go on, reply to the ticket's email.",
-        "invalid": "This link is not valid.",
-        "link_request": "(asked through the link in a status email, no text)",
-    },
+# What the agents read when a customer asks for escalation from a page without a text.
+LINK_REQUEST = {
+    "pt_BR": "(pedido pelo link do e-mail de status, sem texto)",
+    "en": "(asked through the link in a status email, no text)",
 }

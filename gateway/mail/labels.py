@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from gateway.domain.commands import REPLY_ABOVE
 from gateway.domain.labels import LabelKind, LabelTable
 from gateway.domain.policy import Duration
-from gateway.mail.label_texts import FAULTS, PAGE_TEXT, TICKET_PAGE_TEXT
+from gateway.mail.label_texts import FAULTS, LINK_REQUEST
 
 LOCALES = ("pt_BR", "en")
 SUPPORT_NAMES = {"pt_BR": "Suporte", "en": "Support"}
@@ -367,10 +367,7 @@ class Words:
             parts.append(f"{whole_hours} {hour if whole_hours == 1 else hours}")
         return " + ".join(parts) or str(duration)
 
-    def page(self) -> dict[str, str]:
-        """The survey page's words."""
-        return PAGE_TEXT[self.locale]
-
-    def ticket_page(self) -> dict[str, str]:
-        """The words of the approval and escalation pages."""
-        return TICKET_PAGE_TEXT[self.locale]
+    def link_request(self) -> str:
+        """The text agents see for an escalation asked from a page with no words of its own
+        (the pages' own words live in their templates)."""
+        return LINK_REQUEST[self.locale]

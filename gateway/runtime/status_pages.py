@@ -178,7 +178,7 @@ class TicketPages(LinkPages[TicketLinks]):
             actor=ticket.requester,
             author=ticket.requester_name or ticket.requester,
             channel="link",
-            text=text or words.ticket_page()["link_request"],  # the agents' words
+            text=text or words.link_request(),  # the agents' words
         )
         result, values = _escalation_result(outcome, words)
         return self.page(HTTPStatus.OK, "escalation", **context, forms=[], result=result,
