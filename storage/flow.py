@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from gateway.domain import TicketRef
 from gateway.domain.flood import (
     Counter,
     Hold,
@@ -25,6 +24,7 @@ from gateway.domain.flood import (
 )
 from storage.fitting import fit
 from storage.models import FlowHoldRow, FlowMarkRow, QuarantineRow
+from storage.records import quarantined_mail
 
 
 class FlowLedger:
@@ -149,14 +149,14 @@ class QuarantineStore:
         query = select(QuarantineRow).order_by(QuarantineRow.id.desc()).limit(limit)
         if state is not None:
             query = query.where(QuarantineRow.state == state.value)
-        return [_held(row) for row in reversed(list(self.session.scalars(query)))]
+        return [quarantined_mail(row) for row in reversed(list(self.session.scalars(query)))]
 
     def get(self, held_id: int, *, for_update: bool = False) -> QuarantinedMail | None:
         query = select(QuarantineRow).where(QuarantineRow.id == held_id)
         if for_update:
             query = query.with_for_update()
         row = self.session.scalar(query)
-        return _held(row) if row else None
+        return quarantined_mail(row) if row else None
 
     def settle(
         self,
@@ -182,25 +182,3 @@ class QuarantineStore:
         )
         return int(found or 0)
 
-
-def _held(row: QuarantineRow) -> QuarantinedMail:
-    return QuarantinedMail(
-        id=row.id,
-        held_at=row.held_at,
-        state=QuarantineState(row.state),
-        cause=QuarantineCause(row.cause),
-        reason=row.reason,
-        sender=row.sender,
-        subject=row.subject,
-        message_id=row.message_id,
-        raw_sha256=row.raw_sha256,
-        size=row.size,
-        dedup_key=row.dedup_key,
-        channel=row.channel,
-        mail_from=row.mail_from,
-        rcpt_tos=tuple(row.rcpt_tos or ()),
-        ticket=str(TicketRef(row.ticket_id)) if row.ticket_id else None,
-        settled_at=row.settled_at,
-        settled_by=row.settled_by,
-        settled_outcome=row.settled_outcome,
-    )

@@ -24,10 +24,12 @@ from gateway.domain import (
     TicketStatus,
     Visibility,
 )
+from gateway.domain.flood import QuarantineCause, QuarantinedMail, QuarantineState
 from storage.models import (
     EventRow,
     MessageRow,
     OutboxRow,
+    QuarantineRow,
     ReceiptRow,
     SurveyRow,
     TicketRow,
@@ -155,4 +157,27 @@ def survey_record(row: SurveyRow) -> SurveyRecord:
         comment=row.comment,
         answered_at=row.answered_at,
         channel=row.channel,
+    )
+
+
+def quarantined_mail(row: QuarantineRow) -> QuarantinedMail:
+    return QuarantinedMail(
+        id=row.id,
+        held_at=row.held_at,
+        state=QuarantineState(row.state),
+        cause=QuarantineCause(row.cause),
+        reason=row.reason,
+        sender=row.sender,
+        subject=row.subject,
+        message_id=row.message_id,
+        raw_sha256=row.raw_sha256,
+        size=row.size,
+        dedup_key=row.dedup_key,
+        channel=row.channel,
+        mail_from=row.mail_from,
+        rcpt_tos=tuple(row.rcpt_tos or ()),
+        ticket=str(TicketRef(row.ticket_id)) if row.ticket_id else None,
+        settled_at=row.settled_at,
+        settled_by=row.settled_by,
+        settled_outcome=row.settled_outcome,
     )
