@@ -115,43 +115,33 @@ class Mailer:
         Outbox(session).enqueue(mail, now, status="suppressed" if over else "pending")
         if over:
             log.warning("%s %s not sent: %s", mail.kind.value, mail.message_id, over)
-            if letter.ticket is not None:
-                TicketRepository(session).record_event(
-                    letter.ticket,
-                    EventKind.MAIL_SUPPRESSED,
-                    "ticketgate",
-                    now,
-                    kind=letter.kind.value,
-                    message_id=mail.message_id,
-                    recipients=list(mail.recipients),
-                    reason=over,
-                )
+        if letter.ticket is None:
             return mail
-        if letter.ticket is not None:
-            tickets = TicketRepository(session)
-            if letter.public_author is not None:
-                tickets.add_message(
-                    letter.ticket,
-                    NewMessage(
-                        message_id=mail.message_id,
-                        direction=Direction.OUTBOUND,
-                        visibility=Visibility.PUBLIC,
-                        sender=letter.public_author,
-                        recipients=mail.recipients,
-                        subject=rendered.subject,
-                        body=rendered.text,
-                    ),
-                    now,
-                )
-            tickets.record_event(
+        tickets = TicketRepository(session)
+        if letter.public_author is not None and not over:
+            tickets.add_message(
                 letter.ticket,
-                EventKind.MAIL_QUEUED,
-                "ticketgate",
+                NewMessage(
+                    message_id=mail.message_id,
+                    direction=Direction.OUTBOUND,
+                    visibility=Visibility.PUBLIC,
+                    sender=letter.public_author,
+                    recipients=mail.recipients,
+                    subject=rendered.subject,
+                    body=rendered.text,
+                ),
                 now,
-                kind=letter.kind.value,
-                message_id=mail.message_id,
-                recipients=list(mail.recipients),
             )
+        tickets.record_event(
+            letter.ticket,
+            EventKind.MAIL_SUPPRESSED if over else EventKind.MAIL_QUEUED,
+            "ticketgate",
+            now,
+            kind=letter.kind.value,
+            message_id=mail.message_id,
+            recipients=list(mail.recipients),
+            **({"reason": over} if over else {}),
+        )
         return mail
 
     def _over_limit(
