@@ -19,8 +19,9 @@ import os
 import threading
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,9 @@ class Lease:
     """The right to do job `name` until this process ends or `release` is called."""
 
     def __init__(self, engine: Engine, name: str, lock_dir: Path) -> None:
-        self.engine = engine
+        # A lease's connection lives as long as the lease: outside the store's pool, so
+        # held leases never starve the intake of connections.
+        self.engine = create_engine(engine.url, poolclass=NullPool)
         self.name = name
         self.lock_dir = lock_dir
         self._connection: Connection | None = None
@@ -110,8 +113,7 @@ class Lease:
             return False
 
     def _drop_connection(self) -> None:
-        """Give the lock back before the connection returns to the pool (a pooled
-        connection keeps its session, and a session-level lock with it)."""
+        """Give the lock back and end the lease's own connection."""
         connection, self._connection = self._connection, None
         if connection is None:
             return
