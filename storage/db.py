@@ -8,6 +8,7 @@ Alembic migrations to head before anything else touches the database.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -86,13 +87,19 @@ class SchemaRevision:
         return self.current == self.head
 
 
-def schema_revision(engine: Engine) -> SchemaRevision:
-    """The store's revision and the newest shipped one; reads only, never migrates."""
+@functools.cache
+def _shipped_head() -> str:
+    """The newest migration of this release (read once: it cannot change while running)."""
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None, "storage/migrations has no revision"
+    return head
+
+
+def schema_revision(engine: Engine) -> SchemaRevision:
+    """The store's revision and the newest shipped one; reads only, never migrates."""
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
-    return SchemaRevision(current, head)
+    return SchemaRevision(current, _shipped_head())
 
 
 class Database:

@@ -219,7 +219,7 @@ async def _watch_admin_files(gateway: Gateway, stop: asyncio.Event, interval: fl
 
 def telemetry_of(gateway: Gateway) -> Telemetry:
     """/metrics for this process: the store's figures and the admin files' reload counts."""
-    watched = (gateway.directory, gateway.rules, gateway.policy)
+    watched = (gateway.directory, gateway.rules, gateway.policy, gateway.labels)
     return Telemetry(gateway.db, gateway.clock, lambda: {w.name: w.reloads for w in watched})
 
 

@@ -47,7 +47,7 @@ def start_scheduler(
     )
     if retention is not None and retention.enabled:
         scheduler.add_job(
-            _purge(retention, sweeper.clock),
+            _purge(retention, sweeper.clock, is_leader),
             "interval",
             hours=1,
             id="retention-purge",
@@ -57,7 +57,7 @@ def start_scheduler(
         )
     if prune is not None:
         scheduler.add_job(
-            _safe_prune(prune),
+            _safe_prune(prune, is_leader),
             "interval",
             minutes=10,
             id="flow-prune",
@@ -68,9 +68,11 @@ def start_scheduler(
     return scheduler
 
 
-def _safe_prune(prune: Callable[[], int]) -> Callable[[], None]:
+def _safe_prune(prune: Callable[[], int], is_leader: Callable[[], bool]) -> Callable[[], None]:
     def run() -> None:
         try:
+            if not is_leader():
+                return  # the shared table is pruned by the instance that sweeps
             forgotten = prune()
             if forgotten:
                 log.info("forgot %d flood-count mark(s) older than every window", forgotten)
@@ -80,9 +82,13 @@ def _safe_prune(prune: Callable[[], int]) -> Callable[[], None]:
     return run
 
 
-def _purge(retention: Retention, clock: Clock) -> Callable[[], None]:
+def _purge(
+    retention: Retention, clock: Clock, is_leader: Callable[[], bool]
+) -> Callable[[], None]:
     def purge() -> None:
         try:
+            if not is_leader():
+                return  # one instance purges the shared store
             gone = retention.purge(clock.now())
         except Exception:
             log.exception("retention purge failed; will try again in an hour")
