@@ -24,7 +24,7 @@ from gateway.domain.flood import (
 )
 from storage.fitting import fit
 from storage.models import FlowHoldRow, FlowMarkRow, QuarantineRow
-from storage.records import quarantined_mail
+from storage.records import hold_record, quarantined_mail
 
 
 class FlowLedger:
@@ -60,7 +60,7 @@ class FlowLedger:
         row = self._hold_row(source, key)
         if row is None or row.until <= now:
             return None
-        return Hold(HoldSource(row.source), row.key, row.reason, row.until)
+        return hold_record(row)
 
     def _hold_row(self, source: HoldSource, key: str) -> FlowHoldRow | None:
         return self.session.scalar(
@@ -92,14 +92,7 @@ class FlowLedger:
         rows = self.session.scalars(
             select(FlowHoldRow).where(FlowHoldRow.until > now).order_by(FlowHoldRow.until)
         )
-        return [Hold(HoldSource(r.source), r.key, r.reason, r.until) for r in rows]
-
-    def lift(self, source: HoldSource, key: str, now: datetime) -> bool:
-        row = self._hold_row(source, key)
-        if row is None or row.until <= now:
-            return False
-        row.until = now
-        return True
+        return [hold_record(row) for row in rows]
 
 
 class QuarantineStore:

@@ -24,9 +24,16 @@ from gateway.domain import (
     TicketStatus,
     Visibility,
 )
-from gateway.domain.flood import QuarantineCause, QuarantinedMail, QuarantineState
+from gateway.domain.flood import (
+    Hold,
+    HoldSource,
+    QuarantineCause,
+    QuarantinedMail,
+    QuarantineState,
+)
 from storage.models import (
     EventRow,
+    FlowHoldRow,
     MessageRow,
     OutboxRow,
     QuarantineRow,
@@ -181,3 +188,7 @@ def quarantined_mail(row: QuarantineRow) -> QuarantinedMail:
         settled_by=row.settled_by,
         settled_outcome=row.settled_outcome,
     )
+
+
+def hold_record(row: FlowHoldRow) -> Hold:
+    return Hold(HoldSource(row.source), row.key, row.reason, row.until)

@@ -12,7 +12,6 @@ nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from http import HTTPStatus
 from typing import Generic, TypeVar
 
@@ -88,6 +87,3 @@ def csrf_ok(codec: LinkCodec, request: PageRequest) -> bool:
     """A POST carries the HMAC of its own link's token (the page put it in the form)."""
     return codec.csrf_ok(request.token, request.form.get("csrf", ""))
 
-
-def when(words: Words, instant: datetime | None) -> str:
-    return words.when(instant) if instant else ""
