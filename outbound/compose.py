@@ -10,6 +10,7 @@ by a machine, `Auto-Submitted: auto-replied` (RFC 3834 section 5).
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Mapping, Sequence
@@ -36,6 +37,8 @@ from jinja2 import (
 
 from gateway.domain import AttachmentPart, MailKind, OutgoingMail, TicketRef
 from gateway.domain.storable import one_line
+
+_MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+>")  # no space, control or '<>'
 
 LOCALES = ("pt_BR", "en")
 # Templates rules may send, per action: reply_with renders with a ticket's context,
@@ -215,31 +218,30 @@ def new_message_id(domain: str) -> str:
     return f"<{time.time_ns():x}.{secrets.token_hex(8)}.tg@{domain}>"
 
 
+def header_text(text: str) -> str:
+    """Outside text made safe for a header the gateway writes: one line without controls
+    (RFC 5322 section 2.2), and nothing shaped like an RFC 2047 encoded word, which the
+    header registry would decode (and a reader's client too) into whatever bytes it
+    hides, a NUL among them."""
+    return one_line(text).replace("=?", "= ?")
+
+
+def message_ids(values: Sequence[str]) -> list[str]:
+    """The well-formed msg-ids among `values` (RFC 5322 section 3.6.4); a sender's odd id
+    (controls, spaces, an encoded-word lookalike) is left out of our threading headers."""
+    return [v for v in values if _MSG_ID.fullmatch(v) and "=?" not in v]
+
+
 def mailbox(name: str, address: str) -> Address:
     """A mailbox header value whose display name is encoded whole (RFC 2047): a string from
     `formataddr` is re-folded by the SMTP policy word by word, so "João (Suporte)" came out
     as an encoded "João" followed by a "(Suporte)" that readers drop as a comment."""
-    name, address = one_line(name), one_line(address)
+    name, address = header_text(name), header_text(address)
     try:
         return Address(display_name=name, addr_spec=address)
     except (ValueError, IndexError):  # an odd address is kept as given, not refused here
         user, _, domain = address.rpartition("@")
         return Address(display_name=name, username=user, domain=domain)
-
-
-def _set_one_line(msg: EmailMessage, name: str, value: str) -> None:
-    """Set a free-text header that reads back without control characters: the header
-    registry decodes anything shaped like an RFC 2047 word in the value it is given, so a
-    subject quoting `=?utf-8?q?=00?=` would otherwise come out as a raw NUL."""
-    for _ in range(4):
-        del msg[name]
-        msg[name] = value
-        shown = str(msg[name])
-        if one_line(shown) == shown:
-            return
-        value = one_line(shown)
-    del msg[name]
-    msg[name] = one_line(value.replace("=?", "= ?"))
 
 
 def compose(
@@ -256,16 +258,16 @@ def compose(
         msg["Cc"] = [mailbox(name, address) for name, address in addressing.cc]
     # No header carries a control character, whatever a sender put in a subject that
     # comes back here through the ticket (RFC 5322 section 2.2).
-    subject = one_line(rendered.subject)
+    subject = header_text(rendered.subject)
     if addressing.ticket is not None:
         subject = f"[#{addressing.ticket}] {subject}"
-    _set_one_line(msg, "Subject", subject)
+    msg["Subject"] = subject
     if addressing.reply_to:
-        msg["Reply-To"] = one_line(addressing.reply_to)
-    in_reply_to = one_line(addressing.in_reply_to or "")
+        msg["Reply-To"] = header_text(addressing.reply_to)
+    in_reply_to = next(iter(message_ids([addressing.in_reply_to or ""])), "")
     if in_reply_to:
         msg["In-Reply-To"] = in_reply_to
-    references = [ref for ref in (one_line(r) for r in addressing.references) if ref]
+    references = message_ids(addressing.references)
     if in_reply_to and in_reply_to not in references:
         references.append(in_reply_to)
     if references:

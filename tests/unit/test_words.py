@@ -6,6 +6,7 @@ encoded whole, and a new ticket's subject without reply prefixes or our tag."""
 from __future__ import annotations
 
 import email
+import re
 from datetime import UTC, datetime
 from email.policy import default
 from pathlib import Path
@@ -81,6 +82,36 @@ def test_an_accented_agents_name_keeps_its_suffix_in_from() -> None:
     assert parsed["To"].addresses[0].display_name == "Zé"
     assert b"(Suporte)" not in mail.content.split(b"\r\n\r\n")[0]  # not a bare comment
 
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    ["=?utf-8?q?=00?=", "=?utf-8?q?=3D=3Futf-8=3Fq=3F=3D00=3F=3D?=", "=?iso-8859-1?b?AA==?="],
+)
+def test_no_header_we_write_decodes_to_a_control_character(hidden: str) -> None:
+    """A sender's encoded-word lookalike in a name, a subject or a Message-ID, echoed into
+    our headers, must not come out (to us or to the reader's client) as a raw NUL."""
+    mail = compose(
+        MailKind.ACKNOWLEDGEMENT,
+        Rendered(f"Boletos {hidden}", "texto", "<p>texto</p>"),
+        Addressing(
+            "suporte@example.com",
+            "Suporte",
+            [(hidden, "maria@alfa.edu.br")],
+            cc=[(f"Zé {hidden}", "ze@alfa.edu.br")],
+            in_reply_to=f"<{hidden}@b.com>",
+            references=[f"<{hidden}@b.com>", "<ok-1@alfa.edu.br>"],
+        ),
+        AT,
+    )
+    head = mail.content.split(b"\r\n\r\n")[0]
+    assert not re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", head)
+    parsed = email.message_from_bytes(mail.content, policy=default)
+    for name in ("Subject", "To", "Cc", "In-Reply-To", "References"):
+        shown = str(parsed[name] or "")
+        assert not re.search(r"[\x00-\x1f\x7f]", shown), (name, shown)
+    assert parsed["References"] == "<ok-1@alfa.edu.br>"  # the odd id is left out
+    assert "Boletos" in parsed["Subject"]
 
 def admin_folder(tmp_path: Path, files: dict[str, str]) -> Templates:
     for name, text in files.items():
