@@ -165,6 +165,7 @@ class CreateTicket(_Decided):
     organization_id: str | None
     new_text: str
     rules: TriageOutcome | None = None
+    history: str = ""  # the whole text when quoted history was cut (agents see it folded)
     # An agent's `#requester` mail: the contact it is opened for, and the agent's commands.
     on_behalf: CommandSheet | None = None
     # A reply to a closed ticket that opens a new one linked to it.
@@ -187,6 +188,7 @@ class ThreadUpdate(_Decided):
     organization_id: str | None
     new_text: str
     rules: TriageOutcome | None = None
+    history: str = ""  # the whole text when quoted history was cut (agents see it folded)
     # The customer asks to take the ticket to the next level ("quero escalar", seed 001).
     escalate: bool = False
 

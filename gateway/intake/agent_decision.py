@@ -106,6 +106,7 @@ def _agent_without_ticket(a: Assessment, sheet: CommandSheet, facts: Facts) -> D
             organization_id=org.id if org else None,
             new_text=a.new_text,
             rules=a.triage,
+            history=a.history,
             on_behalf=sheet,
         )
     errors = sheet.errors or (NO_TICKET,)

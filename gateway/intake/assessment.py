@@ -34,6 +34,7 @@ class Assessment:
     contact: Contact | None = None
     may_open_tickets: bool = False
     new_text: str = ""
+    history: str = ""  # the whole text when quoted history was cut from `new_text`
     triage: TriageOutcome | None = None
     commands: CommandSheet | None = None
     flow: FlowReading | None = None  # what it adds to the flood counts (flood.py)

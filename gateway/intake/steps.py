@@ -156,7 +156,8 @@ def message_new_text(msg: ParsedMessage) -> str:
 
 
 def extract_new_text(a: Assessment, facts: Facts) -> Assessment | Decision:
-    return replace(a, new_text=message_new_text(a.message))
+    reply = message_reply(a.message)
+    return replace(a, new_text=reply.new, history=reply.history)
 
 
 def read_agent_commands(a: Assessment, facts: Facts) -> Assessment | Decision:
@@ -253,6 +254,7 @@ def decide(a: Assessment, facts: Facts) -> Assessment | Decision:
                 organization_id=org_id or a.ticket.organization_id,
                 new_text=a.new_text,
                 rules=follow_up,
+                history=a.history,
                 follow_up_of=a.ticket.ref,
             )
         return ThreadUpdate(
@@ -262,13 +264,16 @@ def decide(a: Assessment, facts: Facts) -> Assessment | Decision:
             organization_id=org_id,
             new_text=a.new_text,
             rules=a.triage,
+            history=a.history,
             escalate=asks_to_escalate(a.new_text, facts.customer_escalation_phrases),
         )
     if a.may_open_tickets:
         reason = "authorized contact opened a ticket"
         if a.ticket is not None:
             reason += " (not a participant of the ticket its mail named)"
-        return CreateTicket(reason, organization_id=org_id, new_text=a.new_text, rules=a.triage)
+        return CreateTicket(
+            reason, organization_id=org_id, new_text=a.new_text, rules=a.triage, history=a.history
+        )
     sender = a.message.sender.address if a.message.sender else ""
     recently = facts.rejections_recently_sent_to(sender)
     return RejectUnauthorized(

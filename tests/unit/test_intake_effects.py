@@ -53,7 +53,7 @@ from gateway.domain import (
     is_agent_actor,
 )
 from gateway.domain.signing import ReplyTokens
-from gateway.intake import agent_effects, agent_mail, customer_effects, effects
+from gateway.intake import agent_effects, agent_mail, customer_effects, effects, steps
 from gateway.intake.ports import Job, Ports
 from gateway.lifecycle.escalation import EscalationOutcome, EscalationResult
 from gateway.lifecycle.sla import ReplyEffect
@@ -786,8 +786,12 @@ def test_agents_see_the_customers_quoted_history_collapsed_below_the_new_text() 
         "Em seg., 23 de nov. de 2026 às 10:15, Suporte <suporte@example.com> escreveu:\n"
         "> Reiniciamos o servidor.\n"
     )
-    decision = ThreadUpdate("r", ref, AuthorRole.REQUESTER, "alfa", "Continua fora do ar.")
-    customer_effects.notify_agents_of_update(decision, w.job(mail_from(MARIA, body), ref))
+    msg = mail_from(MARIA, body)
+    reply = steps.message_reply(msg)  # what the pipeline's extract_new_text carries
+    decision = ThreadUpdate(
+        "r", ref, AuthorRole.REQUESTER, "alfa", reply.new, history=reply.history
+    )
+    customer_effects.notify_agents_of_update(decision, w.job(msg, ref))
     context = w.mail.letters[0].context
     assert isinstance(context, AgentNotification)
     assert context.text == "Continua fora do ar."

@@ -406,6 +406,13 @@ def test_new_text_excludes_quoted_history() -> None:
     )
     decision = decide(mail(subject="[#TG-00007] x", text_body=body))
     assert decision.new_text == "Funcionou, obrigada!"
+    assert isinstance(decision, ThreadUpdate)
+    assert decision.history == body  # the whole text rides along for the agents' fold
+
+
+def test_a_new_ticket_with_nothing_quoted_carries_no_history() -> None:
+    decision = decide(mail(text_body="O sistema caiu hoje cedo."))
+    assert isinstance(decision, CreateTicket) and decision.history == ""
 
 
 def test_an_on_behalf_ticket_that_cannot_escalate_is_refused_not_crashed() -> None:
