@@ -37,10 +37,7 @@ from gateway.intake.store import (
     record_flow,
 )
 from gateway.lifecycle.actions import LifecycleActions
-from gateway.mail.labels import Words
-from gateway.mail.letters import Mailer
 from inbound.mime import UnparseableMessage, parse_head, parse_message, parse_message_file
-from outbound.compose import Templates
 from rules.engine import RuleSet
 from storage.blobs import BlobStore
 from storage.db import Database
@@ -78,7 +75,6 @@ class Intake:
         directory: Callable[[], Directory],
         rules: Callable[[], RuleSet],
         tokens: ReplyTokens,
-        templates: Templates,
         support_policy: Callable[[], Policy],
         clock: Clock,
         lifecycle: LifecycleActions,
@@ -94,10 +90,7 @@ class Intake:
         self.clock = clock
         self.on_commit = on_commit
         self.lifecycle = lifecycle  # the SLA clock, status timers and surveys
-        self.words = Words(policy.locale, policy.zone)
-        self.mailer = Mailer(
-            templates, self.words, lifecycle.parts.ticket_links.status_url, policy.limits
-        )
+        self.mailer = lifecycle.parts.mailer  # one mailer: same templates, words and limits
         self._big_messages = ThreadPoolExecutor(1, thread_name_prefix="big-mail")
 
     def receive(

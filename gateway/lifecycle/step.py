@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -63,9 +64,10 @@ class Step:
     policy: Policy  # read once per step, so one step sees one policy
     now: datetime
 
-    @property
+    @cached_property
     def words(self) -> Words:
-        """Labels and dates in the locale, shown in the business calendar's zone."""
+        """Labels and dates in the locale, shown in the business calendar's zone; read once
+        per step, like the policy (labels.yaml is not re-checked at every word)."""
         return self.parts.words(self.policy.calendar.zone)
 
     @property

@@ -177,7 +177,6 @@ def build(
         directory=directory,
         rules=rules,
         tokens=tokens,
-        templates=templates,
         support_policy=policy,  # the live policy: due times, #due dates, #outcome words
         clock=clock,
         lifecycle=lifecycle,
