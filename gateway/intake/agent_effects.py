@@ -149,8 +149,8 @@ def relay_answer(d: AgentUpdate, job: Job) -> None:
     # The answer itself tells the new status and what happens next (no separate status mail).
     status_line = ports.lifecycle.next_step(wanted, job.now) if wanted and moves else ""
     # A new priority or team set in the same mail is told with the answer (seeds 002, 004).
-    moved = ticket.queue and (sheet.changes.queue or sheet.changes.escalate)
-    queue = job.directory.queue(ticket.queue) if moved and ticket.queue else None
+    moved = sheet.changes.queue or sheet.changes.escalate
+    queue_name = ports.words.queue_in(job.directory, ticket.queue) if ticket.queue and moved else ""
     thread = customer_thread(
         ports.tickets.public_message_ids(ticket.ref),
         ports.tickets.last_customer_message_id(ticket.ref),
@@ -167,7 +167,7 @@ def relay_answer(d: AgentUpdate, job: Job) -> None:
                 ports.words,
                 status_line,
                 priority_changed=sheet.changes.priority is not None,
-                queue_name=queue.name if queue else "",
+                queue_name=queue_name,
             ),
             to=[(ticket.requester_name, ticket.requester)],
             cc=[("", f) for f in dict.fromkeys(followers) if f != ticket.requester],

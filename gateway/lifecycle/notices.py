@@ -153,7 +153,4 @@ def _queue_notice(
 def queue_name(directory: Directory, queue_id: str | None, words: Words) -> str:
     """The queue as labels.yaml or directory.yaml names it (an agent reads "Suporte Nível
     1", not "n1")."""
-    if not queue_id:
-        return "-"
-    queue = directory.queue(queue_id)
-    return words.queue(queue_id, queue.name if queue else queue_id)
+    return words.queue_in(directory, queue_id) if queue_id else "-"

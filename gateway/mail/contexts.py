@@ -104,7 +104,6 @@ class TicketFacts:
         gateway stores, not what an agent reads in a Portuguese mail; a status in the
         agents' own words, an SLA target switched off as words ("sem prazo")."""
         org = directory.organization(ticket.organization)
-        queue = directory.queue(ticket.queue) if ticket.queue else None
         return cls(
             ref=str(ticket.ref),
             subject=ticket.subject,
@@ -115,9 +114,7 @@ class TicketFacts:
             priority_label=words.priority(ticket.priority),
             category=words.category(ticket.category),
             environment=words.environment(ticket.environment),
-            queue=words.queue(ticket.queue, queue.name if queue else ticket.queue)
-            if ticket.queue
-            else "—",
+            queue=words.queue_in(directory, ticket.queue) if ticket.queue else "—",
             assignee=ticket.assignee or "—",
             status=words.agent_status(ticket.status.value),
             first_response_due=words.target_due(ticket.first_response_due),

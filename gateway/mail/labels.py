@@ -16,6 +16,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from gateway.domain.commands import REPLY_ABOVE
+from gateway.domain.directory import Directory
 from gateway.domain.labels import LabelKind, LabelTable
 from gateway.domain.policy import Duration
 from gateway.mail.label_texts import FAULTS, LINK_REQUEST
@@ -296,6 +297,12 @@ class Words:
         """A queue by the label table's name for it, else directory.yaml's `name`."""
         found = self.table.label(self.locale, LabelKind.QUEUE, queue_id)
         return found if found is not None else name
+
+    def queue_in(self, directory: Directory, queue_id: str) -> str:
+        """A queue as agents and customers read it: labels.yaml's name, else
+        directory.yaml's, else its id (an agent reads "Suporte Nível 1", not "n1")."""
+        queue = directory.queue(queue_id)
+        return self.queue(queue_id, queue.name if queue else queue_id)
 
     def sla(self, sla: str) -> str:
         return SLA_LABELS[self.locale][sla]

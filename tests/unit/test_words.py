@@ -18,8 +18,9 @@ from gateway.domain import Directory, MailKind, Queue, clean_subject
 from gateway.domain.calendar import BusinessCalendar
 from gateway.domain.commands import CommandTerms, read_commands
 from gateway.domain.faults import Fault
+from gateway.domain.labels import LabelKind, LabelTable
 from gateway.mail.label_texts import FAULTS
-from gateway.mail.labels import Words, brand
+from gateway.mail.labels import BUILTIN_LABELS, Words, brand
 from outbound.compose import Addressing, Rendered, Templates, compose
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -200,3 +201,13 @@ def test_an_agents_mistakes_are_told_in_the_locale() -> None:
     assert all(e.code in FAULTS["pt_BR"] for e in errors)  # type: ignore[attr-defined]
     assert Words("en", SP).fault(errors[0]) == "#foo: unknown command '#foo'"
     assert PT.fault("a plain text error") == "a plain text error"
+
+
+def test_a_queue_reads_as_labels_yaml_names_it_else_as_directory_yaml_else_its_id() -> None:
+    """One lookup for every mail that names a queue (agent answers, notices, escalations)."""
+    directory = Directory(queues=(Queue("n1", "Suporte Nível 1"), Queue("n2", "Nível 2")))
+    table = LabelTable({"pt_BR": {LabelKind.QUEUE: {"n2": "Manutenção"}}}).over(BUILTIN_LABELS)
+    words = Words("pt_BR", SP, table)
+    assert words.queue_in(directory, "n2") == "Manutenção"
+    assert words.queue_in(directory, "n1") == "Suporte Nível 1"
+    assert words.queue_in(directory, "n9") == "n9"
