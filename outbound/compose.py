@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
@@ -38,6 +38,7 @@ from jinja2 import (
 from gateway.domain import AttachmentPart, MailKind, OutgoingMail, TicketRef
 from gateway.domain.storable import one_line
 
+_OUR_ID_END = ".tg"  # how the local part of every Message-ID we make ends
 _MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+>")  # no space, control or '<>'
 
 LOCALES = ("pt_BR", "en")
@@ -215,7 +216,14 @@ def new_message_id(domain: str) -> str:
     """A Message-ID unique across processes and restarts (RFC 5322 section 3.6.4): from the
     OS's randomness, not `make_msgid`'s `random` module, which a library or a test framework
     may have seeded (two gateways seeded alike would then mint the same ids)."""
-    return f"<{time.time_ns():x}.{secrets.token_hex(8)}.tg@{domain}>"
+    return f"<{time.time_ns():x}.{secrets.token_hex(8)}{_OUR_ID_END}@{domain}>"
+
+
+def is_our_message_id(message_id: str, domains: Iterable[str]) -> bool:
+    """A Message-ID `new_message_id` made for one of `domains`, not merely one from our
+    domain (an agent's own mail has those): a loop signal when it comes back unasked."""
+    local, _, domain = message_id.strip().strip("<>").rpartition("@")
+    return local.endswith(_OUR_ID_END) and domain.lower() in {d.lower() for d in domains}
 
 
 def header_text(text: str) -> str:

@@ -13,7 +13,6 @@ decision's instant, and the marks are written by the use case with the decision.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import replace
 
 from gateway.domain import (
@@ -22,6 +21,7 @@ from gateway.domain import (
     Decision,
     HoldLoop,
     Quarantine,
+    TicketRef,
 )
 from gateway.domain.flood import (
     EVERYONE,
@@ -33,8 +33,8 @@ from gateway.domain.flood import (
 )
 from gateway.intake.assessment import Assessment
 from gateway.intake.facts import Facts
+from outbound.compose import is_our_message_id
 
-_REF_TAG = re.compile(r"\[#TG-\d+\]", re.IGNORECASE)
 REPEATED = "the same text again"
 REPEATED_ELSEWHERE = "the same answer on another ticket"
 
@@ -57,10 +57,10 @@ def read_flow(a: Assessment, facts: Facts) -> Assessment | Decision:
     signals: list[str] = []
     if not _live(a):
         ours = _our_domains(facts)
-        quoted = [m for m in (*msg.references, *msg.in_reply_to) if _is_ours(m, ours)]
+        quoted = [m for m in (*msg.references, *msg.in_reply_to) if is_our_message_id(m, ours)]
         if quoted:
             signals.append("References carry our own Message-IDs outside a live thread")
-        if _REF_TAG.search(msg.text_body) or _REF_TAG.search(msg.html_body):
+        if TicketRef.find_in_subject(msg.text_body) or TicketRef.find_in_subject(msg.html_body):
             signals.append("quotes our own mail back outside a live thread")
     text_keys: tuple[str, ...] = ()
     # The words, not an agent's `#` command lines: "#assumir" twice is a person.
@@ -90,13 +90,6 @@ def read_flow(a: Assessment, facts: Facts) -> Assessment | Decision:
                 signals.append(REPEATED_ELSEWHERE)
     ticket = str(a.ticket.ref) if a.ticket is not None else None
     return replace(a, flow=FlowReading(sender, ticket, text_keys, tuple(signals)))
-
-
-def _is_ours(message_id: str, domains: set[str]) -> bool:
-    """A Message-ID the gateway made (outbound/compose.py: `<….tg@support-domain>`), not
-    merely one from our domain (an agent's own mail has those)."""
-    local, _, domain = message_id.strip("<>").rpartition("@")
-    return domain.lower() in domains and local.endswith(".tg")
 
 
 def hold_cooling_sources(a: Assessment, facts: Facts) -> Assessment | Decision:

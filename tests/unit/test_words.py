@@ -21,7 +21,14 @@ from gateway.domain.faults import Fault
 from gateway.domain.labels import LabelKind, LabelTable
 from gateway.mail.label_texts import FAULTS
 from gateway.mail.labels import BUILTIN_LABELS, Words, brand
-from outbound.compose import Addressing, Rendered, Templates, compose
+from outbound.compose import (
+    Addressing,
+    Rendered,
+    Templates,
+    compose,
+    is_our_message_id,
+    new_message_id,
+)
 
 SP = ZoneInfo("America/Sao_Paulo")
 PT = Words("pt_BR", SP)
@@ -211,3 +218,10 @@ def test_a_queue_reads_as_labels_yaml_names_it_else_as_directory_yaml_else_its_i
     assert words.queue_in(directory, "n2") == "Manutenção"
     assert words.queue_in(directory, "n1") == "Suporte Nível 1"
     assert words.queue_in(directory, "n9") == "n9"
+
+
+def test_our_message_ids_are_told_from_an_agents_own_at_the_same_domain() -> None:
+    ours = new_message_id("example.com")
+    assert is_our_message_id(ours, ["suporte.example.com", "EXAMPLE.com"])
+    assert not is_our_message_id("<CAK8vQ2N@example.com>", ["example.com"])  # an agent's mail
+    assert not is_our_message_id(ours, ["alfa.edu.br"])
