@@ -57,7 +57,7 @@ from gateway.intake.customer_effects import (
     start_clock,
     store_inbound,
 )
-from gateway.intake.hold_effects import alert_admins, hold_for_review, start_cool_down
+from gateway.intake.hold_effects import cool_down_and_tell, hold_for_review
 from gateway.intake.ports import Job
 
 D = TypeVar("D")
@@ -128,8 +128,7 @@ QUARANTINE: tuple[Effect[Quarantine], ...] = (
 
 HOLD_LOOP: tuple[Effect[HoldLoop], ...] = (
     hold_for_review,  # this mail is kept like a quarantined one, unanswered
-    start_cool_down,  # its source's further mail is held for the cool-down
-    alert_admins,  # the admins hear once per cool-down, never the robot
+    cool_down_and_tell,  # its source is held for the cool-down; the admins hear once
 )
 
 NOTHING: tuple[Effect[IgnoreAutomated | Duplicate], ...] = ()  # stored, unanswered

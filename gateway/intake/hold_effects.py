@@ -18,26 +18,18 @@ log = logging.getLogger(__name__)
 
 def hold_for_review(d: Quarantine | HoldLoop, job: Job) -> None:
     """Kept in the quarantine, listed by `ticketgate quarantine list` until released."""
-    held = job.ports.held
     cause = d.cause if isinstance(d, Quarantine) else QuarantineCause.LOOP
-    if held is not None:
-        held.hold(job, cause, d.reason, d.ticket)
+    job.ports.held.hold(job, cause, d.reason, d.ticket)
     if d.ticket is not None:
         job.ports.tickets.record_event(
             d.ticket, EventKind.MAIL_HELD, job.sender, job.now, cause=cause.value, reason=d.reason
         )
 
 
-def start_cool_down(d: HoldLoop, job: Job) -> None:
-    """The source's further mail is held for one cool-down (renewed if it trips again)."""
-    held = job.ports.held
-    if held is not None:
-        job.alert_admins = held.cool_down(d.source, d.key, d.reason, job.now)
-
-
-def alert_admins(d: HoldLoop, job: Job) -> None:
-    """The admins hear of a loop once per cool-down, in the same transaction."""
-    if not job.alert_admins:
+def cool_down_and_tell(d: HoldLoop, job: Job) -> None:
+    """The source's further mail is held for one cool-down (renewed if it trips again);
+    the admins hear of the loop once per cool-down, in the same transaction."""
+    if not job.ports.held.cool_down(d.source, d.key, d.reason, job.now):
         return
     if not job.ports.admins:
         log.warning("loop held (%s); no [gateway] admins configured to tell", d.reason)

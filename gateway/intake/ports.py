@@ -142,7 +142,7 @@ class Ports:
     tokens: ReplyTokens
     words: Words
     support_addresses: tuple[str, ...]
-    held: HeldMail | None = None
+    held: HeldMail
     admins: tuple[str, ...] = ()  # [gateway] admins: told once when a loop is held
 
 
@@ -161,7 +161,6 @@ class Job:
     told: set[str] = field(default_factory=set)  # agents mailed about it already, once is enough
     channel: str = "smtp"  # how it came in: smtp, imap, ingest, release
     dedup_key: str = ""  # its key in the receipt ledger
-    alert_admins: bool = False  # a loop hold that the admins have not heard of yet
 
     @property
     def sender(self) -> str:

@@ -30,6 +30,7 @@ from gateway.domain import (
     DomainPolicy,
     EmailAddress,
     EventKind,
+    HoldLoop,
     IgnoreAutomated,
     MailKind,
     MessageRecord,
@@ -52,6 +53,7 @@ from gateway.domain import (
     Visibility,
     is_agent_actor,
 )
+from gateway.domain.flood import HoldSource, QuarantineCause
 from gateway.domain.signing import ReplyTokens
 from gateway.intake import agent_effects, agent_mail, customer_effects, effects, steps
 from gateway.intake.ports import Job, Ports
@@ -182,6 +184,22 @@ class FakeMail:
 
 
 @dataclass
+class FakeHeld:
+    """The quarantine and cool-downs (storage/flow.py): a source told once per cool-down."""
+
+    held: list[tuple[QuarantineCause, str]] = field(default_factory=list)
+    cooling: set[tuple[HoldSource, str]] = field(default_factory=set)
+
+    def hold(self, job: Job, cause: QuarantineCause, reason: str, ticket: TicketRef | None) -> None:
+        self.held.append((cause, reason))
+
+    def cool_down(self, source: HoldSource, key: str, reason: str, now: datetime) -> bool:
+        told = (source, key) not in self.cooling
+        self.cooling.add((source, key))
+        return told
+
+
+@dataclass
 class FakeLifecycle:
     """`LifecycleHooks` that records what it was asked and moves status like the real one."""
 
@@ -243,7 +261,8 @@ def world() -> World:
     lifecycle = FakeLifecycle(tickets)
     ports = Ports(
         tickets, mail, lifecycle, ReplyTokens(b"effects-test-secret-0123456789"),
-        Words("pt_BR", ZoneInfo("America/Sao_Paulo")), (SUPPORT,),
+        Words("pt_BR", ZoneInfo("America/Sao_Paulo")), (SUPPORT,), FakeHeld(),
+        admins=("admin@example.com",),
     )  # fmt: skip
     return World(tickets, mail, lifecycle, ports)
 
@@ -815,3 +834,16 @@ def test_a_mail_with_nothing_quoted_carries_no_history_to_agents() -> None:
         "agent_notification", "pt_BR", context.as_mapping()
     )
     assert "<details" not in rendered.html and "histórico citado" not in rendered.text
+
+
+def test_a_held_loop_is_kept_cools_its_source_and_tells_the_admins_once() -> None:
+    w = world()
+    loop = HoldLoop("10 mails in 5 min", HoldSource.SENDER, "robo@alfa.edu.br")
+    for _ in range(2):  # the robot's next mail trips the same cool-down
+        effects.carry_out(loop, w.job(mail_from("robo@alfa.edu.br")))
+    held = w.ports.held
+    assert isinstance(held, FakeHeld)
+    assert held.held == [(QuarantineCause.LOOP, "10 mails in 5 min")] * 2
+    alerts = [letter for letter in w.mail.letters if letter.kind is MailKind.ADMIN_ALERT]
+    assert len(alerts) == 1 and alerts[0].to == [("", "admin@example.com")]
+    assert not [letter for letter in w.mail.letters if "robo@alfa.edu.br" in str(letter.to)]
