@@ -176,6 +176,11 @@ class CreateTicket(_Decided):
         """The classification rules gave (defaults when no rule set ran)."""
         return self.rules.triage if self.rules else Triage()
 
+    def requester_or(self, sender: str) -> str:
+        """Whose ticket it is: the contact an agent opened it for, else the sender."""
+        sheet = self.on_behalf
+        return sheet.requester if sheet is not None and sheet.requester else sender
+
 
 @dataclass(frozen=True)
 class ThreadUpdate(_Decided):

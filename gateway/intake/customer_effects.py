@@ -40,9 +40,8 @@ def open_ticket(d: CreateTicket, job: Job) -> None:
     """The ticket row: subject, requester, triage, the rules' assignee and followers, and the
     due times the acknowledgement promises."""
     ports, rules = job.ports, d.rules
-    requester, requester_name = job.sender, job.sender_name
-    if d.on_behalf is not None and d.on_behalf.requester is not None:
-        requester = d.on_behalf.requester
+    requester, requester_name = d.requester_or(job.sender), job.sender_name
+    if requester != job.sender:  # opened by an agent on a contact's behalf
         found = job.directory.contact(requester)
         requester_name = found[1].name if found else ""
     first_due, resolution_due = ports.lifecycle.initial_dues(job.now, d.triage, d.organization_id)

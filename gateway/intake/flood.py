@@ -164,9 +164,7 @@ def cap_new_tickets(decision: Decision, a: Assessment, facts: Facts) -> Decision
     if not isinstance(decision, CreateTicket) or a.released or a.flow is None:
         return decision
     limits = facts.flood_limits
-    requester = a.flow.sender
-    if decision.on_behalf is not None and decision.on_behalf.requester:
-        requester = decision.on_behalf.requester
+    requester = decision.requester_or(a.flow.sender)
     by_person = a.role is not AuthorRole.AGENT
     if by_person and _over(facts, limits.sender_tickets, Counter.TICKET_OPENED, requester):
         return HoldLoop(

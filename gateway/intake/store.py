@@ -244,6 +244,4 @@ def record_flow(
     if flow.signals:
         ledger.mark(Counter.LOOP_SIGNAL, [flow.sender], now)
     if isinstance(decision, CreateTicket):
-        sheet = decision.on_behalf
-        requester = sheet.requester if sheet is not None and sheet.requester else flow.sender
-        ledger.mark(Counter.TICKET_OPENED, [requester, EVERYONE], now)
+        ledger.mark(Counter.TICKET_OPENED, [decision.requester_or(flow.sender), EVERYONE], now)
