@@ -8,17 +8,10 @@ nobody listens on, a database server address that refuses connections.
 from __future__ import annotations
 
 import json
-import socket
 
 from tests.support.gateway_process import GatewayConfig
 from tests.support.sink import SmtpSink
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.support.waiting import free_port
 
 
 def findings(stdout: bytes) -> list[dict[str, object]]:
@@ -55,7 +48,7 @@ def test_doctor_passes_on_a_working_setup(gateway_config: GatewayConfig, sink: S
 
 def test_doctor_names_a_wrong_relay_port_and_what_to_do(gateway_config: GatewayConfig) -> None:
     text = gateway_config.path.read_text()
-    port = closed_port()
+    port = free_port()  # nothing listens there
     gateway_config.path.write_text(
         text.replace(f"port = {gateway_config.relay_port}", f"port = {port}")
     )
@@ -69,7 +62,7 @@ def test_doctor_names_a_wrong_relay_port_and_what_to_do(gateway_config: GatewayC
 
 def test_doctor_names_a_database_that_is_down(gateway_config: GatewayConfig) -> None:
     text = gateway_config.path.read_text()
-    down = f"postgresql+psycopg://ticketgate@127.0.0.1:{closed_port()}/nowhere"
+    down = f"postgresql+psycopg://ticketgate@127.0.0.1:{free_port()}/nowhere"
     gateway_config.path.write_text(text.replace(gateway_config.storage_url, down))
     result = gateway_config.cli("doctor", "--json", check=False)
     assert result.returncode == 1
@@ -121,7 +114,7 @@ def test_ingest_as_an_mta_pipe_asks_for_a_retry_when_the_store_is_down(
     gateway_config: GatewayConfig,
 ) -> None:
     text = gateway_config.path.read_text()
-    down = f"postgresql+psycopg://ticketgate@127.0.0.1:{closed_port()}/nowhere"
+    down = f"postgresql+psycopg://ticketgate@127.0.0.1:{free_port()}/nowhere"
     gateway_config.path.write_text(text.replace(gateway_config.storage_url, down))
     mail = b"From: maria@alfa.edu.br\r\nSubject: oi\r\nMessage-ID: <p-1@alfa.edu.br>\r\n\r\noi\r\n"
     result = gateway_config.cli(

@@ -61,12 +61,19 @@ def test_metrics_show_outcomes_latency_outbox_and_refused_edits(
     assert serve.send(new, "maria@alfa.edu.br", "suporte@example.com")[0] == 250
     assert serve.send(new, "maria@alfa.edu.br", "suporte@example.com")[0] == 250  # again
     assert serve.send(stranger, "ze@desconhecido.com", "suporte@example.com")[0] == 250
+    nameless = b"To: suporte@example.com\r\nSubject: sem remetente\r\n\r\nOi.\r\n"
+    assert serve.send(nameless, "", "suporte@example.com")[0] == 250  # held, not answered
     sink.wait_for_count(1, address="maria@alfa.edu.br")
     figures = scrape(url)
     assert figures[("ticketgate_received_total", (("outcome", "created"),))] == 1
     assert figures[("ticketgate_received_total", (("outcome", "rejected"),))] == 1
+    # The redelivered copy is answered from the ledger and records nothing new.
+    assert ("ticketgate_received_total", (("outcome", "duplicate"),)) not in figures
+    assert figures[("ticketgate_received_total", (("outcome", "quarantined"),))] == 1
+    assert figures[("ticketgate_quarantine_held", ())] == 1
+    assert ("ticketgate_outbox_failing", (("state", "failed"),)) not in figures
     assert figures[("ticketgate_tickets", (("status", "new"),))] == 1
-    assert figures[("ticketgate_intake_seconds_count", (("channel", "smtp"),))] == 3
+    assert figures[("ticketgate_intake_seconds_count", (("channel", "smtp"),))] == 4
     assert ("ticketgate_outbox_oldest_seconds", ()) in figures
     assert figures[("ticketgate_sla_breaches_total", ())] == 0
 

@@ -41,6 +41,7 @@ pytestmark = pytest.mark.e2e
 ON_POSTGRES = os.environ.get("TICKETGATE_TEST_DB") == "postgresql"
 TOTAL = int(os.environ.get("TICKETGATE_MULTI_TOTAL", "2000"))
 OLD_TICKETS = 20
+LEADER = "took the scheduler lease"  # storage/leases.py logs it when a lease is won
 SP = ZoneInfo("America/Sao_Paulo")
 
 
@@ -110,7 +111,10 @@ def test_two_instances_share_one_store_and_survive_a_sigkill(
                               message_id=f"<multi-{n}@gama.org.br>")  # fmt: skip
         mails[n] = (sender, raw)
 
-    serve_a, serve_b = ServeProcess(a).start(), ServeProcess(b).start()
+    serve_a = ServeProcess(a).start()
+    # A sweeps first (it holds the scheduler lease), so B taking it later is a real hand-over.
+    wait_for(lambda: LEADER in serve_a.log(), 30, "instance A to take the scheduler lease")
+    serve_b = ServeProcess(b).start()
     accepted: Counter[int] = Counter()
     accepted_by_a = 0  # kill A once it has taken a sixth of the burst
     lock = threading.Lock()
@@ -185,14 +189,17 @@ def test_two_instances_share_one_store_and_survive_a_sigkill(
             )
 
         wait_for(lambda: len(acks()) >= len(new_tickets), 180, "an acknowledgement per ticket")
-        per_ticket = Counter(
-            m.header("Subject").split("]")[0]
-            for m in sink.mails
-            if any(r.endswith("@gama.org.br") for r in m.rcpt_tos)
-        )
+        per_ticket: dict[str, set[str]] = {}
+        for m in sink.mails:
+            if any(r.endswith("@gama.org.br") for r in m.rcpt_tos):
+                tag = m.header("Subject").split("]")[0]
+                per_ticket.setdefault(tag, set()).add(m.header("Message-ID"))
         same_id_resends = sum(count - 1 for count in acks().values())
         assert len(acks()) == len(new_tickets)  # distinct acks: no second ack for a ticket
-        assert all(count >= 1 for count in per_ticket.values())
+        assert len(per_ticket) == len(new_tickets)  # every ticket acknowledged ...
+        assert all(len(ids) == 1 for ids in per_ticket.values())  # ... by one mail
+        # The dead leader's lease passed to the survivor, which sweeps from then on.
+        wait_for(lambda: LEADER in serve_b.log(), 60, "instance B to take over the sweep")
 
         old = [t["ref"] for t in tickets if t["subject"].startswith("antigo")]
 

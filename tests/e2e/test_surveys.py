@@ -24,14 +24,13 @@ from gateway.domain import TicketRef, TicketStatus
 from gateway.domain.signing import Signer
 from gateway.lifecycle.surveys import SurveyLinks
 from gateway.lifecycle.ticket_links import LinkPurpose, TicketLinks
-from tests.support.browser import CHROMIUM, Browser
+from tests.support.browser import Browser
 from tests.support.gateway_process import SECRET, GatewayConfig, ServeProcess
 from tests.support.sink import SmtpSink, SunkMail
 from tests.support.timetravel import analyst, open_ticket, run_once
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is missing")
 
 SP = ZoneInfo("America/Sao_Paulo")
 MARIA = "maria@alfa.edu.br"
@@ -109,7 +108,6 @@ def close_with_survey(config: GatewayConfig, sink: SmtpSink, subject: str) -> tu
 # --- the survey ---------------------------------------------------------------------------
 
 
-@needs_chromium
 def test_survey_link_preselects_the_choice_and_only_the_button_records_once(
     served: ServeProcess, gateway_config: GatewayConfig, sink: SmtpSink, browser: Browser
 ) -> None:
