@@ -97,15 +97,19 @@ def list_held(obj: Any, as_json: bool, show_all: bool) -> None:
         )
 
 
+def _missing(held_id: int) -> click.ClickException:
+    return click.ClickException(f"no held mail #{held_id}; `ticketgate quarantine list` shows them")
+
+
 def _get(obj: Any, held_id: int) -> QuarantinedMail:
     db = obj.database()
-    with db.transaction() as session:
-        held = QuarantineStore(session).get(held_id)
-    db.close()
+    try:
+        with db.transaction() as session:
+            held = QuarantineStore(session).get(held_id)
+    finally:
+        db.close()
     if held is None:
-        raise click.ClickException(
-            f"no held mail #{held_id}; `ticketgate quarantine list` shows them"
-        )
+        raise _missing(held_id)
     return held
 
 
@@ -118,8 +122,10 @@ def show(obj: Any, held_id: int, as_json: bool) -> None:
     held = _get(obj, held_id)
     settings = obj.settings()
     blobs = BlobStore(settings.data_dir / "blobs")
-    raw = blobs.get(held.raw_sha256) if blobs.exists(held.raw_sha256) else b""
-    preview = raw[:PREVIEW_BYTES].decode("utf-8", "replace")
+    preview = ""
+    if blobs.exists(held.raw_sha256):  # the start only: a held mail may be 25 MB
+        with blobs.path_for(held.raw_sha256).open("rb") as raw:
+            preview = raw.read(PREVIEW_BYTES).decode("utf-8", "replace")
     data = held_json(held, obj.tickets_zone())
     data["recipients"] = list(held.rcpt_tos)
     data["raw_preview"] = preview
@@ -138,11 +144,12 @@ def show(obj: Any, held_id: int, as_json: bool) -> None:
 @click.pass_obj
 def release(obj: Any, held_id: int, as_json: bool) -> None:
     """Run a held mail through the pipeline as if it had just arrived."""
-    _get(obj, held_id)
     gateway = obj.gateway()
     try:
         receipt = gateway.intake.release(held_id, _actor())
-    except (LookupError, ValueError) as exc:
+    except LookupError as exc:
+        raise _missing(held_id) from exc
+    except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         gateway.close()
@@ -171,15 +178,18 @@ def release(obj: Any, held_id: int, as_json: bool) -> None:
 @click.pass_obj
 def drop(obj: Any, held_id: int, as_json: bool) -> None:
     """Take a held mail off the list; its raw bytes and receipt are kept for audit."""
-    held = _get(obj, held_id)
-    if held.state is not QuarantineState.HELD:
-        raise click.ClickException(f"mail #{held_id} was already {held.state.value}")
     db = obj.database()
-    with db.transaction() as session:
-        QuarantineStore(session).settle(
-            held_id, QuarantineState.DROPPED, datetime.now().astimezone(), by=_actor()
-        )
-    db.close()
+    try:  # read, check and settle under one row lock: a release at the same time wins or waits
+        with db.transaction() as session:
+            store = QuarantineStore(session)
+            held = store.get(held_id, for_update=True)
+            if held is None:
+                raise _missing(held_id)
+            if held.state is not QuarantineState.HELD:
+                raise click.ClickException(f"mail #{held_id} was already {held.state.value}")
+            store.settle(held_id, QuarantineState.DROPPED, datetime.now().astimezone(), by=_actor())
+    finally:
+        db.close()
     if as_json:
         click.echo(json.dumps({"id": held_id, "state": QuarantineState.DROPPED.value}))
     else:

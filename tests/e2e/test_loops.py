@@ -119,6 +119,12 @@ def test_a_customer_mailbox_robot_is_stopped_held_alerted_and_released(
         assert again.returncode != 0 and b"already released" in again.stderr
         dropped = admin_config.cli_json("quarantine", "drop", str(held[-2]["id"]))
         assert dropped == {"id": held[-2]["id"], "state": "dropped"}
+        released_then_dropped = admin_config.cli("quarantine", "drop", str(held[-1]["id"]),
+                                                 check=False)  # fmt: skip
+        assert b"already released" in released_then_dropped.stderr  # a release is not undone
+        for command in ("drop", "release", "show"):
+            missing = admin_config.cli("quarantine", command, "999999", check=False)
+            assert missing.returncode != 0 and b"no held mail #999999" in missing.stderr
         left = admin_config.cli_json("quarantine", "list")
         assert len(left) == len(held) - 2
         everything = admin_config.cli_json("quarantine", "list", "--all")
