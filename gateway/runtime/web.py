@@ -48,12 +48,13 @@ Handler = Callable[[web.Request], Awaitable[StreamResponse]]
 
 @dataclass(frozen=True)
 class WebLimits:
-    """`[http]`: how long a request may take to arrive, how big a form, how many a minute."""
+    """`[http]`: how long a request may take to arrive, how big a form, how many a minute
+    (the defaults live in the config's HttpSection)."""
 
-    read_timeout: float = 15.0
-    max_body_bytes: int = 16_384
-    rate_per_link: int = 30
-    rate_per_address: int = 300
+    read_timeout: float
+    max_body_bytes: int
+    rate_per_link: int
+    rate_per_address: int
 
 
 def _csp(nonce: str) -> str:
@@ -152,9 +153,8 @@ class WebEndpoint:
         site = web.TCPSite(runner, host, port, reuse_address=True)
         await site.start()
         self._runner = runner
-        server = site._server  # the bound port, when `port` was 0
-        sockets = getattr(server, "sockets", None) or []
-        bound = sockets[0].getsockname()[:2] if sockets else (host, port)
+        # With port 0 the system chose one: read back what was bound.
+        bound = runner.addresses[0][:2] if runner.addresses else (host, port)
         return str(bound[0]), int(bound[1])
 
     async def stop(self) -> None:
