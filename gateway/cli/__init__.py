@@ -33,8 +33,9 @@ from gateway.config.policy_file import load_policy
 from gateway.config.settings import Settings, ensure_secret_file, ensure_signing_key, load_settings
 from gateway.domain import TicketRecord, TicketRef, TicketStatus
 from gateway.domain.clock import FixedClock, SystemClock
-from gateway.runtime.app import Gateway, build, make_transport
+from gateway.runtime.app import Gateway, build
 from gateway.runtime.app import serve as serve_forever
+from gateway.runtime.edges import make_transport
 from gateway.runtime.imap_runner import all_mailboxes
 from gateway.runtime.logs import LogFormat, configure_logging
 from gateway.runtime.outbox_store import DatabaseOutboxStore

@@ -10,22 +10,18 @@ the main group at the end of gateway/cli.py.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC
 from zoneinfo import ZoneInfo
 
 import click
 
-from gateway.cli.params import TICKET_REF, instant
+from gateway.cli.params import TICKET_REF, instant_or_now
 from gateway.domain import TicketRef
-from gateway.domain.clock import FixedClock, SystemClock
+from gateway.domain.clock import FixedClock
 from gateway.lifecycle.surveys import summarize
 from gateway.runtime.app import build
 from rules.sourcefile import SourceFileError
 from storage.lifecycle import LifecycleStore
-
-
-def _instant(text: str | None, zone: ZoneInfo) -> datetime:
-    return instant(text, zone) if text else SystemClock().now()
 
 
 @click.group()
@@ -40,7 +36,7 @@ def scheduler() -> None:
 def run_once(obj: object, now_text: str | None, as_json: bool) -> None:
     """Run every timer due at NOW (default: the current time) once, then exit."""
     settings = obj.settings()  # type: ignore[attr-defined]
-    now = _instant(now_text, ZoneInfo(settings.gateway.timezone))
+    now = instant_or_now(now_text, ZoneInfo(settings.gateway.timezone))
     try:
         gateway = build(settings, clock=FixedClock(now.astimezone(UTC)))
     except SourceFileError as exc:
@@ -97,8 +93,8 @@ def report_surveys(obj: object, since: str | None, until: str | None, as_json: b
     """Survey results per agent, queue and month: sent, answered, average 1–5, % yes."""
     settings = obj.settings()  # type: ignore[attr-defined]
     zone = ZoneInfo(settings.gateway.timezone)
-    start = _instant(since, zone) if since else None
-    end = _instant(until, zone) if until else None
+    start = instant_or_now(since, zone) if since else None
+    end = instant_or_now(until, zone) if until else None
     db = obj.database()  # type: ignore[attr-defined]
     with db.transaction() as session:
         rows = LifecycleStore(session).survey_rows(start, end)

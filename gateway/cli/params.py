@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from gateway.domain import TicketRef
+from gateway.domain.clock import SystemClock
 
 
 class Refused(click.ClickException):
@@ -43,3 +44,8 @@ def instant(text: str, zone: ZoneInfo) -> datetime:
     except ValueError as exc:
         raise click.BadParameter(f"'{text}' is not an ISO 8601 instant") from exc
     return value.replace(tzinfo=zone) if value.tzinfo is None else value
+
+
+def instant_or_now(text: str | None, zone: ZoneInfo) -> datetime:
+    """`--now ISO` when given (time travel, catching up), else the wall clock."""
+    return instant(text, zone) if text else SystemClock().now()

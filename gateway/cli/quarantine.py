@@ -20,7 +20,7 @@ import click
 
 from gateway.domain.flood import QuarantinedMail, QuarantineState
 from gateway.domain.storable import one_line
-from storage.blobs import BlobStore
+from gateway.runtime.edges import make_blobs
 from storage.flow import FlowLedger, QuarantineStore
 from storage.outbox import Outbox
 
@@ -121,7 +121,7 @@ def show(obj: Any, held_id: int, as_json: bool) -> None:
     """One held mail: why, from whom, and the start of its raw bytes."""
     held = _get(obj, held_id)
     settings = obj.settings()
-    blobs = BlobStore(settings.data_dir / "blobs")
+    blobs = make_blobs(settings)
     preview = ""
     if blobs.exists(held.raw_sha256):  # the start only: a held mail may be 25 MB
         with blobs.path_for(held.raw_sha256).open("rb") as raw:

@@ -14,11 +14,10 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from gateway.cli.params import instant
+from gateway.cli.params import instant_or_now
 from gateway.domain import TicketRef
-from gateway.domain.clock import SystemClock
 from gateway.lifecycle.retention import Retention
-from storage.blobs import BlobStore
+from gateway.runtime.edges import make_blobs
 
 
 @click.command()
@@ -43,14 +42,10 @@ def purge(
             "no retention set: add [retention] closed_ticket_days = N to the config "
             "(or give --days N)"
         )
-    now = (
-        instant(now_text, ZoneInfo(settings.gateway.timezone)).astimezone(UTC)
-        if now_text
-        else SystemClock().now()
-    )
+    now = instant_or_now(now_text, ZoneInfo(settings.gateway.timezone)).astimezone(UTC)
     db = obj.database()  # type: ignore[attr-defined]
     try:
-        retention = Retention(db, BlobStore(settings.data_dir / "blobs"), days)
+        retention = Retention(db, make_blobs(settings), days)
         items = retention.expired(now) if dry_run else retention.purge(now)
     finally:
         db.close()

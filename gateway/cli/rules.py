@@ -27,11 +27,11 @@ from gateway.domain.clock import SystemClock
 from gateway.intake.steps import message_new_text, triage_input
 from gateway.mail.labels import BUILTIN_LABELS
 from gateway.runtime.app import checked_templates, make_templates
+from gateway.runtime.edges import make_blobs
 from inbound.mime import UnparseableMessage, parse_message
 from rules.engine import Rule, RuleSet
 from rules.loader import Vocabulary, load_rules, rule_files
 from rules.sourcefile import Problem, SourceFileError
-from storage.blobs import BlobStore
 from storage.db import Database
 from storage.repository import ReceiptLedger, TicketRepository
 
@@ -277,7 +277,7 @@ def _replay(
 ) -> None:
     """Re-triage stored mail with the rules on disk; report what would differ."""
     db = Database.open(loaded.settings.storage_url, run_migrations=False)
-    blobs = BlobStore(loaded.settings.data_dir / "blobs")
+    blobs = make_blobs(loaded.settings)
     changes: list[dict[str, Any]] = []
     with db.transaction() as session:
         ledger = ReceiptLedger(session)

@@ -37,6 +37,7 @@ from gateway.lifecycle.ticket_links import TicketLinks
 from gateway.mail.labels import BUILTIN_LABELS, Words, brand
 from gateway.mail.letters import Mailer
 from gateway.runtime.alerts import AdminAlerts
+from gateway.runtime.edges import make_blobs, make_transport
 from gateway.runtime.imap_runner import ImapRunner, all_mailboxes, intake_delivery
 from gateway.runtime.outbox_store import DatabaseOutboxStore
 from gateway.runtime.scheduler import start_scheduler
@@ -46,11 +47,9 @@ from gateway.runtime.telemetry import Telemetry
 from gateway.runtime.web import WebEndpoint, WebLimits
 from inbound.smtp import SupportHandler, start_listener
 from outbound.compose import Templates
-from outbound.relay import PickupFolder, SmtpRelay, Transport
 from outbound.worker import OutboxWorker
 from rules.engine import RuleSet
 from rules.sourcefile import Problem, SourceFileError
-from storage.blobs import BlobStore
 from storage.db import Database
 from storage.flow import FlowLedger
 from storage.leases import Lease
@@ -161,7 +160,7 @@ def build(
         ),
         labels=labels,
     )
-    blobs = BlobStore(settings.data_dir / "blobs")
+    blobs = make_blobs(settings)
     intake = Intake(
         db=db,
         blobs=blobs,
@@ -255,20 +254,6 @@ def prune_flow_marks(gateway: Gateway) -> int:
     keep = max(gateway.settings.file.limits.limits().longest_window(), timedelta(days=1))
     with gateway.db.transaction() as session:
         return FlowLedger(session).prune(gateway.clock.now() - keep)
-
-
-def make_transport(settings: Settings) -> Transport:
-    if settings.relay_pickup_dir is not None:
-        return PickupFolder(settings.relay_pickup_dir)
-    relay = settings.file.relay
-    password = os.environ.get(relay.password_env) if relay.password_env else None
-    return SmtpRelay(
-        host=relay.host,
-        port=relay.port,
-        starttls=relay.starttls,
-        username=relay.username,
-        password=password,
-    )
 
 
 def _hold_sqlite_lock(settings: Settings) -> int | None:
