@@ -61,7 +61,8 @@ def test_urgency_queue_waiting_resolved_closed_survey_and_maintenance(
     )
     answer = d.mail_to("carla@metalvale.com.br", f"[#{critical}] Re:")
     assert "envie o print do erro" in answer.text
-    assert "aguardando o seu retorno" in answer.text and "considerado resolvido" in answer.text
+    # In the seed's own words (examples/002-urgency-matrix/labels.yaml).
+    assert "aguardando retorno do cliente" in answer.text and "considerado resolvido" in answer.text
     assert d.show(critical)["status"] == "waiting_customer"
 
     # No answer in 5 business days: resolved, and 5 more business days to approve or deny.

@@ -73,7 +73,8 @@ def test_question_or_problem_environment_first_answer_po_deadline_and_pending(
         PATRICIA, handed, "#status aguardando_cliente\n\nPublicamos a versão 9.1.4; pode validar?"
     )
     second = d.mail_to(rodrigo, f"[#{ref}] Re:", seen=1)
-    assert "versão 9.1.4" in second.text and "aguardando o seu retorno" in second.text
+    assert "versão 9.1.4" in second.text and "pendente" in second.text  # labels.yaml's word
+    assert "aguardando o seu retorno" not in second.text
     pending_since = datetime.fromisoformat(d.show(ref)["updated_at"])
     # 10 calendar days without a word from the customer: resolved.
     resolve_at = d.timer(ref, "auto_resolve")
