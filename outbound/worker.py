@@ -70,7 +70,8 @@ class OutboxWorker:
 
     async def flush(self, stop: asyncio.Event | None = None) -> FlushResult:
         """Send everything due now, batch by batch, until nothing is due or `stop` is set
-        (checked between mails: a shutdown waits for the mail in hand only)."""
+        (checked between batches, so no claimed mail is left mid-claim; `serve` claims one
+        at a time, so a shutdown waits for the mail in hand only)."""
         result = FlushResult()
         while stop is None or not stop.is_set():
             claimed = await asyncio.to_thread(self.store.claim_due, self.clock.now(), self.batch)
