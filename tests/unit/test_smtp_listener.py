@@ -51,7 +51,13 @@ class Listener:
         return asyncio.run_coroutine_threadsafe(self.handler.drain(5), self.loop).result(10)
 
     def close(self) -> None:
-        self.server.close()
+        """Close the server on its own loop: asyncio objects are not thread-safe, and closing
+        it from the test's thread raced the loop's own connection teardown."""
+
+        async def shut() -> None:
+            self.server.close()
+
+        asyncio.run_coroutine_threadsafe(shut(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
 
