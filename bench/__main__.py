@@ -28,14 +28,21 @@ from bench.table import Row, render
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
-    parser.add_argument("--only", nargs="*", default=None,
-                        choices=("smtp-ingest", "bulk-ingest", "outbox", "scale"))  # fmt: skip
+    parser.add_argument(
+        "--only", nargs="*", default=None, choices=("smtp-ingest", "bulk-ingest", "outbox", "scale")
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--smtp-mails", type=int, default=None, help="mails per round (2000)")
     parser.add_argument("--bulk-mails", type=int, default=None, help="Maildir/mbox size (10000)")
     parser.add_argument("--outbox-mails", type=int, default=None, help="queued mails (5000)")
-    parser.add_argument("--scale", type=int, nargs=2, default=None, metavar=("SMALL", "LARGE"),
-                        help="ticket counts (10000 1000000)")  # fmt: skip
+    parser.add_argument(
+        "--scale",
+        type=int,
+        nargs=2,
+        default=None,
+        metavar=("SMALL", "LARGE"),
+        help="ticket counts (10000 1000000)",
+    )
     args = parser.parse_args()
     quick = args.quick
     rounds = max(3, args.rounds)
@@ -70,8 +77,10 @@ def main() -> int:
         rows.extend(got)
         print(f"  {name} took {time.monotonic() - start:.0f}s", file=sys.stderr)
     load = os.getloadavg()
-    print(f"\nmachine: {os.cpu_count()} cores, load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
-          f"{'quick' if quick else 'full'} mode, {rounds} rounds, medians\n")  # fmt: skip
+    print(
+        f"\nmachine: {os.cpu_count()} cores, load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
+        f"{'quick' if quick else 'full'} mode, {rounds} rounds, medians\n"
+    )
     print(render(rows))
     return 1 if failed else 0
 

@@ -50,7 +50,9 @@ def _head(name: str, address: str, subject: str, mid: str, extra: str = "") -> s
 
 
 def _plain(body: str) -> str:
-    return "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + body
+    return (
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + body
+    )
 
 
 def generate(n: int, tag: str, seed: int = 13) -> list[Mail]:
@@ -75,14 +77,23 @@ def generate(n: int, tag: str, seed: int = 13) -> list[Mail]:
                 "Continua acontecendo hoje de manhã.\r\n\r\nEm 30/11/2026, Suporte escreveu:\r\n"
                 + quoted
             )
-            raw = _head(
-                name, address, "Re: " + subject, mid,
-                f"In-Reply-To: {parent}\r\nReferences: {parent}\r\n",
-            ) + body
+            raw = (
+                _head(
+                    name,
+                    address,
+                    "Re: " + subject,
+                    mid,
+                    f"In-Reply-To: {parent}\r\nReferences: {parent}\r\n",
+                )
+                + body
+            )
         elif kind < 17:
             name, address = _contact(rng)
             raw = _head(
-                name, address, f"Planilha {i}", mid,
+                name,
+                address,
+                f"Planilha {i}",
+                mid,
                 'Content-Type: multipart/mixed; boundary="b1"\r\n',
             ) + (
                 "\r\n--b1\r\n" + _plain(_PARAGRAPH * 2) + "--b1\r\n"
@@ -96,7 +107,10 @@ def generate(n: int, tag: str, seed: int = 13) -> list[Mail]:
         else:
             name, address = _contact(rng)
             raw = _head(
-                name, address, "Ausência temporária", mid,
+                name,
+                address,
+                "Ausência temporária",
+                mid,
                 "Auto-Submitted: auto-replied\r\nX-Auto-Response-Suppress: All\r\n",
             ) + _plain("Estou fora do escritório até segunda-feira.\r\n")
         mails.append(Mail(address, raw.encode()))

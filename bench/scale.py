@@ -43,31 +43,56 @@ def _populate(db: Path, n: int, now: datetime) -> None:
                 " sla_paused_seconds, sla_paused_elapsed_seconds) VALUES (?, ?, 'waiting_customer',"
                 " 3, 'question', 'production', 'n1', ?, 'Contato', 'org0', '[]', '[]', ?, ?, ?, ?,"
                 " ?, 0, 0)",
-                ((i, f"Pedido {i}", f"c0x{i % 20}@escola0.edu.br", past, past, past, past, past)
-                 for i in ids),
-            )  # fmt: skip
+                (
+                    (i, f"Pedido {i}", f"c0x{i % 20}@escola0.edu.br", past, past, past, past, past)
+                    for i in ids
+                ),
+            )
             conn.executemany(
                 "INSERT INTO messages (id, ticket_id, message_id, direction, visibility, sender,"
                 " recipients, subject, body, body_html, created_at) VALUES (?, ?, ?, 'inbound',"
                 " 'public', ?, '[]', ?, 'O relatório não abre.', '', ?)",
-                ((i, i, f"<t{i}@scale.example>", f"c0x{i % 20}@escola0.edu.br", f"Pedido {i}",
-                  past) for i in ids),
-            )  # fmt: skip
+                (
+                    (
+                        i,
+                        i,
+                        f"<t{i}@scale.example>",
+                        f"c0x{i % 20}@escola0.edu.br",
+                        f"Pedido {i}",
+                        past,
+                    )
+                    for i in ids
+                ),
+            )
             conn.executemany(
-                "INSERT INTO receipts (id, dedup_key, message_id, raw_sha256, size, sender, channel,"
-                " outcome, reason, ticket_id, received_at) VALUES (?, ?, ?, ?, 3000, ?, 'smtp',"
-                " 'created', '', ?, ?)",
-                ((i, f"<t{i}@scale.example>", f"<t{i}@scale.example>", f"{i:064x}",
-                  f"c0x{i % 20}@escola0.edu.br", i, past) for i in ids),
-            )  # fmt: skip
+                "INSERT INTO receipts (id, dedup_key, message_id, raw_sha256, size, sender,"
+                " channel, outcome, reason, ticket_id, received_at)"
+                " VALUES (?, ?, ?, ?, 3000, ?, 'smtp', 'created', '', ?, ?)",
+                (
+                    (
+                        i,
+                        f"<t{i}@scale.example>",
+                        f"<t{i}@scale.example>",
+                        f"{i:064x}",
+                        f"c0x{i % 20}@escola0.edu.br",
+                        i,
+                        past,
+                    )
+                    for i in ids
+                ),
+            )
             conn.executemany(
                 "INSERT INTO timers (ticket_id, kind, key, due_at, state, level, created_at)"
                 " VALUES (?, ?, ?, ?, 'pending', 0, ?)",
-                (row for i in ids for row in (
-                    (i, "reminder", "reminder", due if i % 100 == 0 else later, past),
-                    (i, "auto_resolve", "auto_resolve", later, past),
-                )),
-            )  # fmt: skip
+                (
+                    row
+                    for i in ids
+                    for row in (
+                        (i, "reminder", "reminder", due if i % 100 == 0 else later, past),
+                        (i, "auto_resolve", "auto_resolve", later, past),
+                    )
+                ),
+            )
             conn.execute("COMMIT")
 
 
@@ -99,8 +124,10 @@ def _measure(folder: Path, n: int, rounds: int) -> tuple[float, float, int]:
                 raise RuntimeError(f"sweep fired {fired} of {n // 100} due: {result}")
             sweeps.append(elapsed / fired)
             with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as conn:
-                conn.execute("UPDATE timers SET state = 'pending', fired_at = NULL"
-                             " WHERE kind = 'reminder' AND state = 'fired'")  # fmt: skip
+                conn.execute(
+                    "UPDATE timers SET state = 'pending', fired_at = NULL"
+                    " WHERE kind = 'reminder' AND state = 'fired'"
+                )
         return median(lookups), median(sweeps), fired
     finally:
         gateway.close()
@@ -111,10 +138,18 @@ def run(root: Path, sizes: tuple[int, int], rounds: int) -> list[Row]:
     s_look, s_sweep, s_fired = _measure(root / "small", small, rounds)
     l_look, l_sweep, l_fired = _measure(root / "large", large, rounds)
     return [
-        Row(f"scale {large:,} vs {small:,}", "thread lookup, large / small", l_look / s_look,
-            f"{l_look * 1e6:.0f} µs vs {s_look * 1e6:.0f} µs", "≤ 1.5"),
-        Row(f"scale {large:,} vs {small:,}", "sweep per fired timer, large / small",
+        Row(
+            f"scale {large:,} vs {small:,}",
+            "thread lookup, large / small",
+            l_look / s_look,
+            f"{l_look * 1e6:.0f} µs vs {s_look * 1e6:.0f} µs",
+            "≤ 1.5",
+        ),
+        Row(
+            f"scale {large:,} vs {small:,}",
+            "sweep per fired timer, large / small",
             l_sweep / s_sweep,
             f"{l_sweep * 1e3:.2f} ms vs {s_sweep * 1e3:.2f} ms ({l_fired} and {s_fired} due)",
-            "≤ 1.5"),
-    ]  # fmt: skip
+            "≤ 1.5",
+        ),
+    ]

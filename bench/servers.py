@@ -37,8 +37,9 @@ def _wait_listening(proc: subprocess.Popen[bytes], port: int, what: str) -> None
 
 
 @contextlib.contextmanager
-def _running(args: list[str], port: int, what: str, log: Path, env: dict[str, str] | None = None
-             ) -> Iterator[subprocess.Popen[bytes]]:  # fmt: skip
+def _running(
+    args: list[str], port: int, what: str, log: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen(
         args, stdout=subprocess.DEVNULL, stderr=log.open("wb"), env=env or dict(os.environ)
     )
@@ -59,8 +60,17 @@ def sink(mode: str, folder: Path) -> Iterator[int]:
     """A bare or floor sink (bench/sink.py) on a free port; yields the port."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    args = [sys.executable, "-m", "bench.sink", "--mode", mode, "--port", str(port),
-            "--db", str(folder / "floor.db")]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "bench.sink",
+        "--mode",
+        mode,
+        "--port",
+        str(port),
+        "--db",
+        str(folder / "floor.db"),
+    ]
     with _running(args, port, f"{mode} sink", folder / "sink.log"):
         yield port
 
@@ -68,7 +78,7 @@ def sink(mode: str, folder: Path) -> Iterator[int]:
 def write_config(folder: Path, smtp_port: int = 0, relay_port: int = 0, extra: str = "") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "directory.yaml").write_text(DIRECTORY)
-    relay = f"[relay]\nhost = \"127.0.0.1\"\nport = {relay_port}\n" if relay_port else ""
+    relay = f'[relay]\nhost = "127.0.0.1"\nport = {relay_port}\n' if relay_port else ""
     config = folder / "ticketgate.toml"
     config.write_text(
         '[gateway]\nsupport_addresses = ["suporte@example.com"]\ndata_dir = "data"\n'

@@ -38,8 +38,10 @@ class Floor(Bare):
         self.conn = sqlite3.connect(db, isolation_level=None)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")
-        self.conn.execute("CREATE TABLE IF NOT EXISTS mail (id INTEGER PRIMARY KEY, "
-                          "message_id TEXT, subject TEXT, raw BLOB)")  # fmt: skip
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS mail (id INTEGER PRIMARY KEY, "
+            "message_id TEXT, subject TEXT, raw BLOB)"
+        )
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         msg = self.parser.parsebytes(envelope.content)

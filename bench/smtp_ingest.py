@@ -54,12 +54,28 @@ def run(root: Path, n: int, rounds: int, connections: tuple[int, ...]) -> list[R
     rows: list[Row] = []
     serve_c4 = 0.0
     for conns in connections:
-        got = {t: median(_rate(t, root / f"c{conns}", n, conns, rounds)) for t in ("bare", "floor", "serve")}
+        got = {
+            t: median(_rate(t, root / f"c{conns}", n, conns, rounds))
+            for t in ("bare", "floor", "serve")
+        }
         floor_target = "≥ 0.70 of floor, ≥ 0.25 of bare" if conns == 4 else ""
-        rows.append(Row(f"smtp-ingest c={conns}", "serve / floor", got["serve"] / got["floor"],
-                        f"serve {got['serve']:.0f}/s, floor {got['floor']:.0f}/s", floor_target))  # fmt: skip
-        rows.append(Row(f"smtp-ingest c={conns}", "serve / bare sink", got["serve"] / got["bare"],
-                        f"bare {got['bare']:.0f}/s"))  # fmt: skip
+        rows.append(
+            Row(
+                f"smtp-ingest c={conns}",
+                "serve / floor",
+                got["serve"] / got["floor"],
+                f"serve {got['serve']:.0f}/s, floor {got['floor']:.0f}/s",
+                floor_target,
+            )
+        )
+        rows.append(
+            Row(
+                f"smtp-ingest c={conns}",
+                "serve / bare sink",
+                got["serve"] / got["bare"],
+                f"bare {got['bare']:.0f}/s",
+            )
+        )
         if conns == 4 or not serve_c4:
             serve_c4 = got["serve"]
     rate = serve_c4 / 2
@@ -75,8 +91,21 @@ def run(root: Path, n: int, rounds: int, connections: tuple[int, ...]) -> list[R
         lat[name] = (median(p50s), median(p99s))
     (s50, s99), (f50, f99) = lat["serve"], lat["floor"]
     where = f"at {rate:.0f}/s (half serve's c=4 max)"
-    rows.append(Row("latency p50", "serve / floor", s50 / f50,
-                    f"serve {s50 * 1e3:.1f} ms, floor {f50 * 1e3:.1f} ms {where}"))  # fmt: skip
-    rows.append(Row("latency p99", "serve / floor", s99 / f99,
-                    f"serve {s99 * 1e3:.1f} ms, floor {f99 * 1e3:.1f} ms", "serve p99 ≤ 25 ms"))  # fmt: skip
+    rows.append(
+        Row(
+            "latency p50",
+            "serve / floor",
+            s50 / f50,
+            f"serve {s50 * 1e3:.1f} ms, floor {f50 * 1e3:.1f} ms {where}",
+        )
+    )
+    rows.append(
+        Row(
+            "latency p99",
+            "serve / floor",
+            s99 / f99,
+            f"serve {s99 * 1e3:.1f} ms, floor {f99 * 1e3:.1f} ms",
+            "serve p99 ≤ 25 ms",
+        )
+    )
     return rows

@@ -28,7 +28,7 @@ def percentile(samples: Sequence[float], p: float) -> float:
     ordered = sorted(samples)
     if not ordered:
         return float("nan")
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def render(rows: Sequence[Row]) -> str:
@@ -38,6 +38,9 @@ def render(rows: Sequence[Row]) -> str:
         for r in rows
     ]
     widths = [max(len(str(line[i])) for line in (head, *body)) for i in range(len(head))]
-    lines = [" | ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)) for line in (head, *body)]
+    lines = [
+        " | ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True))
+        for line in (head, *body)
+    ]
     lines.insert(1, "-+-".join("-" * w for w in widths))
     return "\n".join(lines)

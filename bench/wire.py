@@ -80,7 +80,9 @@ async def _connection(
     writer.close()
 
 
-async def blast(port: int, mails: Sequence[Mail], connections: int, rate: float | None = None) -> Run:
+async def blast(
+    port: int, mails: Sequence[Mail], connections: int, rate: float | None = None
+) -> Run:
     """Send every mail over `connections` connections; the wall time and each latency."""
     run = Run()
     cursor = [0]
