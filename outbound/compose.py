@@ -13,9 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from html import escape
 from pathlib import Path
@@ -33,6 +30,14 @@ from jinja2 import (
 )
 
 from gateway.domain import AttachmentPart, MailKind, OutgoingMail, TicketRef
+from outbound.message_bytes import (
+    encoded,
+    folded_ids,
+    mailbox,
+    mailboxes,
+    message_bytes,
+    one_line,
+)
 
 LOCALES = ("pt_BR", "en")
 # Templates rules may send, per action: reply_with renders with a ticket's context,
@@ -184,63 +189,44 @@ class Addressing:
     attachments: Sequence[AttachmentPart] = ()
 
 
-def mailbox(name: str, address: str) -> Address:
-    """A mailbox header value whose display name is encoded whole (RFC 2047): a string from
-    `formataddr` is re-folded by the SMTP policy word by word, so "João (Suporte)" came out
-    as an encoded "João" followed by a "(Suporte)" that readers drop as a comment."""
-    try:
-        return Address(display_name=name, addr_spec=address)
-    except (ValueError, IndexError):  # an odd address is kept as given, not refused here
-        user, _, domain = address.rpartition("@")
-        return Address(display_name=name, username=user, domain=domain)
-
-
 def compose(
     kind: MailKind, rendered: Rendered, addressing: Addressing, now: datetime
 ) -> OutgoingMail:
+    """The mail's bytes, composed once (outbound/message_bytes.py writes them directly)."""
     domain = addressing.from_address.rpartition("@")[2]
     message_id = make_msgid(idstring="tg", domain=domain)
-    msg = EmailMessage(policy=SMTP)
-    msg["Message-ID"] = message_id
-    msg["Date"] = format_datetime(now)
-    msg["From"] = mailbox(addressing.from_name, addressing.from_address)
-    msg["To"] = [mailbox(name, address) for name, address in addressing.to]
-    if addressing.cc:
-        msg["Cc"] = [mailbox(name, address) for name, address in addressing.cc]
     subject = rendered.subject
     if addressing.ticket is not None:
         subject = f"[#{addressing.ticket}] {subject}"
-    msg["Subject"] = subject
+    headers = [
+        ("Message-ID", message_id),
+        ("Date", format_datetime(now)),
+        ("From", mailbox(addressing.from_name, addressing.from_address)),
+        ("To", mailboxes(addressing.to)),
+    ]
+    if addressing.cc:
+        headers.append(("Cc", mailboxes(addressing.cc)))
+    headers.append(("Subject", encoded(subject, "Subject")))
     if addressing.reply_to:
-        msg["Reply-To"] = addressing.reply_to
+        headers.append(("Reply-To", one_line(addressing.reply_to)))
     if addressing.in_reply_to:
-        msg["In-Reply-To"] = addressing.in_reply_to
+        headers.append(("In-Reply-To", folded_ids([addressing.in_reply_to])))
     references = [*addressing.references]
     if addressing.in_reply_to and addressing.in_reply_to not in references:
         references.append(addressing.in_reply_to)
     if references:
-        msg["References"] = " ".join(references[-20:])
+        headers.append(("References", folded_ids(references[-20:])))
     if addressing.automatic:
-        msg["Auto-Submitted"] = addressing.automatic
+        headers.append(("Auto-Submitted", addressing.automatic))
         # Asks Exchange not to answer this mail with its own out-of-office replies.
-        msg["X-Auto-Response-Suppress"] = "All"
+        headers.append(("X-Auto-Response-Suppress", "All"))
     if addressing.ticket is not None:
-        msg["X-Ticketgate-Ticket"] = str(addressing.ticket)
-    msg.set_content(rendered.text, subtype="plain", charset="utf-8")
-    msg.add_alternative(rendered.html, subtype="html", charset="utf-8")
-    for part in addressing.attachments:
-        maintype, _, subtype = part.content_type.partition("/")
-        msg.add_attachment(
-            part.content,
-            maintype=maintype or "application",
-            subtype=subtype or "octet-stream",
-            filename=part.filename,
-        )
+        headers.append(("X-Ticketgate-Ticket", str(addressing.ticket)))
     return OutgoingMail(
         kind=kind,
         message_id=message_id,
         mail_from=addressing.from_address,
         recipients=tuple(address for _, address in (*addressing.to, *addressing.cc)),
-        content=msg.as_bytes(),
+        content=message_bytes(headers, rendered.text, rendered.html, addressing.attachments),
         ticket=addressing.ticket,
     )
