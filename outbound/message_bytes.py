@@ -24,13 +24,19 @@ from gateway.domain import AttachmentPart
 _LINE = 78  # RFC 5322 section 2.1.1: lines SHOULD be no longer
 
 
+_CONTROLS = {c: " " for c in (*range(32), 127)}
+
+
 def one_line(value: str) -> str:
-    """A header value with no way to start another header line."""
-    return " ".join(value.replace("\r", " ").replace("\n", " ").split())
+    """A header value with no way to start another header line: no control characters
+    (RFC 5322 section 2.2), runs of white space as one space."""
+    return " ".join(value.translate(_CONTROLS).split())
 
 
 def _is_ascii(value: str) -> bool:
-    return value.isascii()
+    """Safe to write as it is: ASCII, and nothing a reader would decode as an encoded
+    word (a subject quoting `=?utf-8?q?=00?=` must not come out as a raw NUL)."""
+    return value.isascii() and "=?" not in value
 
 
 def encoded(value: str, name: str) -> str:
