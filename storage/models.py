@@ -140,7 +140,7 @@ class ReceiptRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(1000), unique=True)
-    message_id: Mapped[str | None] = mapped_column(String(998))
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
     raw_sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     sender: Mapped[str] = mapped_column(String(320), default="")
