@@ -77,9 +77,12 @@ def main() -> int:
         rows.extend(got)
         print(f"  {name} took {time.monotonic() - start:.0f}s", file=sys.stderr)
     load = os.getloadavg()
+    sizes = (
+        f"smtp {smtp_n} mails/round, bulk {bulk_n}, outbox {outbox_n}, scale {small:,}/{large:,}"
+    )
     print(
         f"\nmachine: {os.cpu_count()} cores, load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
-        f"{'quick' if quick else 'full'} mode, {rounds} rounds, medians\n"
+        f"{'quick' if quick else 'full'} mode ({sizes}), {rounds} rounds, medians\n"
     )
     print(render(rows))
     return 1 if failed else 0
