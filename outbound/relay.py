@@ -54,6 +54,7 @@ class SmtpRelay:
     _used_at: float = field(default=0.0, init=False, repr=False)
 
     async def send(self, mail: ClaimedMail) -> None:
+        reused = False
         try:
             try:
                 client, reused = await self._connection()
@@ -61,7 +62,9 @@ class SmtpRelay:
             except (aiosmtplib.SMTPServerDisconnected, ConnectionError) as exc:
                 await self._drop()
                 if not reused:
-                    raise TransientSendError(f"relay {self.host}:{self.port}: {exc}") from exc
+                    raise TransientSendError(
+                        f"cannot reach relay {self.host}:{self.port}: {exc}"
+                    ) from exc
                 client, _ = await self._connection()
                 await client.sendmail(mail.mail_from, list(mail.recipients), mail.content)
         except aiosmtplib.SMTPRecipientsRefused as exc:
