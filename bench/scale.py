@@ -1,11 +1,11 @@
 """`scale`: does a bigger store slow the per-mail and per-timer work down?
 
-Builds a store of N tickets with bulk SQL inserts (one inbound message,
-receipt and two timers each; waiting on the customer, 1% of them with a
-reminder due), then measures at each size: the thread lookup a reply makes
-(`TicketRepository.ref_for_message_ids`, the median of 200 random replies) and
-one scheduler sweep (`Sweeper.run_once`, per fired timer). The figure is the
-large store's cost over the small one's.
+Builds a store of N tickets with bulk SQL inserts (each with its own
+requester, one inbound message, a receipt and two timers; waiting on the
+customer, 1% of them with a reminder due), then measures at each size: the
+thread lookup a reply makes (`TicketRepository.ref_for_message_ids`, the
+median of 200 random replies) and one scheduler sweep (`Sweeper.run_once`,
+per fired timer). The figure is the large store's cost over the small one's.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _populate(db: Path, n: int, now: datetime) -> None:
                 " 3, 'question', 'production', 'n1', ?, 'Contato', 'org0', '[]', '[]', ?, ?, ?, ?,"
                 " ?, 0, 0)",
                 (
-                    (i, f"Pedido {i}", f"c0x{i % 20}@escola0.edu.br", past, past, past, past, past)
+                    (i, f"Pedido {i}", f"p{i}@escola0.edu.br", past, past, past, past, past)
                     for i in ids
                 ),
             )
@@ -57,7 +57,7 @@ def _populate(db: Path, n: int, now: datetime) -> None:
                         i,
                         i,
                         f"<t{i}@scale.example>",
-                        f"c0x{i % 20}@escola0.edu.br",
+                        f"p{i}@escola0.edu.br",
                         f"Pedido {i}",
                         past,
                     )
@@ -74,7 +74,7 @@ def _populate(db: Path, n: int, now: datetime) -> None:
                         f"<t{i}@scale.example>",
                         f"<t{i}@scale.example>",
                         f"{i:064x}",
-                        f"c0x{i % 20}@escola0.edu.br",
+                        f"p{i}@escola0.edu.br",
                         i,
                         past,
                     )
