@@ -4,10 +4,28 @@ The inbound pipeline's reply-extraction step calls `new_text` with a
 ParsedMessage's text and HTML bodies, so a ticket comment holds the
 customer's new words rather than the quoted history every mail client
 appends. Dropping text here loses nothing: the raw store keeps the original
-message byte for byte.
+message byte for byte, and `split_reply` hands the whole text back as
+`history` so agents' notifications can show it collapsed below the new text.
+
+What clients write around a reply (attributions, header blocks, separators,
+mobile signatures, sign-offs) is data, one table in `inbound/reply_patterns.py`.
+
+Policy, where the open parsers disagree, chosen for a support desk:
+- never cut what may be the sender's words: a line that only looks like an
+  attribution, a header block or a signature is kept unless the evidence is
+  strong (a date and time or an address, a block of real header fields); text
+  the sender wrote between quoted lines is kept with the question it answers;
+- forwards are kept whole: a customer who forwards a mail to the desk brings
+  its content to the ticket (Gmail/Thunderbird/Apple "Forwarded message"
+  separators; an Outlook forward has no separator and reads as a reply);
+- "Sent from my iPhone" and the like are dropped (talon keeps them), and what
+  follows them is history; a "-- " (or bare "--" before a name) signature is
+  dropped; sign-offs ("Regards, Maria") and "-Name" lines are kept;
+- a plain HTML <blockquote> that no attribution introduces is the sender's own
+  quotation (Gmail's quote button) and is kept.
 
 Everything here is a pure function of its arguments (no I/O, no clock) and
-uses only the standard library; the HTML converter (`html.parser`) lives in
+uses only the standard library; the HTML converter lives in
 `inbound/html_text.py`, and `html_to_text` is re-exported here.
 """
 
@@ -16,133 +34,180 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from inbound import reply_patterns as pat
 from inbound.html_text import _ZERO_WIDTH, _collapse_blank_lines, html_to_text
+from inbound.reply_quotes import (
+    EMAIL_RE,
+    attribution_start,
+    ends_attribution,
+    has_text,
+    is_quoted,
+    next_text,
+    strong_attribution,
+    without_quotes,
+)
 
-__all__ = ["extract_reply", "html_to_text", "new_text"]
+__all__ = ["Reply", "extract_reply", "html_to_text", "new_text", "source_text", "split_reply"]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A body split in two: what the sender newly wrote, and the whole text when it differs."""
+
+    new: str
+    history: str  # "" when nothing was removed
+
+
+def source_text(text_body: str, html_body: str) -> str:
+    """The text part most clients also send, else the HTML as text with its quotes marked."""
+    return text_body if text_body.strip() else html_to_text(html_body, quote_marks=True)
 
 
 def new_text(text_body: str, html_body: str) -> str:
-    """The new text of a reply, preferring the text part most clients also send."""
-    source = text_body if text_body.strip() else html_to_text(html_body)
-    return extract_reply(source)
-
-
-# --- plain-text reply extraction ---------------------------------------------------
-
-_QUOTE_PREFIX = ">"
-_EMPTY_QUOTE_RE = re.compile(r"^>[>\s]*$")
-_ATTRIBUTION_END_RE = re.compile(r"\b(?:wrote|escreveu)\s*:\s*$", re.IGNORECASE)
-_ATTRIBUTION_START_RE = re.compile(r"^(?:On|Em)\s", re.IGNORECASE)
-_ATTRIBUTION_EVIDENCE_RE = re.compile(r"@|\d")
-_ATTRIBUTION_MAX_CHARS = 300
-_HEADER_FROM_RE = re.compile(r"^\*?(?:From|De)\s*:\*?\s*\S", re.IGNORECASE)
-_HEADER_FIELD_RE = re.compile(
-    r"^\*?(?:Sent|To|Subject|Date|Cc|Bcc|Reply-To|Importance|"
-    r"Enviad[oa](?:\s+em)?|Para|Assunto|Data|Cco|Import[aâ]ncia)\s*:",
-    re.IGNORECASE,
-)
-_HEADER_SCAN_LINES = 8
-# A separator that only ever introduces an old or forwarded message.
-_HISTORY_SEPARATOR_RE = re.compile(
-    r"^(?:-{2,}\s*(?:Original Message|Mensagem original|Forwarded message|"
-    r"Mensagem encaminhada)\s*-{2,}|Begin forwarded message:|"
-    r"In[ií]cio da mensagem encaminhada:)$",
-    re.IGNORECASE,
-)
-# Outlook's underscore rule is also used as plain decoration, so it only counts
-# when a header block follows it.
-_RULE_RE = re.compile(r"^_{10,}$")
-_SIGNATURE_DELIMITER = "-- "
-_MOBILE_SIGNATURE_RE = re.compile(
-    r"^(?:"
-    r"Sent from my [\w .'-]{1,40}"
-    r"|Enviad[oa] d[oe] meu [\w .'-]{1,40}"
-    r"|(?:Sent from|Get) Outlook for (?:iOS|Android)"
-    r"|(?:Enviado do|Obter o|Obtenha o) Outlook para (?:iOS|Android)"
-    r"|Sent from Mail for Windows|Enviado do Email para Windows"
-    r"|Sent from Yahoo Mail (?:for|on) (?:iPhone|iPad|Android)"
-    r"|Enviado do Yahoo Mail (?:para|no) (?:iPhone|iPad|Android)"
-    r")\s*(?:<[^<>\s]*>|\[[^\]\s]*\])?\s*$",
-    re.IGNORECASE,
-)
+    """The new text of a reply, preferring the text part."""
+    return extract_reply(source_text(text_body, html_body))
 
 
 def extract_reply(text: str) -> str:
-    """The sender's new text in a plain-text body, without the quoted history.
+    """The sender's new text in a plain-text body, without the quoted history."""
+    return split_reply(text).new
 
-    Removed: an Outlook-style header block ("From:/Sent:/To:/Subject:" or
-    "De:/Enviado:/Para:/Assunto:", with its optional "____" or "-----Original
-    Message-----" line) and everything after it; the "-- " signature and what
-    follows it; trailing mobile signatures ("Enviado do meu iPhone"); the
-    "On ... wrote:" / "Em ... escreveu:" attribution before a quote; and quoted
-    (">") lines.
+
+_RULE_RE = re.compile(r"^(?:[-_=*]\s?){2,}$")
+_HEADER_SCAN_LINES = 8
+_JOINED_MAX_CHARS = 1000  # a joined attribution ends a line of ordinary length
+
+
+def split_reply(text: str) -> Reply:
+    """The new text (see the module docstring for what goes) and the history.
 
     Inline answers: the non-blank lines form alternating runs of quoted and new
     text. With fewer than three runs (a top-post or a plain bottom-post) every
-    quoted line goes. With three or more the new text is interleaved with the
-    quote (answers between questions, or the sender's own quote inside their
-    text), so each quoted run that is followed by new text keeps its last
-    paragraph - the lines after its last empty ">" line - as the question being
-    answered, and quoted runs with no answer after them are dropped.
+    quoted line goes. With three or more, each quoted run followed by new text
+    keeps its last paragraph as the question being answered; a sign-off after
+    the last quote is not an answer.
 
     The result has no leading or trailing blank lines, no trailing spaces, and
-    any run of two or more blank lines collapsed to one. It is "" only when the
-    body is all history (a forward with no comment); if stripping signatures
-    would leave nothing, the signature is kept instead.
+    runs of blank lines collapsed to one. It is "" only when the body is all
+    history; if stripping signatures would leave nothing, the signature is kept.
     """
-    lines = _split_lines(text)
-    body = _cut_history(lines)
-    reply = _without_quotes(_cut_signature(body))
-    reply = _strip_mobile_signatures(reply)
-    if _has_text(reply):
-        return _collapse_blank_lines(reply)
-    # Only a signature was written (e.g. a reply that just carries an attachment).
-    unsigned = [line for line in body if line != _SIGNATURE_DELIMITER]
-    return _collapse_blank_lines(_without_quotes(unsigned))
+    lines = _split_joined_attributions(_split_lines(text))
+    cut, forward = _history_start(lines)
+    head = lines[:cut]
+    reply = _strip_mobile_signatures(without_quotes(_cut_signature(head)))
+    if not has_text(reply):  # only a signature was written (e.g. a reply carrying a file)
+        reply = without_quotes([line for line in head if not _is_delimiter(head, line)])
+    new = _collapse_blank_lines(reply)
+    if forward is not None:
+        forwarded = _collapse_blank_lines([line.rstrip() for line in lines[forward:]])
+        new = f"{new}\n\n{forwarded}".strip("\n")
+    whole = _collapse_blank_lines([line.rstrip() for line in _split_lines(text)])
+    return Reply(new=new, history="" if whole == new else whole)
 
 
 def _split_lines(text: str) -> list[str]:
     return text.translate(_ZERO_WIDTH).replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
-def _is_quoted(line: str) -> bool:
-    return line.startswith(_QUOTE_PREFIX)
+# --- where the history starts ----------------------------------------------------
 
 
-def _has_text(lines: list[str]) -> bool:
-    return any(line.strip() for line in lines)
-
-
-def _cut_history(lines: list[str]) -> list[str]:
-    """The lines before the first top-posted history block, if there is one."""
+def _split_joined_attributions(lines: list[str]) -> list[str]:
+    """'Thanks! On Mon, ... wrote:' becomes two lines when a quote follows it, and
+    a '>:' that Gmail wrapped off '<bob@example.com' goes back onto its line."""
+    out: list[str] = []
     for index, line in enumerate(lines):
-        if _is_quoted(line):
+        if re.fullmatch(r">\s*:\s*", line) and out and re.search(r"<[^<>\s]+@[^<>\s]+$", out[-1]):
+            out[-1] = out[-1].rstrip() + ">:"
+            continue
+        match = None
+        if not is_quoted(line) and line.rstrip().endswith(":") and len(line) <= _JOINED_MAX_CHARS:
+            match = pat.JOINED_ATTRIBUTION_RE.search(line)
+        if (
+            match
+            and match.start(1) > 0
+            and strong_attribution(match.group(1))
+            and ((following := next_text(lines, index)) is None or is_quoted(following))
+        ):
+            out += [line[: match.start(1)].rstrip(" -"), match.group(1)]
+        else:
+            out.append(line)
+    return out
+
+
+def _history_start(lines: list[str]) -> tuple[int, int | None]:
+    """Where the quoted history starts, and whether it is a forward (kept whole)."""
+    for index, line in enumerate(lines):
+        if is_quoted(line):
             continue
         stripped = line.strip()
-        if _HISTORY_SEPARATOR_RE.match(stripped):
-            return lines[:index]
-        if _HEADER_FROM_RE.match(stripped) and _is_header_block(lines, index):
-            return lines[: _separator_before(lines, index)]
-    return lines
+        if pat.FORWARD_RE.match(stripped):
+            return index, index
+        if pat.SEPARATOR_RE.match(stripped):
+            return index, None
+        if _is_header_block(lines, index):
+            return _rule_above(lines, index), None
+        if _RULE_RE.match(stripped) and _list_footer_follows(lines, index):
+            return index, None
+        start = _unquoted_history_attribution(lines, index)
+        if start is not None:
+            return start, None
+        if pat.MOBILE_SIGNATURE_RE.match(stripped):
+            following = next_text(lines, index)
+            if following is not None and not is_quoted(following):
+                return index + 1, None
+    return len(lines), None
+
+
+def _unquoted_history_attribution(lines: list[str], index: int) -> int | None:
+    """The first line of an attribution ending at `index` that history without ">" follows."""
+    stripped = lines[index].strip()
+    if pat.ATTRIBUTION_START_RE.match(stripped) and not ends_attribution(stripped):
+        # Polymail and others wrap the address onto lines of its own: look ahead for the verb.
+        for end in range(index + 1, min(index + 6, len(lines))):
+            joined = " ".join(line.lstrip("> ").strip() for line in lines[index : end + 1])
+            if ends_attribution(lines[end].lstrip("> ").strip()) and strong_attribution(joined):
+                following = next_text(lines, end)
+                return index if following is None or not is_quoted(following) else None
+        return None
+    if not ends_attribution(stripped):
+        return None
+    following = next_text(lines, index)
+    if following is not None and is_quoted(following):
+        return None  # a quote follows: the runs below drop it, keeping inline answers
+    start = attribution_start(lines, index)
+    joined = " ".join(line.strip() for line in lines[start : index + 1])
+    return start if strong_attribution(joined) else None
 
 
 def _is_header_block(lines: list[str], index: int) -> bool:
-    """Whether a "From:"/"De:" line opens a block of mail header fields.
+    """Whether a "From:"/"Date:" line opens a block of quoted mail header fields.
 
-    Two more header fields are needed so that a sentence starting with "From:"
-    does not cut the message; after a separator rule one field is enough.
+    A sentence starting with "From:" must not cut the message, so a block needs
+    three fields, or two with an address, or a rule line above it.
     """
-    fields = 0
+    first = lines[index].strip()
+    if not (pat.FROM_FIELD_RE.match(first) or pat.DATE_FIELD_RE.match(first)):
+        return False
+    fields = [first]
+    wrapped = 0  # a long address the client wrapped onto a line of its own
     for line in lines[index + 1 : index + 1 + _HEADER_SCAN_LINES]:
-        if not line.strip():
+        if pat.ANY_FIELD_RE.match(line.strip()):
+            fields.append(line.strip())
+            wrapped = 0
+        elif line.strip() and not wrapped and EMAIL_RE.search(line):
+            fields[-1] += " " + line.strip()
+            wrapped = 1
+        else:
             break
-        if _HEADER_FIELD_RE.match(line.strip()):
-            fields += 1
-    preceded = _separator_before(lines, index) != index
-    return fields >= 2 or (fields >= 1 and preceded)
+    preceded = _rule_above(lines, index) != index
+    has_address = any(EMAIL_RE.search(field) for field in fields)
+    if len(fields) >= 3 or (len(fields) == 2 and (has_address or preceded)):
+        return True
+    return preceded and bool(pat.FROM_FIELD_RE.match(first))
 
 
-def _separator_before(lines: list[str], index: int) -> int:
+def _rule_above(lines: list[str], index: int) -> int:
     """The index of a rule line just above a header block, or the block's own index."""
     above = index - 1
     while above >= 0 and not lines[above].strip():
@@ -152,10 +217,28 @@ def _separator_before(lines: list[str], index: int) -> int:
     return index
 
 
+def _list_footer_follows(lines: list[str], index: int) -> bool:
+    after = [line.strip() for line in lines[index + 1 :] if line.strip()][:3]
+    return any(pat.LIST_FOOTER_RE.match(line) for line in after)
+
+
+# --- signatures --------------------------------------------------------------------
+
+
+def _is_delimiter(lines: list[str], line: str, index: int | None = None) -> bool:
+    """The RFC 3676 section 4.3 "-- " line, or a bare "--" (trailing space lost) before a name."""
+    if line == "-- ":
+        return True
+    if line.rstrip() != "--" or index is None:
+        return False
+    following = next_text(lines, index)
+    return following is not None and following.strip()[:1].isalpha()
+
+
 def _cut_signature(lines: list[str]) -> list[str]:
-    """The lines before the first "-- " delimiter line (RFC 3676 section 4.3)."""
+    """The lines before the first signature delimiter."""
     for index, line in enumerate(lines):
-        if line == _SIGNATURE_DELIMITER:
+        if _is_delimiter(lines, line, index):
             return lines[:index]
     return lines
 
@@ -166,89 +249,7 @@ def _strip_mobile_signatures(lines: list[str]) -> list[str]:
     while True:
         while end and not lines[end - 1].strip():
             end -= 1
-        if end and _MOBILE_SIGNATURE_RE.match(lines[end - 1].strip()):
+        if end and pat.MOBILE_SIGNATURE_RE.match(lines[end - 1].strip()):
             end -= 1
             continue
         return lines[:end]
-
-
-@dataclass
-class _Run:
-    quoted: bool
-    indexes: list[int]
-
-
-def _without_quotes(lines: list[str]) -> list[str]:
-    """The new lines, keeping as quote only the questions an inline answer follows."""
-    attribution = _attribution_lines(lines)
-    runs: list[_Run] = []
-    for index, line in enumerate(lines):
-        if index in attribution or not line.strip():
-            continue
-        quoted = _is_quoted(line)
-        if runs and runs[-1].quoted == quoted:
-            runs[-1].indexes.append(index)
-        else:
-            runs.append(_Run(quoted, [index]))
-    keep: set[int] = set()
-    interleaved = len(runs) >= 3
-    for position, run in enumerate(runs):
-        if not run.quoted:
-            keep.update(run.indexes)
-        elif interleaved and position + 1 < len(runs):
-            keep.update(_last_paragraph(lines, run.indexes))
-    return [line.rstrip() for index, line in enumerate(lines) if index in keep or not line.strip()]
-
-
-def _last_paragraph(lines: list[str], indexes: list[int]) -> list[int]:
-    """The quoted lines after the run's last empty ">" line or blank gap."""
-    content = list(indexes)
-    while content and _EMPTY_QUOTE_RE.match(lines[content[-1]]):
-        content.pop()
-    paragraph: list[int] = []
-    for index in reversed(content):
-        if _EMPTY_QUOTE_RE.match(lines[index]):
-            break
-        if paragraph and paragraph[-1] != index + 1:
-            break
-        paragraph.append(index)
-    return paragraph
-
-
-def _attribution_lines(lines: list[str]) -> set[int]:
-    """Indexes of "On ... wrote:" / "Em ... escreveu:" lines that introduce a quote."""
-    found: set[int] = set()
-    for index, line in enumerate(lines):
-        if _is_quoted(line) or not _ATTRIBUTION_END_RE.search(line):
-            continue
-        if not _quote_follows(lines, index):
-            continue
-        start = _attribution_start(lines, index)
-        joined = " ".join(part.strip() for part in lines[start : index + 1])
-        if len(joined) > _ATTRIBUTION_MAX_CHARS:
-            continue
-        if _ATTRIBUTION_START_RE.match(joined) or _ATTRIBUTION_EVIDENCE_RE.search(joined):
-            found.update(range(start, index + 1))
-    return found
-
-
-def _attribution_start(lines: list[str], end: int) -> int:
-    """Where an attribution line wrapped by the client begins (up to two lines up)."""
-    if _ATTRIBUTION_START_RE.match(lines[end].strip()):
-        return end
-    for start in range(end - 1, max(end - 3, -1), -1):
-        line = lines[start]
-        if not line.strip() or _is_quoted(line):
-            break
-        if _ATTRIBUTION_START_RE.match(line.strip()):
-            # A wrapped attribution starts with its date; "Em breve envio..." does not.
-            return start if any(char.isdigit() for char in line) else end
-    return end
-
-
-def _quote_follows(lines: list[str], index: int) -> bool:
-    """Whether the next non-blank line is quoted, or there is none."""
-    for line in lines[index + 1 :]:
-        if line.strip():
-            return _is_quoted(line)
-    return True

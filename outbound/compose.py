@@ -10,10 +10,12 @@ by a machine, `Auto-Submitted: auto-replied` (RFC 3834 section 5).
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from html import escape
 from pathlib import Path
 
@@ -75,7 +77,9 @@ class Templates:
         overrides: Path | None = None,
         brand: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
-        self._overrides = overrides if overrides is not None and overrides.is_dir() else None
+        # Kept even while the folder is missing: one created later (a template added to a
+        # running gateway) is read from then on.
+        self._overrides = overrides
         loaders: list[BaseLoader] = [PackageLoader("outbound", "templates")]
         if self._overrides is not None:
             loaders.insert(0, FileSystemLoader(self._overrides))
@@ -97,7 +101,7 @@ class Templates:
 
     def own_names(self, locale: str) -> set[str]:
         """Templates only the admin's folder holds (not overrides of packaged ones)."""
-        if self._overrides is None:
+        if self._overrides is None or not self._overrides.is_dir():
             return set()
         packaged = PackageLoader("outbound", "templates").list_templates()
         packaged_names = {n.removeprefix(f"{locale}/").split(".")[0] for n in packaged}
@@ -114,11 +118,15 @@ class Templates:
     def problems(self) -> list[TemplateProblem]:
         """What is wrong in the admin's folder: Jinja syntax errors at their line, and an
         own template without the subject or text part it needs to be sent."""
-        if self._overrides is None:
+        if self._overrides is None or not self._overrides.is_dir():
             return []
         found: list[TemplateProblem] = []
         for path in sorted(self._overrides.rglob("*.j2")):
             name = path.relative_to(self._overrides).as_posix()
+            unknown = _unknown_name(name)
+            if unknown:
+                found.append(TemplateProblem(path, 1, unknown))
+                continue
             try:
                 self._env.parse(path.read_text(encoding="utf-8"), name=name, filename=str(path))
             except TemplateSyntaxError as exc:
@@ -172,6 +180,21 @@ class Templates:
         return found.render(context)
 
 
+def _unknown_name(name: str) -> str:
+    """Why the gateway would never read the file `name` (relative to the admin's folder),
+    or "": a template is LOCALE/NAME.PART.j2."""
+    folder, _, filename = name.rpartition("/")
+    if folder not in LOCALES:
+        return f"unknown template name '{name}': put it in a locale folder ({', '.join(LOCALES)})"
+    part = filename.removesuffix(".j2").rpartition(".")[2]
+    if filename.count(".") != 2 or part not in PARTS:
+        return (
+            f"unknown template name '{filename}': name it NAME.subject.j2, NAME.txt.j2 or "
+            "NAME.html.j2"
+        )
+    return ""
+
+
 @dataclass(frozen=True)
 class Addressing:
     """Who a mail is from and to, and which thread it continues."""
@@ -189,12 +212,19 @@ class Addressing:
     attachments: Sequence[AttachmentPart] = ()
 
 
+def new_message_id(domain: str) -> str:
+    """A Message-ID unique across processes and restarts (RFC 5322 section 3.6.4): from the
+    OS's randomness, not `make_msgid`'s `random` module, which a library or a test framework
+    may have seeded (two gateways seeded alike would then mint the same ids)."""
+    return f"<{time.time_ns():x}.{secrets.token_hex(8)}.tg@{domain}>"
+
+
 def compose(
     kind: MailKind, rendered: Rendered, addressing: Addressing, now: datetime
 ) -> OutgoingMail:
     """The mail's bytes, composed once (outbound/message_bytes.py writes them directly)."""
     domain = addressing.from_address.rpartition("@")[2]
-    message_id = make_msgid(idstring="tg", domain=domain)
+    message_id = new_message_id(domain)
     subject = rendered.subject
     if addressing.ticket is not None:
         subject = f"[#{addressing.ticket}] {subject}"

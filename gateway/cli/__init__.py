@@ -25,7 +25,7 @@ import click
 from gateway.cli.ingest import ingest
 from gateway.cli.lifecycle import report, scheduler
 from gateway.cli.ops import db, doctor
-from gateway.cli.params import TICKET_REF, instant
+from gateway.cli.params import TICKET_REF, Refused, instant
 from gateway.cli.retention import purge
 from gateway.cli.rules import rules as rules_group
 from gateway.config.policy_file import load_policy
@@ -135,8 +135,11 @@ def main(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
 @main.command()
 @click.pass_obj
 def serve(obj: Context) -> None:
-    """Run the SMTP listener and the outbox worker until SIGTERM/SIGINT."""
-    settings = obj.settings()
+    """Run the SMTP listener and the outbox worker until SIGTERM/SIGINT; exit 2 on a bad file."""
+    try:
+        settings = obj.settings()
+    except click.ClickException as exc:  # ticketgate.toml refused, file:line:column
+        raise Refused(exc.message) from exc
     if created := ensure_signing_key(settings):  # a fresh deployment starts as it is
         click.echo(f"{settings.gateway.secret_env} is not set: created {created}", err=True)
 
@@ -159,8 +162,8 @@ def serve(obj: Context) -> None:
 
     try:
         asyncio.run(serve_forever(settings, ready))
-    except SourceFileError as exc:
-        raise click.ClickException(f"{exc}\nFix the file(s) above and run again.") from exc
+    except SourceFileError as exc:  # directory, rules, policy, labels or templates
+        raise Refused(f"{exc}\nFix the file(s) above and run again.") from exc
     except OSError as exc:
         raise click.ClickException(
             f"cannot listen on {settings.file.smtp.host}:{settings.file.smtp.port}: {exc}. "

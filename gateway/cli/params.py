@@ -1,4 +1,4 @@
-"""Command-line argument types shared by the `ticketgate` command modules."""
+"""Command-line argument types and errors shared by the `ticketgate` command modules."""
 
 from __future__ import annotations
 
@@ -8,6 +8,13 @@ from zoneinfo import ZoneInfo
 import click
 
 from gateway.domain import TicketRef
+
+
+class Refused(click.ClickException):
+    """A file the admin wrote is refused (file:line:column): exit 2, told apart from a
+    fault of the machine such as a busy port (exit 1)."""
+
+    exit_code = 2
 
 
 class TicketRefParam(click.ParamType):

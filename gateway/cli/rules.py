@@ -18,15 +18,16 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from gateway.config.labels_file import load_labels
 from gateway.config.policy_file import load_policy
 from gateway.config.settings import Settings, load_directory
 from gateway.domain import Directory, Outcome, TicketRef, TriageOutcome
 from gateway.domain.calendar import BusinessCalendar
 from gateway.domain.clock import SystemClock
 from gateway.intake.steps import message_new_text, triage_input
-from gateway.runtime.app import make_templates
+from gateway.mail.labels import BUILTIN_LABELS
+from gateway.runtime.app import checked_templates, make_templates
 from inbound.mime import UnparseableMessage, parse_message
-from outbound.compose import Templates
 from rules.engine import Rule, RuleSet
 from rules.loader import Vocabulary, load_rules, rule_files
 from rules.sourcefile import Problem, SourceFileError
@@ -60,16 +61,6 @@ def _load(settings: Settings) -> Loaded:
     return Loaded(settings, directory, rules)
 
 
-def checked_templates(settings: Settings) -> Templates:
-    """The templates with the admin's overrides, refused (file:line) when one of them does
-    not parse or an own template lacks a part: the rules may name them in `reply_with`."""
-    templates = make_templates(settings)
-    problems = [Problem(p.path, p.line, 1, p.message) for p in templates.problems()]
-    if problems:
-        raise SourceFileError(problems)
-    return templates
-
-
 @click.group()
 def rules() -> None:
     """Validate and dry-run the triage rules."""
@@ -79,7 +70,8 @@ def rules() -> None:
 @click.pass_context
 def rules_check(ctx: click.Context) -> None:
     """Validate everything the gateway loads: config, directory, rules (and the templates
-    they name) and policy.yaml; print `file:line:column: message` and exit 1 on errors."""
+    they name), labels.yaml and policy.yaml; print `file:line:column: message` and exit 1
+    on errors."""
     settings = ctx.obj.settings()  # a broken ticketgate.toml stops here, file:line:column
     problems, summary = check_files(settings)
     if problems:
@@ -115,6 +107,11 @@ def check_files(settings: Settings) -> tuple[list[Problem], list[str]]:
                 f"{settings.rules_path} are valid, with the templates they name "
                 f"(version {loaded.version})"
             )
+    # Queue ids are checked against the directory's, when it loads.
+    queue_ids = [q.id for q in directory.queues] if directory is not None else None
+    labels = settings.labels_path
+    if _checked(problems, lambda: load_labels(labels, BUILTIN_LABELS, queue_ids)) is not None:
+        summary.append(f"labels ({labels if labels.exists() else 'the built-in ones'}): valid")
     zone = ZoneInfo(settings.gateway.timezone)
     if _checked(problems, lambda: load_policy(settings.policy_path, zone)) is not None:
         where = settings.policy_path if settings.policy_path.exists() else "the seeds' defaults"

@@ -111,11 +111,22 @@ class Watched(Generic[T]):
         return self.refresh()
 
 
+TemplateNames = Callable[[], Mapping[str, Iterable[str]]]
+
+
+def template_files(folder: Path | None) -> list[Path]:
+    """The admin's templates folder and everything in it: a template added, removed or
+    renamed changes what `reply_with` may name."""
+    if folder is None or not folder.is_dir():
+        return []
+    return [folder, *sorted(folder.rglob("*"))]
+
+
 def watch_directory(
     path: Path,
     on_error: Callable[[str, SourceFileError], None] | None = None,
     rules_folder: Path | None = None,
-    templates: Mapping[str, Iterable[str]] | None = None,
+    templates: TemplateNames | None = None,
 ) -> Watched[Directory]:
     """The directory; an edit the current rules do not validate against is refused too,
     so rules and directory never disagree (a rule naming a queue that was removed)."""
@@ -123,7 +134,7 @@ def watch_directory(
     def load() -> Directory:
         directory = load_directory(path)
         if rules_folder is not None:
-            load_rules(rules_folder, Vocabulary.of(directory, templates or {}))
+            load_rules(rules_folder, Vocabulary.of(directory, templates() if templates else {}))
         return directory
 
     return Watched("directory.yaml", lambda: [path], load, on_error)
@@ -133,18 +144,20 @@ def watch_rules(
     folder: Path,
     directory_path: Path,
     directory: Callable[[], Directory],
-    templates: Mapping[str, Iterable[str]],
+    templates: TemplateNames,
     on_error: Callable[[str, SourceFileError], None] | None = None,
+    templates_folder: Path | None = None,
 ) -> Watched[RuleSet]:
-    """The rules folder; re-validated when the directory changes, since rules name queues."""
+    """The rules folder; re-validated when the directory changes (rules name queues) or
+    the templates folder does (`reply_with` names templates, re-read on each load)."""
 
     class _Rules(Watched[RuleSet]):
         def _dependencies(self) -> tuple[Fingerprint, ...]:
-            return (fingerprint([directory_path]),)
+            return (fingerprint([directory_path]), fingerprint(template_files(templates_folder)))
 
     return _Rules(
         "rules",
         lambda: [folder, *rule_files(folder)],
-        lambda: load_rules(folder, Vocabulary.of(directory(), templates)),
+        lambda: load_rules(folder, Vocabulary.of(directory(), templates())),
         on_error,
     )

@@ -158,6 +158,7 @@ class PathsSection(_Strict):
     rules: str = "rules"
     policy: str = "policy.yaml"
     templates: str = "templates"  # the admin's template overrides, e.g. pt_BR/*.txt.j2
+    labels: str = "labels.yaml"  # the admin's names of statuses, queues, categories…
 
 
 class RetentionSection(_Strict):
@@ -190,6 +191,7 @@ class Settings:
     policy_path: Path
     templates_path: Path
     relay_pickup_dir: Path | None
+    labels_path: Path
 
     @property
     def gateway(self) -> GatewaySection:
@@ -202,8 +204,7 @@ class Settings:
 
     def secret(self) -> bytes:
         """The key that signs reply tokens; from the environment or `data_dir/secret`."""
-        value = os.environ.get(self.gateway.secret_env)
-        if value:
+        if value := os.environ.get(self.gateway.secret_env):
             return value.encode()
         stored = self.data_dir / "secret"
         if stored.exists():
@@ -217,8 +218,7 @@ class Settings:
         """The current key (signs and verifies) and the old ones (verify only)."""
         old = []
         for entry in self.gateway.old_keys:
-            value = os.environ.get(entry.secret_env)
-            if not value:
+            if not (value := os.environ.get(entry.secret_env)):
                 raise self._problem(
                     f"old key '{entry.id}': set the environment variable {entry.secret_env}"
                 )
@@ -240,7 +240,6 @@ def load_settings(path: Path) -> Settings:
     url = parsed.storage.url or f"sqlite:///{data_dir / 'ticketgate.db'}"
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         url = f"sqlite:///{(base / url.removeprefix('sqlite:///')).resolve()}"
-    pickup = parsed.relay.pickup_dir
     return Settings(
         source=path,
         file=parsed,
@@ -250,7 +249,8 @@ def load_settings(path: Path) -> Settings:
         rules_path=(base / parsed.paths.rules).resolve(),
         policy_path=(base / parsed.paths.policy).resolve(),
         templates_path=(base / parsed.paths.templates).resolve(),
-        relay_pickup_dir=(base / pickup).resolve() if pickup else None,
+        relay_pickup_dir=(base / pickup).resolve() if (pickup := parsed.relay.pickup_dir) else None,
+        labels_path=(base / parsed.paths.labels).resolve(),
     )
 
 

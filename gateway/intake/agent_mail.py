@@ -34,6 +34,7 @@ def notify_agents(
     news: AgentNews,
     text: str,
     attachments: Sequence[AttachmentPart] = (),
+    history: str = "",
 ) -> None:
     """Mail the assignee, or the queue's agents, about a ticket; never the author."""
     ticket = job.ticket()
@@ -44,7 +45,7 @@ def notify_agents(
         job.event(EventKind.NO_AGENT_TO_NOTIFY, NOBODY, queue=ticket.queue)
         return
     for recipient in recipients:
-        send_ticket_to(job, recipient, news, text, attachments)
+        send_ticket_to(job, recipient, news, text, attachments, history)
 
 
 def send_ticket_to(
@@ -53,6 +54,7 @@ def send_ticket_to(
     news: AgentNews,
     text: str,
     attachments: Sequence[AttachmentPart] = (),
+    history: str = "",
 ) -> None:
     """One agent's mail about a ticket, built by gateway/mail/agent_mail.py. A hand-off or a
     request carries the whole conversation so far, so the next agent needs nothing else."""
@@ -65,7 +67,7 @@ def send_ticket_to(
     mail = AgentMail(directory, ports.tokens, ports.words, job.support)
     conversation = _conversation(job) if news in WHOLE_TICKET else []
     for letter in notification_letters(
-        mail, ticket, [agent], news, author_label, text, attachments, conversation
+        mail, ticket, [agent], news, author_label, text, attachments, conversation, history
     ):
         ports.mail.queue(job.support, letter, job.now)
 

@@ -27,6 +27,7 @@ from gateway.domain import (
 from gateway.intake.agent_effects import add_followers, apply_field_changes, split_followers
 from gateway.intake.agent_mail import notify_agents
 from gateway.intake.ports import Job
+from gateway.intake.steps import message_reply
 from gateway.mail.contexts import Acknowledgement, Rejection
 from gateway.mail.letters import Letter
 from inbound.html_sanitizer import sanitize_html
@@ -145,7 +146,7 @@ def acknowledge(d: CreateTicket, job: Job) -> None:
 
 
 def notify_agents_of_new(d: CreateTicket, job: Job) -> None:
-    notify_agents(job, AgentNews.NEW, d.new_text, job.msg.attachments)
+    notify_agents(job, AgentNews.NEW, d.new_text, job.msg.attachments, _history(job))
 
 
 def record_message_added(d: ThreadUpdate, job: Job) -> None:
@@ -229,7 +230,13 @@ def customer_clock(d: ThreadUpdate, job: Job) -> None:
 
 
 def notify_agents_of_update(d: ThreadUpdate, job: Job) -> None:
-    notify_agents(job, AgentNews.UPDATE, d.new_text, job.msg.attachments)
+    notify_agents(job, AgentNews.UPDATE, d.new_text, job.msg.attachments, _history(job))
+
+
+def _history(job: Job) -> str:
+    """The customer's whole text when quoted history was cut from it (the raw store keeps
+    the bytes; agents see the text collapsed below the new words)."""
+    return message_reply(job.msg).history
 
 
 def escalate_on_request(d: ThreadUpdate, job: Job) -> None:

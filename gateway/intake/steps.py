@@ -39,7 +39,7 @@ from gateway.intake.agent_decision import agent_decision
 from gateway.intake.assessment import Assessment
 from gateway.intake.facts import Facts
 from inbound.automated import classify_automated
-from inbound.reply_text import extract_reply, html_to_text
+from inbound.reply_text import Reply, source_text, split_reply
 from inbound.sender_auth import sender_authentication
 from inbound.thread_match import match_thread
 
@@ -136,12 +136,16 @@ def refuse_forged_sender(a: Assessment, facts: Facts) -> Assessment | Decision:
     return a
 
 
-def message_new_text(msg: ParsedMessage) -> str:
-    """What the sender newly wrote; shared by the pipeline and `rules test`."""
+def message_reply(msg: ParsedMessage) -> Reply:
+    """What the sender newly wrote, and the whole text it was taken from."""
     # Cut at our "reply above" marker after any HTML is turned into text, so an
     # HTML-only reply cannot carry a quoted notification through.
-    source = msg.text_body if msg.text_body.strip() else html_to_text(msg.html_body)
-    return extract_reply(cut_at_reply_marker(source))
+    return split_reply(cut_at_reply_marker(source_text(msg.text_body, msg.html_body)))
+
+
+def message_new_text(msg: ParsedMessage) -> str:
+    """What the sender newly wrote; shared by the pipeline and `rules test`."""
+    return message_reply(msg).new
 
 
 def extract_new_text(a: Assessment, facts: Facts) -> Assessment | Decision:

@@ -196,8 +196,9 @@ class Intake:
                 mail=SessionMail(self.mailer, session),
                 lifecycle=SessionLifecycle(self.lifecycle, session),
                 tokens=self.tokens,
-                # Dates in the ticket's zone: the live policy's business calendar.
-                words=Words(self.policy.locale, live.calendar.zone),
+                # Dates in the ticket's zone (the live policy's business calendar), labels
+                # from the live labels.yaml.
+                words=self.lifecycle.parts.words(live.calendar.zone),
                 support_addresses=self.policy.support_addresses,
             )
             ticket = carry_out(decision, Job(msg, directory, now, ports))

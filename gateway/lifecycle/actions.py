@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from gateway.domain import Directory, TicketRef, TicketStatus, Triage, TriageOutcome
 from gateway.domain.customer_intent import Verdict
+from gateway.domain.labels import LabelTable
 from gateway.domain.policy import Policy
 from gateway.domain.signing import ReplyTokens
 from gateway.lifecycle import clock, escalation, replies, timers
@@ -27,7 +28,7 @@ from gateway.lifecycle.sla import ReplyEffect
 from gateway.lifecycle.step import LifecycleParts, Step
 from gateway.lifecycle.surveys import SurveyAnswer, SurveyLinks
 from gateway.lifecycle.ticket_links import TicketLinks
-from gateway.mail.labels import Words
+from gateway.mail.labels import BUILTIN_LABELS
 from gateway.mail.letters import Mailer
 from storage.records import TimerRecord
 
@@ -46,6 +47,7 @@ class LifecycleActions:
         locale: str,
         support_address: str,
         mailer: Mailer,
+        labels: Callable[[], LabelTable] = lambda: BUILTIN_LABELS,
     ) -> None:
         self.parts = LifecycleParts(
             tokens=tokens,
@@ -56,6 +58,7 @@ class LifecycleActions:
             locale=locale,
             support_address=support_address,
             mailer=mailer,
+            labels=labels,
         )
 
     def _step(self, session: Session, now: datetime) -> Step:
@@ -142,7 +145,7 @@ class LifecycleActions:
             TicketStatus.RESOLVED: policy.close_after,
         }.get(status)
         deadline = after.after(policy.calendar, now) if after else None
-        words = Words(self.parts.locale, policy.calendar.zone)
+        words = self.parts.words(policy.calendar.zone)
         return words.next_step(status.value, deadline, after)
 
     # --- the survey pages ------------------------------------------------------------------

@@ -90,7 +90,7 @@ def _step_up(
     assert ticket is not None
     if target.queue is not None:
         queue = directory.queue(target.queue)
-        level = queue.name if queue else target.queue
+        level = step.words.queue(target.queue, queue.name if queue else target.queue)
         news = AgentNews.CUSTOMER_ESCALATED
         letters = notification_letters(step.agent_mail, ticket, target.notify, news, author, text)
     else:

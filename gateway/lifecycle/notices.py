@@ -19,6 +19,7 @@ from gateway.lifecycle import sla as lifecycle
 from gateway.lifecycle.sla import ClockState
 from gateway.lifecycle.step import SCHEDULER, STALE, Firing
 from gateway.mail.contexts import SlaNotice, TicketLine
+from gateway.mail.labels import Words
 from gateway.mail.letters import Letter
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ def _queue_notice(
         ticket=TicketLine(str(fields.ref), fields.subject, int(fields.priority)),
         sla_label=label,
         due=words.when(due) if due else "",
-        queue=queue_name(parts.directory(), fields.queue),
+        queue=queue_name(parts.directory(), fields.queue, words),
         assignee=fields.assignee or "",
         level=level,
         answer_address=answer,
@@ -149,7 +150,10 @@ def _queue_notice(
     )
 
 
-def queue_name(directory: Directory, queue_id: str | None) -> str:
-    """The queue as directory.yaml names it (an agent reads "Suporte Nível 1", not "n1")."""
-    queue = directory.queue(queue_id) if queue_id else None
-    return queue.name if queue else (queue_id or "-")
+def queue_name(directory: Directory, queue_id: str | None, words: Words) -> str:
+    """The queue as labels.yaml or directory.yaml names it (an agent reads "Suporte Nível
+    1", not "n1")."""
+    if not queue_id:
+        return "-"
+    queue = directory.queue(queue_id)
+    return words.queue(queue_id, queue.name if queue else queue_id)

@@ -12,17 +12,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from gateway.domain import Directory, TicketRecord
+from gateway.domain.labels import LabelTable
 from gateway.domain.policy import Policy
 from gateway.domain.signing import ReplyTokens
 from gateway.lifecycle.sla import ClockState
 from gateway.lifecycle.surveys import SurveyLinks
 from gateway.lifecycle.ticket_links import TicketLinks
 from gateway.mail.agent_mail import AgentMail
-from gateway.mail.labels import Words
+from gateway.mail.labels import BUILTIN_LABELS, Words
 from gateway.mail.letters import Letter, Mailer
 from storage.lifecycle import LifecycleStore
 from storage.records import TimerRecord
@@ -45,6 +47,11 @@ class LifecycleParts:
     locale: str
     support_address: str
     mailer: Mailer
+    labels: Callable[[], LabelTable] = lambda: BUILTIN_LABELS  # the live labels.yaml
+
+    def words(self, zone: ZoneInfo) -> Words:
+        """The locale's words with the admin's labels, dates in `zone`."""
+        return Words(self.locale, zone, self.labels())
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,7 @@ class Step:
     @property
     def words(self) -> Words:
         """Labels and dates in the locale, shown in the business calendar's zone."""
-        return Words(self.parts.locale, self.policy.calendar.zone)
+        return self.parts.words(self.policy.calendar.zone)
 
     @property
     def store(self) -> LifecycleStore:

@@ -61,6 +61,7 @@ def notification_letters(
     text: str,
     attachments: Sequence[AttachmentPart] = (),
     conversation: Sequence[ThreadLine] = (),
+    history: str = "",
 ) -> list[Letter]:
     """One `agent_notification` per recipient, carrying that agent's own signed addresses
     (answer the customer; internal note) and naming the one Reply-To points at: the note
@@ -82,6 +83,7 @@ def notification_letters(
             replies_are_notes=replies_are_notes,
             ticket=facts,
             conversation=list(conversation),
+            history=history,
         )
         letters.append(
             Letter(

@@ -91,7 +91,7 @@ class TicketFacts:
     environment: str
     queue: str  # the queue's name from directory.yaml; `queue_id` is what `#queue` takes
     assignee: str
-    status: str  # in words; the id is `status_id`
+    status: str  # in the agents' words (`agent_status`); the id is `status_id`
     first_response_due: str
     resolution_due: str
     due: str  # the date agreed with the customer (`#due`)
@@ -101,7 +101,8 @@ class TicketFacts:
     @classmethod
     def of(cls, ticket: TicketRecord, directory: Directory, words: Words) -> TicketFacts:
         """The facts in the locale's words: ids (status, environment, queue) are what the
-        gateway stores, not what an agent reads in a Portuguese mail."""
+        gateway stores, not what an agent reads in a Portuguese mail; a status in the
+        agents' own words, an SLA target switched off as words ("sem prazo")."""
         org = directory.organization(ticket.organization)
         queue = directory.queue(ticket.queue) if ticket.queue else None
         return cls(
@@ -114,11 +115,13 @@ class TicketFacts:
             priority_label=words.priority(ticket.priority),
             category=words.category(ticket.category),
             environment=words.environment(ticket.environment),
-            queue=queue.name if queue else (ticket.queue or "—"),
+            queue=words.queue(ticket.queue, queue.name if queue else ticket.queue)
+            if ticket.queue
+            else "—",
             assignee=ticket.assignee or "—",
-            status=words.status(ticket.status.value),
-            first_response_due=words.when(ticket.first_response_due),
-            resolution_due=words.when(ticket.resolution_due),
+            status=words.agent_status(ticket.status.value),
+            first_response_due=words.target_due(ticket.first_response_due),
+            resolution_due=words.target_due(ticket.resolution_due),
             due=words.when(ticket.due_at),
             queue_id=ticket.queue or "",
             status_id=ticket.status.value,
@@ -150,6 +153,7 @@ class AgentNotification(TemplateContext):
     replies_are_notes: bool
     ticket: TicketFacts
     conversation: list[ThreadLine]
+    history: str = ""  # the sender's whole text when quoted history was cut from `text`
 
     def as_mapping(self) -> dict[str, object]:
         mapping = asdict(self)

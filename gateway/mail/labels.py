@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from gateway.domain.commands import REPLY_ABOVE
+from gateway.domain.labels import LabelKind, LabelTable
 from gateway.domain.policy import Duration
 from gateway.mail.label_texts import FAULTS, PAGE_TEXT, TICKET_PAGE_TEXT
 
@@ -65,6 +66,40 @@ STATUS_LABELS = {
         "closed": "closed",
     },
 }
+# The same statuses as an agent reads them (notifications, hand-offs, escalation notices).
+AGENT_STATUS_LABELS = {
+    "pt_BR": {
+        "new": "novo",
+        "open": "em atendimento",
+        "waiting_customer": "aguardando cliente",
+        "waiting_third_party": "aguardando terceiros",
+        "resolved": "resolvido",
+        "closed": "fechado",
+    },
+    "en": {
+        "new": "new",
+        "open": "open",
+        "waiting_customer": "waiting on customer",
+        "waiting_third_party": "waiting on a third party",
+        "resolved": "resolved",
+        "closed": "closed",
+    },
+}
+# The label table's defaults (gateway/domain/labels.py); `labels.yaml` is laid over it.
+# Queues have no built-in labels: directory.yaml names them, labels.yaml may rename them.
+BUILTIN_LABELS = LabelTable(
+    {
+        locale: {
+            LabelKind.QUEUE: {},
+            LabelKind.STATUS: STATUS_LABELS[locale],
+            LabelKind.AGENT_STATUS: AGENT_STATUS_LABELS[locale],
+            LabelKind.CATEGORY: CATEGORY_LABELS[locale],
+            LabelKind.PRIORITY: {str(p): label for p, label in PRIORITY_LABELS[locale].items()},
+            LabelKind.ENVIRONMENT: ENVIRONMENT_LABELS[locale],
+        }
+        for locale in LOCALES
+    }
+)
 SLA_LABELS = {
     "pt_BR": {
         "first_response": "primeira resposta",
@@ -92,32 +127,26 @@ CALENDAR_DURATION_WORDS = {  # a 24×7 duration (policy.yaml `10dc`, `12h corrid
     "en": ("calendar day", "calendar days", "hour", "hours"),
 }
 # What happens next after a status change, told with the agent's answer (issue 10).
+# What happens next after a status change, told with the agent's answer (issue 10);
+# `{status}` is the status as the customer reads it (labels.yaml may rename it).
 NEXT_STEP = {
     "pt_BR": {
-        "open": "em atendimento.",
-        "waiting_customer": "aguardando o seu retorno.",
         "waiting_customer_deadline": (
-            "aguardando o seu retorno; sem resposta até {deadline} ({duration}), o chamado "
-            "será considerado resolvido."
+            "{status}; sem resposta até {deadline} ({duration}), o chamado será considerado "
+            "resolvido."
         ),
-        "waiting_third_party": "aguardando terceiros; avisaremos assim que houver novidade.",
-        "resolved": "resolvido.",
+        "waiting_third_party": "{status}; avisaremos assim que houver novidade.",
         "resolved_deadline": (
-            "resolvido; se não recebermos nova mensagem até {deadline}, o chamado será fechado."
+            "{status}; se não recebermos nova mensagem até {deadline}, o chamado será fechado."
         ),
-        "closed": "fechado.",
     },
     "en": {
-        "open": "in progress.",
-        "waiting_customer": "waiting for your answer.",
         "waiting_customer_deadline": (
-            "waiting for your answer; without one by {deadline} ({duration}), the ticket will "
-            "be considered resolved."
+            "{status}; without an answer by {deadline} ({duration}), the ticket will be "
+            "considered resolved."
         ),
-        "waiting_third_party": "waiting for a third party; we will write as soon as we hear.",
-        "resolved": "resolved.",
-        "resolved_deadline": "resolved; unless you write by {deadline}, the ticket will be closed.",
-        "closed": "closed.",
+        "waiting_third_party": "{status}; we will write as soon as we hear.",
+        "resolved_deadline": "{status}; unless you write by {deadline}, the ticket will be closed.",
     },
 }
 UNTOLD_CAUSES = frozenset({"agent command", "first agent answer", "scheduler"})
@@ -157,6 +186,8 @@ TIMED_CAUSE_WORDS = {
 DIRECTION = {"pt_BR": "a direção", "en": "the management"}
 DATE_FORMATS = {"pt_BR": "%d/%m/%Y %H:%M", "en": "%Y-%m-%d %H:%M"}
 NO_DATE = "—"
+# An SLA due time the policy switched off (`null` in policy.yaml), as an agent reads it.
+NO_TARGET = {"pt_BR": "sem prazo", "en": "no target"}
 # tzdata names Brazil's zones by offset ("-03"); people there write BRT and its kin.
 BRAZIL_ZONES = frozenset(
     "America/" + city
@@ -201,10 +232,12 @@ def brand(company_name: str, signature: str) -> dict[str, dict[str, str]]:
 
 @dataclass(frozen=True)
 class Words:
-    """The labels and date format of one locale, in one time zone."""
+    """The labels and date format of one locale, in one time zone; the labels of ids from
+    `table` (the built-in one, or the admin's labels.yaml laid over it)."""
 
     locale: str
     zone: ZoneInfo
+    table: LabelTable = field(default=BUILTIN_LABELS)
 
     @property
     def support_name(self) -> str:
@@ -234,17 +267,35 @@ class Words:
             return BRAZIL_ABBREVIATIONS[name]
         return f"UTC{name}" if name.startswith(("+", "-")) else name
 
+    def target_due(self, instant: datetime | None) -> str:
+        """An SLA due time for an agent: a target switched off reads as words, not a dash."""
+        return self.when(instant) if instant is not None else NO_TARGET[self.locale]
+
+    def _label(self, kind: LabelKind, id_: str) -> str:
+        found = self.table.label(self.locale, kind, id_)
+        return found if found is not None else id_
+
     def priority(self, priority: int) -> str:
-        return PRIORITY_LABELS[self.locale][int(priority)]
+        return self._label(LabelKind.PRIORITY, str(int(priority)))
 
     def category(self, category: str) -> str:
-        return CATEGORY_LABELS[self.locale].get(category, category)
+        return self._label(LabelKind.CATEGORY, category)
 
     def environment(self, environment: str) -> str:
-        return ENVIRONMENT_LABELS[self.locale].get(environment, environment)
+        return self._label(LabelKind.ENVIRONMENT, environment)
 
     def status(self, status: str) -> str:
-        return STATUS_LABELS[self.locale].get(status, status)
+        """A status as the customer reads it."""
+        return self._label(LabelKind.STATUS, status)
+
+    def agent_status(self, status: str) -> str:
+        """A status as an agent reads it (labels.yaml `agent_status`)."""
+        return self._label(LabelKind.AGENT_STATUS, status)
+
+    def queue(self, queue_id: str, name: str) -> str:
+        """A queue by the label table's name for it, else directory.yaml's `name`."""
+        found = self.table.label(self.locale, LabelKind.QUEUE, queue_id)
+        return found if found is not None else name
 
     def sla(self, sla: str) -> str:
         return SLA_LABELS[self.locale][sla]
@@ -296,12 +347,12 @@ class Words:
 
     def next_step(self, status: str, deadline: datetime | None, duration: Duration | None) -> str:
         """The new status in words and what happens next, for the customer."""
-        words = NEXT_STEP[self.locale]
+        words, label = NEXT_STEP[self.locale], self.status(status)
         if deadline is not None and f"{status}_deadline" in words:
             return words[f"{status}_deadline"].format(
-                deadline=self.when(deadline), duration=self.duration(duration)
+                status=label, deadline=self.when(deadline), duration=self.duration(duration)
             )
-        return words.get(status, self.status(status))
+        return words.get(status, "{status}.").format(status=label)
 
     def duration(self, duration: Duration | None) -> str:
         if duration is None:

@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from typing import IO
 from zoneinfo import ZoneInfo
 
+from gateway.config.labels_file import watch_labels
 from gateway.config.policy_file import watch_policy
 from gateway.config.reloading import Watched, watch_directory, watch_rules
 from gateway.config.settings import Settings
 from gateway.domain import Clock, Directory, Envelope, Outcome
 from gateway.domain.clock import SystemClock
+from gateway.domain.labels import LabelTable
 from gateway.domain.policy import Policy
 from gateway.domain.signing import ReplyTokens, Signer
 from gateway.intake.use_case import Intake, IntakePolicy
@@ -31,7 +33,7 @@ from gateway.lifecycle.retention import Retention
 from gateway.lifecycle.surveys import SurveyLinks
 from gateway.lifecycle.sweeper import Sweeper
 from gateway.lifecycle.ticket_links import TicketLinks
-from gateway.mail.labels import Words, brand
+from gateway.mail.labels import BUILTIN_LABELS, Words, brand
 from gateway.mail.letters import Mailer
 from gateway.runtime.alerts import AdminAlerts
 from gateway.runtime.imap_runner import ImapRunner, all_mailboxes, intake_delivery
@@ -46,6 +48,7 @@ from outbound.compose import Templates
 from outbound.relay import PickupFolder, SmtpRelay, Transport
 from outbound.worker import OutboxWorker
 from rules.engine import RuleSet
+from rules.sourcefile import Problem, SourceFileError
 from storage.blobs import BlobStore
 from storage.db import Database
 from storage.leases import Lease
@@ -66,6 +69,7 @@ class Gateway:
     directory: Watched[Directory]
     rules: Watched[RuleSet]
     policy: Watched[Policy]
+    labels: Watched[LabelTable]
     lifecycle: LifecycleActions
     sweeper: Sweeper
     survey_pages: SurveyPages
@@ -84,6 +88,17 @@ def make_templates(settings: Settings) -> Templates:
     return Templates(settings.templates_path, brand(gateway.company_name, gateway.signature))
 
 
+def checked_templates(settings: Settings) -> Templates:
+    """The templates with the admin's overrides, refused (file:line) when one of them does
+    not parse or an own template lacks a part: the rules may name them in `reply_with`.
+    `serve` and `rules check` both run this one check."""
+    templates = make_templates(settings)
+    problems = [Problem(p.path, p.line, 1, p.message) for p in templates.problems()]
+    if problems:
+        raise SourceFileError(problems)
+    return templates
+
+
 def build(
     settings: Settings, clock: Clock | None = None, on_commit: Callable[[], None] | None = None
 ) -> Gateway:
@@ -94,7 +109,7 @@ def build(
     # One HMAC for reply tokens, survey and ticket links: the current key signs, old ones verify.
     signer = Signer(*settings.signing_keys())
     tokens = ReplyTokens(signer)
-    templates = make_templates(settings)
+    templates = checked_templates(settings)  # a broken override stops start-up
     alerts = AdminAlerts(
         db,
         templates,
@@ -103,20 +118,30 @@ def build(
         admins=gateway_cfg.admins,
         clock=clock,
     )
+
+    def template_names() -> dict[str, frozenset[str]]:
+        """What `reply_with` may name, re-read on each reload of the rules."""
+        return templates.rule_templates(gateway_cfg.locale)
+
     directory = watch_directory(
-        settings.directory_path,
-        alerts.file_refused,
-        settings.rules_path,
-        templates.rule_templates(gateway_cfg.locale),
+        settings.directory_path, alerts.file_refused, settings.rules_path, template_names
     )
     rules = watch_rules(
         settings.rules_path,
         settings.directory_path,
         directory,
-        templates.rule_templates(gateway_cfg.locale),
+        template_names,
         alerts.file_refused,
+        settings.templates_path,
     )
     policy = watch_policy(settings.policy_path, zone, alerts.file_refused)
+    labels = watch_labels(
+        settings.labels_path,
+        BUILTIN_LABELS,
+        settings.directory_path,
+        directory,
+        alerts.file_refused,
+    )
     http_cfg = settings.file.http
     links = SurveyLinks(signer, http_cfg.public_url, http_cfg.link_days)
     ticket_links = TicketLinks(signer, http_cfg.public_url, http_cfg.link_days)
@@ -129,6 +154,7 @@ def build(
         locale=gateway_cfg.locale,
         support_address=settings.support_address,
         mailer=Mailer(templates, Words(gateway_cfg.locale, zone), ticket_links.status_url),
+        labels=labels,
     )
     blobs = BlobStore(settings.data_dir / "blobs")
     intake = Intake(
@@ -161,6 +187,7 @@ def build(
         directory=directory,
         rules=rules,
         policy=policy,
+        labels=labels,
         lifecycle=lifecycle,
         sweeper=Sweeper(db, lifecycle, clock),
         survey_pages=SurveyPages(db, links, lifecycle, clock, gateway_cfg.locale),
@@ -171,12 +198,14 @@ def build(
 
 
 async def _watch_admin_files(gateway: Gateway, stop: asyncio.Event, interval: float = 1.0) -> None:
-    """Notice rules and directory edits within a second, even with no mail flowing."""
+    """Notice rules, directory and labels edits within a second, even with no mail
+    flowing (a refused edit alerts the admins then, not at the next mail)."""
     while not stop.is_set():
         try:
             await asyncio.to_thread(gateway.rules.refresh)  # reloads the directory too
+            await asyncio.to_thread(gateway.labels.refresh)
         except Exception:
-            log.exception("checking the rules and directory files failed; will try again")
+            log.exception("checking the rules, directory and labels failed; will try again")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
 

@@ -77,7 +77,8 @@ class LinkPages(Generic[L]):
         self.locale = locale
 
     def words(self) -> Words:
-        return Words(self.locale, self.actions.parts.policy().calendar.zone)
+        """The pages' words: the ticket's zone, the admin's labels (labels.yaml)."""
+        return self.actions.parts.words(self.actions.parts.policy().calendar.zone)
 
     def page(self, status: int, template: str, **context: object) -> Page:
         return Page(status, template, dict(context), self.locale)

@@ -53,3 +53,29 @@ def test_a_valid_setup_names_each_file_it_checked(gateway_config: GatewayConfig)
     out = result.stdout.decode()
     assert f"{gateway_config.path}: valid" in out
     assert "directory.yaml: valid" in out and f"policy ({policy}): valid" in out
+
+
+def test_labels_yaml_is_checked_with_file_line_column(gateway_config: GatewayConfig) -> None:
+    """An unknown locale, kind or id, or a label that is not text, is refused: queue ids
+    against directory.yaml's queues."""
+    labels = gateway_config.folder / "labels.yaml"
+    labels.write_text(
+        "pt_BR:\n"
+        "  status: {waiting_customer: 'aguardando sua resposta'}\n"
+        "  agent_status: {aguardando: 'cliente'}\n"
+        "  queue: {n1: 'Atendimento', n7: 'Sétima'}\n"
+        "  priority: {0: [urgente]}\n"
+        "es: {}\n",
+        encoding="utf-8",
+    )
+    result = gateway_config.cli("rules", "check", check=False)
+    stderr = result.stderr.decode()
+    assert result.returncode == 1
+    assert f"{labels}:3:18: unknown agent_status 'aguardando' (known: closed, new, " in stderr
+    assert f"{labels}:4:30: unknown queue 'n7' (known: n1, n2)" in stderr
+    assert f"{labels}:5:14: the label of priority '0' must be text in quotes, not list" in stderr
+    assert f"{labels}:6:1: unknown locale 'es' (use pt_BR or en)" in stderr
+    assert "4 problem(s)" in stderr
+    labels.write_text("pt_BR:\n  queue: {n1: 'Atendimento'}\n", encoding="utf-8")
+    result = gateway_config.cli("rules", "check")
+    assert f"labels ({labels}): valid" in result.stdout.decode()

@@ -62,7 +62,7 @@ def test_a_broken_config_stops_start_up_with_file_and_line(
     path = gateway_config.path
     path.write_text(path.read_text() + "\n[smtp]\nportt = 1\n")
     result = gateway_config.cli("serve", check=False)
-    assert result.returncode != 0
+    assert result.returncode == 2
     stderr = result.stderr.decode()
     assert f"{path}:" in stderr and "Fix the file" in stderr
 
@@ -75,7 +75,7 @@ def test_a_broken_directory_stops_serve_with_file_and_line(
     line = text[: text.index("can_open_tickets: true")].count("\n") + 1
     directory.write_text(text.replace("can_open_tickets: true", "can_open: true", 1))
     result = gateway_config.cli("serve", check=False)
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert f"{directory}:{line}:" in result.stderr.decode()
     assert "unknown key 'can_open'" in result.stderr.decode()
 
@@ -111,3 +111,25 @@ def test_serve_without_a_secret_creates_one_once_and_says_so(
     made = key.read_bytes()
     ServeProcess(gateway_config).start().stop()
     assert key.read_bytes() == made
+
+
+def test_a_broken_template_override_stops_serve_with_file_line_and_exit_2(
+    gateway_config: GatewayConfig,
+) -> None:
+    """`serve` runs the check `rules check` runs on the admin's templates folder: a Jinja
+    syntax error or a file it would never read stops start-up, at its file and line."""
+    gateway_config.templates = {
+        "pt_BR/acknowledgement.txt.j2": "Olá {{ requester_name }},\n\n{% if ticket.ref %}\n",
+        "pt_BR/closed.text.j2": "Fechado.\n",
+    }
+    gateway_config.write()
+    folder = gateway_config.folder / "templates" / "pt_BR"
+    result = gateway_config.cli("serve", check=False)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    assert f"{folder / 'acknowledgement.txt.j2'}:3:1: template syntax error" in stderr
+    assert f"{folder / 'closed.text.j2'}:1:1: unknown template name 'closed.text.j2'" in stderr
+    check = gateway_config.cli("rules", "check", check=False)
+    assert check.returncode == 1
+    checked = check.stderr.decode()
+    assert f"{folder / 'acknowledgement.txt.j2'}:3:1: template syntax error" in checked

@@ -57,6 +57,7 @@ class GatewayConfig:
     smtp_port: int = field(default_factory=free_port)
     max_message_bytes: int = 2_000_000
     extra_gateway: str = ""
+    locale: str = "pt_BR"  # [gateway] locale: the language of every mail it writes
     # The admin's template overrides: a path under templates/ (pt_BR/x.txt.j2) -> its text.
     templates: dict[str, str] = field(default_factory=dict)
 
@@ -71,7 +72,7 @@ class GatewayConfig:
         path.write_text(
             f"""[gateway]
 support_addresses = ["suporte@example.com"]
-locale = "pt_BR"
+locale = "{self.locale}"
 timezone = "America/Sao_Paulo"
 data_dir = "data"
 trusted_authserv_ids = ["mx.example.com"]

@@ -11,6 +11,7 @@ import email
 import email.policy
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
@@ -80,6 +81,9 @@ class _Handler:
 
 class SmtpSink:
     def __init__(self) -> None:
+        # The locale of the gateway relaying here (conftest's gateway_config ties it to
+        # the config the test runs with): only pt_BR mail is checked for English words.
+        self.locale: Callable[[], str] = lambda: "pt_BR"
         self.handler = _Handler()
         self.port = free_port()
         self.controller = Controller(

@@ -59,8 +59,9 @@ from gateway.lifecycle.escalation import EscalationOutcome, EscalationResult
 from gateway.lifecycle.sla import ReplyEffect
 from gateway.lifecycle.step import GATEWAY, SCHEDULER
 from gateway.mail.contexts import AgentAnswer, AgentNotification, CommandErrors, Rejection
-from gateway.mail.labels import Words
+from gateway.mail.labels import Words, brand
 from gateway.mail.letters import Letter
+from outbound.compose import Templates
 from storage.repository import NewMessage
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -775,3 +776,38 @@ def test_a_failed_command_reply_gives_the_agent_both_signed_addresses() -> None:
         SUPPORT, ref, TokenPurpose.AGENT, ANA
     )
     assert reply.context.note_address.endswith(".note@example.com")
+
+
+def test_agents_see_the_customers_quoted_history_collapsed_below_the_new_text() -> None:
+    w = world()
+    ref = opened(w, queue="n1")
+    body = (
+        "Continua fora do ar.\n\n"
+        "Em seg., 23 de nov. de 2026 às 10:15, Suporte <suporte@example.com> escreveu:\n"
+        "> Reiniciamos o servidor.\n"
+    )
+    decision = ThreadUpdate("r", ref, AuthorRole.REQUESTER, "alfa", "Continua fora do ar.")
+    customer_effects.notify_agents_of_update(decision, w.job(mail_from(MARIA, body), ref))
+    context = w.mail.letters[0].context
+    assert isinstance(context, AgentNotification)
+    assert context.text == "Continua fora do ar."
+    assert context.history == body.rstrip("\n")  # the whole text: nothing of it is lost
+    templates = Templates(brand=brand("", ""))
+    for locale, summary in (("pt_BR", "histórico citado"), ("en", "quoted history")):
+        rendered = templates.render("agent_notification", locale, context.as_mapping())
+        details = rendered.html.split("<details", 1)[1].split("</details>", 1)[0]
+        assert summary in details and "&gt; Reiniciamos o servidor." in details
+        assert rendered.text.index("Continua fora do ar.") < rendered.text.index("> Reiniciamos")
+
+
+def test_a_mail_with_nothing_quoted_carries_no_history_to_agents() -> None:
+    w = world()
+    ref = opened(w, queue="n1")
+    decision = ThreadUpdate("r", ref, AuthorRole.REQUESTER, "alfa", "O sistema caiu.")
+    customer_effects.notify_agents_of_update(decision, w.job(mail_from(MARIA), ref))
+    context = w.mail.letters[0].context
+    assert isinstance(context, AgentNotification) and context.history == ""
+    rendered = Templates(brand=brand("", "")).render(
+        "agent_notification", "pt_BR", context.as_mapping()
+    )
+    assert "<details" not in rendered.html and "histórico citado" not in rendered.text

@@ -192,29 +192,50 @@ def test_from_followed_by_one_header_line_without_a_rule_is_prose() -> None:
     assert extract_reply(text) == text.rstrip("\n")
 
 
-def test_a_forward_without_comment_is_all_history() -> None:
+def test_a_forward_without_comment_is_kept_whole() -> None:
+    # A forward brings its content to the desk: the ticket must not come out empty.
     text = (
         "---------- Forwarded message ---------\n"
-        "From: Suporte <suporte@example.com>\n"
+        "From: Financeiro <financeiro@fornecedor.com.br>\n"
         "Date: Mon, Nov 23, 2026 at 10:15 AM\n"
-        "Subject: [#TG-00001] Recebemos sua solicitação\n"
+        "Subject: Boleto recusado\n"
         "To: <maria@alfa.edu.br>\n"
         "\n"
         "Olá Maria,\n"
+        "O boleto 123 foi recusado pelo banco.\n"
     )
-    assert extract_reply(text) == ""
+    assert extract_reply(text) == text.rstrip("\n")
 
 
-def test_a_forward_with_a_comment_keeps_the_comment() -> None:
+def test_a_forward_with_a_comment_keeps_the_comment_and_the_forward() -> None:
     text = (
         "Veja abaixo o que recebemos.\n\n"
+        "> citação antiga que não vale\n\n"
         "---------- Mensagem encaminhada ---------\n"
-        "De: Suporte <suporte@example.com>\n"
+        "De: Financeiro <financeiro@fornecedor.com.br>\n"
         "Date: seg., 23 de nov. de 2026 às 10:15\n"
-        "Subject: Recebemos\n"
+        "Subject: Boleto recusado\n"
         "To: <maria@alfa.edu.br>\n"
     )
-    assert extract_reply(text) == "Veja abaixo o que recebemos."
+    assert extract_reply(text) == (
+        "Veja abaixo o que recebemos.\n\n---------- Mensagem encaminhada ---------\n"
+        "De: Financeiro <financeiro@fornecedor.com.br>\nDate: seg., 23 de nov. de 2026 às 10:15\n"
+        "Subject: Boleto recusado\nTo: <maria@alfa.edu.br>"
+    )
+
+
+def test_an_apple_mail_forward_is_kept_whole() -> None:
+    text = (
+        "FYI, the import fails since Monday.\n\n"
+        "Begin forwarded message:\n\n"
+        "> From: Cron Daemon <root@erp.example.com>\n"
+        "> Subject: import failed\n"
+        "> Date: 23 November 2026 at 03:00:01 BRT\n"
+        ">\n"
+        "> ERROR 504\n"
+    )
+    assert extract_reply(text).endswith("> ERROR 504")
+    assert extract_reply(text).startswith("FYI, the import fails since Monday.\n\nBegin forwarded")
 
 
 def test_only_quoted_lines_give_empty_text() -> None:
@@ -294,7 +315,7 @@ def test_gmail_divs_and_empty_line_divs() -> None:
     "quote",
     [
         '<blockquote type="cite">Olá Maria</blockquote>',
-        '<blockquote class="gmail_quote" style="margin:0">Olá Maria</blockquote>',
+        '<div class="gmail_quote"><blockquote class="gmail_quote">Olá Maria</blockquote></div>',
         '<div class="gmail_quote gmail_quote_container"><div>Olá Maria</div></div>',
         '<div class="gmail_quote">Olá <b>Maria</b></div>',
         '<div dir="ltr" class="gmail_attr">Em seg., Suporte escreveu: Olá Maria<br></div>',

@@ -124,6 +124,28 @@ def test_a_broken_or_incomplete_template_is_named_at_its_line(tmp_path: Path) ->
     assert found[("en/faq.txt.j2", 1)] == "faq.subject.j2 is missing beside it"
 
 
+def test_a_file_the_gateway_would_never_read_is_an_unknown_template_name(
+    tmp_path: Path,
+) -> None:
+    templates = admin_folder(
+        tmp_path,
+        {
+            "acknowledgement.txt.j2": "outside any locale folder",
+            "pt-BR/acknowledgement.txt.j2": "a locale that does not exist",
+            "en/acknowledgement.text.j2": "a part that does not exist",
+        },
+    )
+    found = {p.path.relative_to(tmp_path).as_posix(): p.message for p in templates.problems()}
+    assert found["acknowledgement.txt.j2"].startswith(
+        "unknown template name 'acknowledgement.txt.j2': put it in a locale folder (pt_BR, en)"
+    )
+    assert found["pt-BR/acknowledgement.txt.j2"].startswith("unknown template name")
+    assert found["en/acknowledgement.text.j2"] == (
+        "unknown template name 'acknowledgement.text.j2': name it NAME.subject.j2, "
+        "NAME.txt.j2 or NAME.html.j2"
+    )
+
+
 def test_no_admin_folder_means_the_packaged_templates(tmp_path: Path) -> None:
     templates = Templates(tmp_path / "absent", brand("", ""))
     assert templates.problems() == []
