@@ -37,6 +37,7 @@ from inbound.imap import MailboxPoller, MailboxSettings, Password
 # The Dovecot fixture lives with the tests; make the repository root importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.support.dovecot import Dovecot
+from tests.support.gateway_process import NO_LIMITS
 
 DIRECTORY = """\
 queues: [{id: n1, name: N1}]
@@ -48,11 +49,7 @@ organizations:
 
 
 # Thousands of mails from one contact measure throughput, not a loop (issue 12 [limits]).
-NO_SENDER_LIMITS = (
-    '\n[limits]\nsender_mails = "off"\nticket_mails = "off"\nloop_signals = "off"\n'
-    'sender_tickets = "off"\nglobal_tickets = "off"\nrecipient_mails = "off"\n'
-    'global_mails = "off"\n'
-)
+NO_SENDER_LIMITS = f"\n[limits]\n{NO_LIMITS}"
 
 
 def message(n: int, tag: str) -> bytes:
@@ -69,7 +66,8 @@ def fresh_gateway(root: Path, db: str | None) -> Gateway:
     (root / "directory.yaml").write_text(DIRECTORY)
     storage = f'\n[storage]\nurl = "{db}"\n' if db else ""
     (root / "ticketgate.toml").write_text(
-        '[gateway]\nsupport_addresses = ["suporte@example.com"]\ndata_dir = "data"\n' + storage
+        '[gateway]\nsupport_addresses = ["suporte@example.com"]\ndata_dir = "data"\n'
+        + storage
         + NO_SENDER_LIMITS
     )
     return build(load_settings(root / "ticketgate.toml"))

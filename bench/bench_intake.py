@@ -21,6 +21,7 @@ from pathlib import Path
 from gateway.config.settings import load_settings
 from gateway.runtime.app import build
 from inbound.mime import parse_message
+from tests.support.gateway_process import NO_LIMITS
 
 DIRECTORY = """\
 queues: [{id: n1, name: N1}]
@@ -32,11 +33,7 @@ organizations:
 
 
 # Thousands of mails from one contact measure throughput, not a loop (issue 12 [limits]).
-NO_SENDER_LIMITS = (
-    '\n[limits]\nsender_mails = "off"\nticket_mails = "off"\nloop_signals = "off"\n'
-    'sender_tickets = "off"\nglobal_tickets = "off"\nrecipient_mails = "off"\n'
-    'global_mails = "off"\n'
-)
+NO_SENDER_LIMITS = f"\n[limits]\n{NO_LIMITS}"
 
 
 def message(n: int) -> bytes:
@@ -70,7 +67,8 @@ def main() -> None:
         (root / "directory.yaml").write_text(DIRECTORY)
         storage = f'\n[storage]\nurl = "{args.db}"\n' if args.db else ""
         (root / "ticketgate.toml").write_text(
-            '[gateway]\nsupport_addresses = ["suporte@example.com"]\ndata_dir = "data"\n' + storage
+            '[gateway]\nsupport_addresses = ["suporte@example.com"]\ndata_dir = "data"\n'
+            + storage
             + NO_SENDER_LIMITS
         )
         gateway = build(load_settings(root / "ticketgate.toml"))

@@ -26,6 +26,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from tests.support.waiting import free_port
+
 DIRECTORY = """\
 queues: [{id: n1, name: N1}]
 organizations:
@@ -58,12 +60,6 @@ def memory(pid: int, field: str) -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1]) * 1024
     raise KeyError(field)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def send(port: int, raw: bytes, sender: str) -> int:
@@ -121,16 +117,22 @@ def main() -> None:
         maria = "maria@alfa.edu.br"
         idle, peak = scenario(root, [big_mail(size, 0, maria)], maria)
         one = (peak - idle) / size
-        print(f"one {args.mb:g} MB mail:     idle {idle >> 20} MB, peak {peak >> 20} MB, "
-              f"{one:.1f}x size over idle (target <= 6)")
+        print(
+            f"one {args.mb:g} MB mail:     idle {idle >> 20} MB, peak {peak >> 20} MB, "
+            f"{one:.1f}x size over idle (target <= 6)"
+        )
         idle, peak = scenario(root, [big_mail(size, n, maria) for n in range(4)], maria)
         four = (peak - idle) / size
-        print(f"four at once:         idle {idle >> 20} MB, peak {peak >> 20} MB, "
-              f"{four:.1f}x size over idle, {four / one:.2f}x one mail (target <= 1.5)")
+        print(
+            f"four at once:         idle {idle >> 20} MB, peak {peak >> 20} MB, "
+            f"{four:.1f}x size over idle, {four / one:.2f}x one mail (target <= 1.5)"
+        )
         stranger = "someone@elsewhere.example"
         idle, peak = scenario(root, [big_mail(size, 9, stranger)], stranger)
-        print(f"one from a stranger:  idle {idle >> 20} MB, peak {peak >> 20} MB, "
-              f"{(peak - idle) / size:.1f}x size over idle")
+        print(
+            f"one from a stranger:  idle {idle >> 20} MB, peak {peak >> 20} MB, "
+            f"{(peak - idle) / size:.1f}x size over idle"
+        )
 
 
 if __name__ == "__main__":

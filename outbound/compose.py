@@ -10,15 +10,11 @@ by a machine, `Auto-Submitted: auto-replied` (RFC 3834 section 5).
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
 from email.utils import format_datetime
 from html import escape
 from pathlib import Path
@@ -36,10 +32,17 @@ from jinja2 import (
 )
 
 from gateway.domain import AttachmentPart, MailKind, OutgoingMail, TicketRef
-from gateway.domain.storable import one_line
+from outbound.message_bytes import (
+    encoded,
+    folded_ids,
+    header_text,
+    mailbox,
+    mailboxes,
+    message_bytes,
+    message_ids,
+)
 
 _OUR_ID_END = ".tg"  # how the local part of every Message-ID we make ends
-_MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+>")  # no space, control or '<>'
 
 LOCALES = ("pt_BR", "en")
 # Templates rules may send, per action: reply_with renders with a ticket's context,
@@ -226,81 +229,45 @@ def is_our_message_id(message_id: str, domains: Iterable[str]) -> bool:
     return local.endswith(_OUR_ID_END) and domain.lower() in {d.lower() for d in domains}
 
 
-def header_text(text: str) -> str:
-    """Outside text made safe for a header the gateway writes: one line without controls
-    (RFC 5322 section 2.2), and nothing shaped like an RFC 2047 encoded word, which the
-    header registry would decode (and a reader's client too) into whatever bytes it
-    hides, a NUL among them."""
-    return one_line(text).replace("=?", "= ?")
-
-
-def message_ids(values: Sequence[str]) -> list[str]:
-    """The well-formed msg-ids among `values` (RFC 5322 section 3.6.4); a sender's odd id
-    (controls, spaces, an encoded-word lookalike) is left out of our threading headers."""
-    return [v for v in values if _MSG_ID.fullmatch(v) and "=?" not in v]
-
-
-def mailbox(name: str, address: str) -> Address:
-    """A mailbox header value whose display name is encoded whole (RFC 2047): a string from
-    `formataddr` is re-folded by the SMTP policy word by word, so "João (Suporte)" came out
-    as an encoded "João" followed by a "(Suporte)" that readers drop as a comment."""
-    name, address = header_text(name), header_text(address)
-    try:
-        return Address(display_name=name, addr_spec=address)
-    except (ValueError, IndexError):  # an odd address is kept as given, not refused here
-        user, _, domain = address.rpartition("@")
-        return Address(display_name=name, username=user, domain=domain)
-
-
 def compose(
     kind: MailKind, rendered: Rendered, addressing: Addressing, now: datetime
 ) -> OutgoingMail:
+    """The mail's bytes, composed once (outbound/message_bytes.py writes them directly)."""
     domain = addressing.from_address.rpartition("@")[2]
     message_id = new_message_id(domain)
-    msg = EmailMessage(policy=SMTP)
-    msg["Message-ID"] = message_id
-    msg["Date"] = format_datetime(now)
-    msg["From"] = mailbox(addressing.from_name, addressing.from_address)
-    msg["To"] = [mailbox(name, address) for name, address in addressing.to]
-    if addressing.cc:
-        msg["Cc"] = [mailbox(name, address) for name, address in addressing.cc]
-    # No header carries a control character, whatever a sender put in a subject that
-    # comes back here through the ticket (RFC 5322 section 2.2).
-    subject = header_text(rendered.subject)
+    subject = rendered.subject
     if addressing.ticket is not None:
         subject = f"[#{addressing.ticket}] {subject}"
-    msg["Subject"] = subject
+    headers = [
+        ("Message-ID", message_id),
+        ("Date", format_datetime(now)),
+        ("From", mailbox(addressing.from_name, addressing.from_address)),
+        ("To", mailboxes(addressing.to)),
+    ]
+    if addressing.cc:
+        headers.append(("Cc", mailboxes(addressing.cc)))
+    headers.append(("Subject", encoded(subject, "Subject")))
     if addressing.reply_to:
-        msg["Reply-To"] = header_text(addressing.reply_to)
+        headers.append(("Reply-To", header_text(addressing.reply_to)))
     in_reply_to = next(iter(message_ids([addressing.in_reply_to or ""])), "")
     if in_reply_to:
-        msg["In-Reply-To"] = in_reply_to
+        headers.append(("In-Reply-To", in_reply_to))
     references = message_ids(addressing.references)
     if in_reply_to and in_reply_to not in references:
         references.append(in_reply_to)
     if references:
-        msg["References"] = " ".join(references[-20:])
+        headers.append(("References", folded_ids(references[-20:])))
     if addressing.automatic:
-        msg["Auto-Submitted"] = addressing.automatic
+        headers.append(("Auto-Submitted", addressing.automatic))
         # Asks Exchange not to answer this mail with its own out-of-office replies.
-        msg["X-Auto-Response-Suppress"] = "All"
+        headers.append(("X-Auto-Response-Suppress", "All"))
     if addressing.ticket is not None:
-        msg["X-Ticketgate-Ticket"] = str(addressing.ticket)
-    msg.set_content(rendered.text, subtype="plain", charset="utf-8")
-    msg.add_alternative(rendered.html, subtype="html", charset="utf-8")
-    for part in addressing.attachments:
-        maintype, _, subtype = part.content_type.partition("/")
-        msg.add_attachment(
-            part.content,
-            maintype=maintype or "application",
-            subtype=subtype or "octet-stream",
-            filename=one_line(part.filename) or "attachment",
-        )
+        headers.append(("X-Ticketgate-Ticket", str(addressing.ticket)))
     return OutgoingMail(
         kind=kind,
         message_id=message_id,
         mail_from=addressing.from_address,
         recipients=tuple(address for _, address in (*addressing.to, *addressing.cc)),
-        content=msg.as_bytes(),
+        content=message_bytes(headers, rendered.text, rendered.html, addressing.attachments),
         ticket=addressing.ticket,
     )

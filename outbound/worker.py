@@ -29,6 +29,10 @@ class OutboxStore(Protocol):
 
     def mark_sent(self, mail: ClaimedMail, now: datetime) -> None: ...
 
+    def sent_then_claim(self, mail: ClaimedMail, now: datetime, limit: int) -> list[ClaimedMail]:
+        """`mark_sent`, then `claim_due`, in one transaction (one commit, not two)."""
+        ...
+
     def mark_failed(self, mail: ClaimedMail, error: str, retry_at: datetime | None) -> None: ...
 
 
@@ -73,15 +77,35 @@ class OutboxWorker:
         (checked between batches, so no claimed mail is left mid-claim; `serve` claims one
         at a time, so a shutdown waits for the mail in hand only)."""
         result = FlushResult()
-        while stop is None or not stop.is_set():
-            claimed = await asyncio.to_thread(self.store.claim_due, self.clock.now(), self.batch)
-            if not claimed:
-                break
-            for mail in claimed:
+
+        def stopped() -> bool:
+            return stop is not None and stop.is_set()
+
+        if stopped():
+            return result
+        claimed = await asyncio.to_thread(self.store.claim_due, self.clock.now(), self.batch)
+        while claimed:
+            *first, last = claimed
+            for mail in first:
                 await self._send_one(mail, result)
+            if not await self._send_one(last, result, mark=False):
+                claimed = [] if stopped() else await self._claim()
+            elif stopped():
+                await asyncio.to_thread(self.store.mark_sent, last, self.clock.now())
+                break
+            else:
+                # The last mail's "sent" and the next claim share one commit.
+                claimed = await asyncio.to_thread(
+                    self.store.sent_then_claim, last, self.clock.now(), self.batch
+                )
         return result
 
-    async def _send_one(self, mail: ClaimedMail, result: FlushResult) -> None:
+    async def _claim(self) -> list[ClaimedMail]:
+        return await asyncio.to_thread(self.store.claim_due, self.clock.now(), self.batch)
+
+    async def _send_one(self, mail: ClaimedMail, result: FlushResult, mark: bool = True) -> bool:
+        """Send one claimed mail and record the result; True when it was sent (then,
+        with `mark=False`, the caller records the "sent")."""
         about = {"outbox_id": mail.outbox_id, "message_id": mail.message_id}
         try:
             await self.transport.send(mail)
@@ -95,7 +119,7 @@ class OutboxWorker:
             )
             await asyncio.to_thread(self.store.mark_failed, mail, str(exc), None)
             result.failed += 1
-            return
+            return False
         except TransientSendError as exc:
             retry_at = self.retry.next_try(mail.attempts, self.clock.now())
             if retry_at is None:
@@ -120,8 +144,9 @@ class OutboxWorker:
                 )
                 result.retrying += 1
             await asyncio.to_thread(self.store.mark_failed, mail, str(exc), retry_at)
-            return
-        await asyncio.to_thread(self.store.mark_sent, mail, self.clock.now())
+            return False
+        if mark:
+            await asyncio.to_thread(self.store.mark_sent, mail, self.clock.now())
         log.info(
             "outbox %s sent %s to %s",
             mail.outbox_id,
@@ -130,6 +155,7 @@ class OutboxWorker:
             extra=about,
         )
         result.sent += 1
+        return True
 
     async def run(self, stop: asyncio.Event, wake: asyncio.Event, interval: float = 2.0) -> None:
         """Flush whenever woken by a commit, and every `interval` seconds regardless."""

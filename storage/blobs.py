@@ -38,6 +38,7 @@ class BlobStore:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(content)
                 handle.flush()
+                # No loss: an attachment's bytes are on disk before the commit naming them.
                 os.fsync(handle.fileno())
             os.replace(tmp, target)
         except BaseException:
@@ -60,6 +61,8 @@ class BlobStore:
                     size += len(chunk)
                     handle.write(chunk)
                 handle.flush()
+                # No loss ("250 only after the raw message is durably committed"): the raw
+                # bytes are on disk before the commit that records the message.
                 os.fsync(handle.fileno())
             target = self.path_for(digest.hexdigest())
             if target.exists():
@@ -92,6 +95,8 @@ class BlobStore:
 
 
 def _fsync_dir(path: Path) -> None:
+    """The same promise for the name: a renamed file is only findable after a crash once
+    its directory is synced (the rename lives in the directory, not in the file)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

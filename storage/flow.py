@@ -174,4 +174,3 @@ class QuarantineStore:
             )
         )
         return int(found or 0)
-

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from gateway.domain import MailKind, TicketRecord, TicketRef, TicketStatus
+from storage.held import ticket_row
 from storage.models import EventRow, MessageRow, OutboxRow, SurveyRow, TicketRow, TimerRow
 from storage.records import (
     SurveyRecord,
@@ -58,7 +59,7 @@ class LifecycleStore:
     # --- the SLA clock ------------------------------------------------------------------
 
     def _ticket(self, ref: TicketRef) -> TicketRow:
-        row = self.session.get(TicketRow, ref.number)
+        row = ticket_row(self.session, ref.number)
         if row is None:
             raise LookupError(f"no ticket {ref}")
         return row
@@ -149,24 +150,28 @@ class LifecycleStore:
         for key, row in rows.items():
             if row.state == "pending" and key not in keys:
                 row.state = "cancelled"
+        new = []
         for want in wanted:
             existing = rows.get(want.key)
             if existing is None:
-                self.session.add(
-                    TimerRow(
-                        ticket_id=ref.number,
-                        kind=want.kind,
-                        key=want.key,
-                        due_at=want.due,
-                        state="pending",
-                        sla=want.sla,
-                        level=want.level,
-                        created_at=now,
-                    )
+                new.append(
+                    {
+                        "ticket_id": ref.number,
+                        "kind": want.kind,
+                        "key": want.key,
+                        "due_at": want.due,
+                        "state": "pending",
+                        "sla": want.sla,
+                        "level": want.level,
+                        "created_at": now,
+                    }
                 )
             elif existing.state in ("pending", "cancelled"):
                 existing.state = "pending"
                 existing.due_at = want.due
+        if new:
+            # One executemany for a new ticket's timers, not one INSERT (and id read) each.
+            self.session.execute(insert(TimerRow), new)
 
     def due_timer_ids(self, now: datetime, limit: int) -> list[int]:
         """Pending timers due at `now`, earliest first (the `(state, due_at)` index)."""

@@ -137,7 +137,7 @@ class ReceiptRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dedup_key: Mapped[str] = mapped_column(CleanString(1000), unique=True)
-    message_id: Mapped[str | None] = mapped_column(CleanString(998))
+    message_id: Mapped[str | None] = mapped_column(CleanString(998), index=True)
     raw_sha256: Mapped[str] = mapped_column(CleanString(64))
     size: Mapped[int] = mapped_column(Integer)
     sender: Mapped[str] = mapped_column(CleanString(320), default="")

@@ -33,6 +33,7 @@ from gateway.domain import (
     is_agent_actor,
 )
 from storage.fitting import fit
+from storage.held import hold, ticket_row
 from storage.models import (
     AttachmentRow,
     EventRow,
@@ -73,7 +74,7 @@ class TicketRepository:
         self.session = session
 
     def _row(self, ref: TicketRef) -> TicketRow | None:
-        return self.session.get(TicketRow, ref.number)
+        return ticket_row(self.session, ref.number)
 
     def snapshot(self, ref: TicketRef) -> TicketSnapshot | None:
         row = self._row(ref)
@@ -135,10 +136,14 @@ class TicketRepository:
             updated_at=now,
             first_response_due=first_response_due,
             resolution_due=resolution_due,
+            # Given here, not left to their server defaults: a column the database fills
+            # is expired after the INSERT, and every later `get` would re-read the row.
+            sla_paused_seconds=0,
+            sla_paused_elapsed_seconds=0,
         )
         self.session.add(row)
         self.session.flush()
-        return TicketRef(row.id)
+        return TicketRef(hold(self.session, row).id)
 
     def add_message(self, ref: TicketRef, message: NewMessage, now: datetime) -> None:
         row = MessageRow(
@@ -288,8 +293,6 @@ class TicketRepository:
             select(EventRow).where(EventRow.ticket_id == ref.number).order_by(EventRow.id)
         )
         return [event_record(row) for row in rows]
-
-
 
 
 __all__ = ["NewMessage", "Outbox", "ReceiptLedger", "TicketRepository", "fit"]

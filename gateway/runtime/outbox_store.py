@@ -3,7 +3,8 @@
 A claim marks rows `sending` in its own transaction (row-locked with SKIP
 LOCKED on PostgreSQL, so several gateway processes never claim the same
 row); the send happens outside any transaction; the result is a second short
-transaction. Claims older than `stale_after` belong to a crashed worker.
+transaction, which also claims the next mail (one commit per mail sent).
+Claims older than `stale_after` belong to a crashed worker.
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ class DatabaseOutboxStore:
     def mark_sent(self, mail: ClaimedMail, now: datetime) -> None:
         with self.db.transaction() as session:
             Outbox(session).mark_sent(mail.outbox_id, mail.attempts, now)
+
+    def sent_then_claim(self, mail: ClaimedMail, now: datetime, limit: int) -> list[ClaimedMail]:
+        with self.db.transaction() as session:
+            outbox = Outbox(session)
+            outbox.mark_sent(mail.outbox_id, mail.attempts, now)
+            return outbox.claim_due(
+                now, limit=limit, stale_after=self.stale_after, skip_locked=self.db.is_postgres
+            )
 
     def mark_failed(self, mail: ClaimedMail, error: str, retry_at: datetime | None) -> None:
         with self.db.transaction() as session:

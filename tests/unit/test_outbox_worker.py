@@ -54,6 +54,10 @@ class MemoryOutbox:
     def mark_sent(self, mail: ClaimedMail, now: datetime) -> None:
         self.rows[mail.outbox_id].status = "sent"
 
+    def sent_then_claim(self, mail: ClaimedMail, now: datetime, limit: int) -> list[ClaimedMail]:
+        self.mark_sent(mail, now)
+        return self.claim_due(now, limit)
+
     def mark_failed(self, mail: ClaimedMail, error: str, retry_at: datetime | None) -> None:
         row = self.rows[mail.outbox_id]
         row.error = error

@@ -1,0 +1,111 @@
+"""`smtp-ingest` and `latency`: the same mail over SMTP to the bare sink, the work floor
+and `ticketgate serve`, each its own process on the same machine in the same run.
+
+Throughput is mails / wall time; for `serve` the clock stops only when the last
+250 is in and every acknowledgement and notification it queued has been handed
+to its relay (a bare sink), so deferred work is counted. Latency is end-of-DATA
+→ reply, sent open-loop at half of serve's measured c=4 maximum, to serve and
+to the floor at that same rate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from bench import wire
+from bench.mix import generate
+from bench.servers import serve, sink
+from bench.table import Row, median, percentile
+
+
+@contextlib.contextmanager
+def _target(name: str, folder: Path) -> Iterator[tuple[int, object]]:
+    if name == "serve":
+        with sink("bare", folder / "relay") as relay, serve(folder / "serve", relay) as gateway:
+            yield gateway.port, gateway
+    else:
+        with sink(name, folder / name) as port:
+            yield port, None
+
+
+def _rate(name: str, folder: Path, n: int, conns: int, rounds: int) -> list[float]:
+    """msgs/s of each round (fresh Message-IDs every round)."""
+    rates = []
+    with _target(name, folder) as (port, gateway):
+        for r in range(rounds):
+            mails = generate(n, f"{name}-c{conns}-r{r}")
+            run = wire.send(port, mails, conns)
+            if run.accepted + run.codes.get(550, 0) < n * 0.9:
+                raise RuntimeError(f"{name}: only {run.codes} of {n}")
+            elapsed = run.elapsed
+            if gateway is not None:
+                import time
+
+                start = time.perf_counter()
+                gateway.wait_drained()  # type: ignore[attr-defined]
+                elapsed += time.perf_counter() - start
+            rates.append(n / elapsed)
+    return rates
+
+
+def run(root: Path, n: int, rounds: int, connections: tuple[int, ...]) -> list[Row]:
+    rows: list[Row] = []
+    serve_c4 = 0.0
+    for conns in connections:
+        got = {
+            t: median(_rate(t, root / f"c{conns}", n, conns, rounds))
+            for t in ("bare", "floor", "serve")
+        }
+        floor_target = "≥ 0.70 of floor, ≥ 0.25 of bare" if conns == 4 else ""
+        rows.append(
+            Row(
+                f"smtp-ingest c={conns}",
+                "serve / floor",
+                got["serve"] / got["floor"],
+                f"serve {got['serve']:.0f}/s, floor {got['floor']:.0f}/s",
+                floor_target,
+            )
+        )
+        rows.append(
+            Row(
+                f"smtp-ingest c={conns}",
+                "serve / bare sink",
+                got["serve"] / got["bare"],
+                f"bare {got['bare']:.0f}/s",
+            )
+        )
+        if conns == 4 or not serve_c4:
+            serve_c4 = got["serve"]
+    rate = serve_c4 / 2
+    lat: dict[str, tuple[float, float]] = {}
+    for name in ("floor", "serve"):
+        p50s, p99s = [], []
+        with _target(name, root / "latency") as (port, _gateway):
+            for r in range(rounds):
+                mails = generate(max(50, n // 2), f"lat-{name}-r{r}")
+                result = wire.send(port, mails, 4, rate=rate)
+                p50s.append(percentile(result.latencies, 50))
+                p99s.append(percentile(result.latencies, 99))
+        lat[name] = (median(p50s), median(p99s))
+    (s50, s99), (f50, f99) = lat["serve"], lat["floor"]
+    where = f"at {rate:.0f}/s (half serve's c=4 max)"
+    rows.append(
+        Row(
+            "latency p50",
+            "serve / floor",
+            s50 / f50,
+            f"serve {s50 * 1e3:.1f} ms, floor {f50 * 1e3:.1f} ms {where}",
+        )
+    )
+    rows.append(
+        Row(
+            "latency p99",
+            "serve / floor",
+            s99 / f99,
+            f"serve {s99 * 1e3:.1f} ms, floor {f99 * 1e3:.1f} ms",
+            "serve p99 ≤ 25 ms",
+        )
+    )
+    return rows
