@@ -6,18 +6,26 @@ the raw bytes and attachments durably first, parses once, runs the pipeline
 (effects.py) through ports bound to that transaction (store.py), records the
 receipt and commits. Only then does the caller answer 250, move the IMAP
 message or print the outcome.
+
+Mail that arrives together is committed together (`prepare`, then
+`commit_batch`): one transaction for the batch instead of one per message,
+the same decisions in the same order. If any message in it fails, the batch
+is rolled back whole and each message is committed again alone, so one bad
+message costs the others a retry, never their mail.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import IO
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from gateway.domain import Clock, Directory, Envelope, Outcome, ParsedMessage, TicketRef
 from gateway.domain.flood import QuarantineCause, QuarantineState
@@ -46,7 +54,7 @@ from storage.repository import ReceiptLedger, TicketRepository
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Intake", "IntakePolicy", "Receipt"]
+__all__ = ["Arrival", "Intake", "IntakePolicy", "Receipt"]
 
 # Past this size a message is judged on its header before its body is parsed, and such
 # messages are parsed one at a time (a parsed tree costs a few times the message's size).
@@ -63,8 +71,27 @@ class Receipt:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """A message stored durably and parsed, waiting for its decision to be committed."""
+
+    msg: ParsedMessage
+    channel: str
+
+
+@dataclass(frozen=True)
+class _Live:
+    """The directory, rules and policy one transaction decides with: taken before it
+    begins (a reload may queue an admin alert in its own), so a swap never lands
+    half-way through a message or a batch."""
+
+    directory: Directory
+    rules: RuleSet
+    policy: Policy
+
+
 class Intake:
-    """Receives one message at a time from any channel; safe to call from threads."""
+    """Receives messages from any channel, alone or in batches; safe to call from threads."""
 
     def __init__(
         self,
@@ -102,13 +129,24 @@ class Intake:
         self, source: IO[bytes], envelope: Envelope | None = None, channel: str = "smtp"
     ) -> Receipt:
         """Receive a message from a file (the SMTP spool): stored and parsed in chunks."""
+        arrival = self.prepare(source, envelope, channel)
+        if isinstance(arrival, Receipt):
+            return arrival
+        return self._commit_alone(arrival)
+
+    def prepare(
+        self, source: IO[bytes], envelope: Envelope | None = None, channel: str = "smtp"
+    ) -> Arrival | Receipt:
+        """Store the raw bytes and attachments and parse once: what a batch's members do
+        in parallel before `commit_batch`. A message that needs no batch (unparseable, or
+        big enough to be judged by its header first) is settled here and its receipt
+        returned."""
         source.seek(0)
         raw_sha, size = self.blobs.put_stream(source)
         try:
             if size <= BIG_MESSAGE:
-                return self._receive_parsed(
-                    parse_message_file(source, raw_sha, size, envelope), channel
-                )
+                msg = parse_message_file(source, raw_sha, size, envelope)
+                return self._stored(msg, channel)
             # Big messages are parsed one at a time on one thread: four at once cost about
             # one's memory (and one malloc arena, which then reuses what the last one freed).
             return self._big_messages.submit(
@@ -117,16 +155,47 @@ class Intake:
         except UnparseableMessage as exc:
             return self._quarantine_unparseable(size, raw_sha, channel, str(exc))
 
+    def commit_batch(self, arrivals: Sequence[Arrival]) -> list[Receipt | Exception]:
+        """Decide and commit `arrivals` in one transaction, in order; each gets its receipt,
+        or the error that kept it from being committed (its sender keeps the mail)."""
+        if len(arrivals) == 1:
+            return [self._settle_alone(arrivals[0])]
+        live = self._live()
+        try:
+            with self.db.transaction() as session:
+                receipts = [
+                    self._decide(session, a.msg, a.channel, self.clock.now(), live)
+                    for a in arrivals
+                ]
+        except Exception as exc:
+            log.warning(
+                "a batch of %d message(s) could not be committed (%s); each is retried alone",
+                len(arrivals),
+                type(exc).__name__,
+            )
+            return [self._settle_alone(a) for a in arrivals]
+        for arrival, receipt in zip(arrivals, receipts, strict=True):
+            self._log_receipt(arrival, receipt)
+        if any(r.outcome is not Outcome.DUPLICATE for r in receipts):
+            self.on_commit()
+        return list(receipts)
+
+    def _settle_alone(self, arrival: Arrival) -> Receipt | Exception:
+        try:
+            return self._commit_alone(arrival)
+        except Exception as exc:  # the caller answers this one 451; the others go on
+            log.exception("%s %s: could not be committed", arrival.channel, arrival.msg.message_id)
+            return exc
+
     def _receive_big(
         self, source: IO[bytes], raw_sha: str, size: int, envelope: Envelope | None, channel: str
     ) -> Receipt:
         head = parse_head(source, raw_sha, size, envelope)
         if self._body_needed(head):
-            return self._receive_parsed(
-                parse_message_file(source, raw_sha, size, envelope), channel
-            )
+            msg = parse_message_file(source, raw_sha, size, envelope)
+            return self._commit_alone(self._stored(msg, channel))
         log.info("%s sha256:%s: decided on its header alone", channel, raw_sha[:12])
-        return self._receive_parsed(head, channel)
+        return self._commit_alone(self._stored(head, channel))
 
     def _body_needed(self, head: ParsedMessage) -> bool:
         directory, rules, live = self.directory(), self.rules(), self.support_policy()
@@ -143,15 +212,20 @@ class Intake:
             )
             return body_needed(head, facts)
 
-    def _receive_parsed(self, msg: ParsedMessage, channel: str) -> Receipt:
+    def _stored(self, msg: ParsedMessage, channel: str) -> Arrival:
         # Text a database cannot hold is replaced before anything reads it (the raw bytes
         # stay whole in the blob store): the same on SQLite and PostgreSQL.
         msg = storable_message(msg)
-        raw_sha = msg.raw_sha256
         for part in msg.attachments:
             self.blobs.put(part.content)
+        return Arrival(msg, channel)
+
+    def _commit_alone(self, arrival: Arrival) -> Receipt:
+        msg = arrival.msg
         try:
-            receipt = self._decide_and_commit(msg, channel)
+            live = self._live()
+            with self.db.transaction() as session:
+                receipt = self._decide(session, msg, arrival.channel, self.clock.now(), live)
         except IntegrityError:
             # Another worker may have committed the same Message-ID between our check and
             # insert; anything else is a fault, answered 451 so the sender keeps the mail.
@@ -164,10 +238,17 @@ class Intake:
                 extra={"message_id": msg.message_id, "outcome": Outcome.DUPLICATE.value},
             )
             return Receipt(msg.message_id, Outcome.DUPLICATE, None, "concurrent redelivery")
+        self._log_receipt(arrival, receipt)
+        if receipt.outcome is not Outcome.DUPLICATE:
+            self.on_commit()
+        return receipt
+
+    def _log_receipt(self, arrival: Arrival, receipt: Receipt) -> None:
+        msg = arrival.msg
         log.info(
             "%s %s from %s: %s%s (%s)",
-            channel,
-            msg.message_id or f"sha256:{raw_sha[:12]}",
+            arrival.channel,
+            msg.message_id or f"sha256:{msg.raw_sha256[:12]}",
             msg.sender.address if msg.sender else "?",
             receipt.outcome.value,
             f" {receipt.ticket}" if receipt.ticket else "",
@@ -175,13 +256,13 @@ class Intake:
             extra={
                 "message_id": msg.message_id,
                 "ticket": receipt.ticket,
-                "channel": channel,
+                "channel": arrival.channel,
                 "outcome": receipt.outcome.value,
             },
         )
-        if receipt.outcome is not Outcome.DUPLICATE:
-            self.on_commit()
-        return receipt
+
+    def _live(self) -> _Live:
+        return _Live(self.directory(), self.rules(), self.support_policy())
 
     def release(self, held_id: int, by: str) -> Receipt:
         """Run a held mail through the pipeline as if it had just arrived, from its raw
@@ -198,72 +279,78 @@ class Intake:
             msg = storable_message(parse_message(self.blobs.get(held.raw_sha256), envelope))
         except UnparseableMessage as exc:
             raise ValueError(f"mail #{held_id} still cannot be parsed: {exc}") from exc
-        receipt = self._decide_and_commit(msg, held.channel, released=(held_id, by))
+        live = self._live()
+        with self.db.transaction() as session:
+            # Two admins releasing one mail: the second finds it gone.
+            again = QuarantineStore(session).get(held_id, for_update=True)
+            if again is None or again.state is not QuarantineState.HELD:
+                raise ValueError(f"mail #{held_id} is no longer held")
+            now = self.clock.now()
+            receipt = self._decide(session, msg, held.channel, now, live, released=(held_id, by))
         log.info("released held mail #%d by %s: %s", held_id, by, receipt.outcome.value)
         self.on_commit()
         return receipt
 
-    def _decide_and_commit(
-        self, msg: ParsedMessage, channel: str, released: tuple[int, str] | None = None
+    def _decide(
+        self,
+        session: Session,
+        msg: ParsedMessage,
+        channel: str,
+        now: datetime,
+        live: _Live,
+        released: tuple[int, str] | None = None,
     ) -> Receipt:
-        now = self.clock.now()  # one instant for the whole decision
-        # One directory, rule set and policy per message, taken before the transaction (a
-        # reload may queue an admin alert in its own): a swap never lands half-way.
-        directory, rules, live = self.directory(), self.rules(), self.support_policy()
-        with self.db.transaction() as session:
-            if released is not None:  # two admins releasing one mail: the second finds it gone
-                again = QuarantineStore(session).get(released[0], for_update=True)
-                if again is None or again.state is not QuarantineState.HELD:
-                    raise ValueError(f"mail #{released[0]} is no longer held")
-            facts = StoreFacts(
-                session, self.policy, directory, self.tokens, now, rules, live, self.lifecycle
+        """One message's decision and its effects, in the caller's transaction."""
+        directory, rules = live.directory, live.rules
+        facts = StoreFacts(
+            session, self.policy, directory, self.tokens, now, rules, live.policy, self.lifecycle
+        )
+        assessment, decision = steps.assess(msg, facts, released=released is not None)
+        ledger = ReceiptLedger(session)
+        key = steps.dedup_key(msg)
+        if decision.outcome is Outcome.DUPLICATE:
+            earlier = ledger.outcome_of(key)
+            ticket = earlier.ticket if earlier else None
+            return Receipt(msg.message_id, Outcome.DUPLICATE, ticket, decision.reason)
+        ports = Ports(
+            tickets=TicketRepository(session),
+            mail=SessionMail(self.mailer, session),
+            lifecycle=SessionLifecycle(self.lifecycle, session),
+            tokens=self.tokens,
+            # Dates in the ticket's zone (the live policy's business calendar), labels
+            # from the live labels.yaml.
+            words=self.lifecycle.parts.words(live.policy.calendar.zone),
+            support_addresses=self.policy.support_addresses,
+            held=SessionHeld(session, self.policy.limits),
+            admins=self.policy.admins,
+        )
+        job = Job(msg, directory, now, ports, channel=channel, dedup_key=key)
+        ticket = carry_out(decision, job)
+        record_flow(session, assessment, decision, now)
+        if released is not None:
+            ledger.settle_again(
+                key, outcome=decision.outcome, reason=decision.reason, ticket=ticket
             )
-            assessment, decision = steps.assess(msg, facts, released=released is not None)
-            ledger = ReceiptLedger(session)
-            key = steps.dedup_key(msg)
-            if decision.outcome is Outcome.DUPLICATE:
-                earlier = ledger.outcome_of(key)
-                ticket = earlier.ticket if earlier else None
-                return Receipt(msg.message_id, Outcome.DUPLICATE, ticket, decision.reason)
-            ports = Ports(
-                tickets=TicketRepository(session),
-                mail=SessionMail(self.mailer, session),
-                lifecycle=SessionLifecycle(self.lifecycle, session),
-                tokens=self.tokens,
-                # Dates in the ticket's zone (the live policy's business calendar), labels
-                # from the live labels.yaml.
-                words=self.lifecycle.parts.words(live.calendar.zone),
-                support_addresses=self.policy.support_addresses,
-                held=SessionHeld(session, self.policy.limits),
-                admins=self.policy.admins,
+            QuarantineStore(session).settle(
+                released[0],
+                QuarantineState.RELEASED,
+                now,
+                by=released[1],
+                outcome=decision.outcome.value,
             )
-            job = Job(msg, directory, now, ports, channel=channel, dedup_key=key)
-            ticket = carry_out(decision, job)
-            record_flow(session, assessment, decision, now)
-            if released is not None:
-                ledger.settle_again(
-                    key, outcome=decision.outcome, reason=decision.reason, ticket=ticket
-                )
-                QuarantineStore(session).settle(
-                    released[0],
-                    QuarantineState.RELEASED,
-                    now,
-                    by=released[1],
-                    outcome=decision.outcome.value,
-                )
-                return Receipt(msg.message_id, decision.outcome, ticket, decision.reason)
-            ledger.record(
-                dedup_key=key,
-                message_id=msg.message_id,
-                raw_sha256=msg.raw_sha256,
-                size=msg.size,
-                sender=msg.sender.address if msg.sender else "",
-                channel=channel,
-                outcome=decision.outcome,
-                reason=decision.reason,
-                ticket=ticket,
-                now=now,
-            )
+            return Receipt(msg.message_id, decision.outcome, ticket, decision.reason)
+        ledger.record(
+            dedup_key=key,
+            message_id=msg.message_id,
+            raw_sha256=msg.raw_sha256,
+            size=msg.size,
+            sender=msg.sender.address if msg.sender else "",
+            channel=channel,
+            outcome=decision.outcome,
+            reason=decision.reason,
+            ticket=ticket,
+            now=now,
+        )
         return Receipt(msg.message_id, decision.outcome, ticket, decision.reason)
 
     def _quarantine_unparseable(

@@ -38,6 +38,7 @@ from gateway.mail.labels import BUILTIN_LABELS, Words, brand
 from gateway.mail.letters import Mailer
 from gateway.runtime.alerts import AdminAlerts
 from gateway.runtime.edges import make_blobs, make_transport
+from gateway.runtime.group_commit import GroupCommit
 from gateway.runtime.imap_runner import ImapRunner, all_mailboxes, intake_delivery
 from gateway.runtime.outbox_store import DatabaseOutboxStore
 from gateway.runtime.scheduler import start_scheduler
@@ -155,9 +156,7 @@ def build(
         directory=directory,
         locale=gateway_cfg.locale,
         support_address=settings.support_address,
-        mailer=Mailer(
-            templates, Words(gateway_cfg.locale, zone), ticket_links.status_url, limits
-        ),
+        mailer=Mailer(templates, Words(gateway_cfg.locale, zone), ticket_links.status_url, limits),
         labels=labels,
     )
     blobs = make_blobs(settings)
@@ -294,9 +293,11 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
 
     telemetry = telemetry_of(gateway)
 
+    group = GroupCommit(gateway.intake)  # mail arriving together commits together
+
     async def deliver(spool: IO[bytes], envelope: Envelope) -> str:
         with telemetry.intake_seconds.labels("smtp").time():
-            receipt = await asyncio.to_thread(gateway.intake.receive_file, spool, envelope, "smtp")
+            receipt = await group.receive(spool, envelope, "smtp")
         # Only an authorized sender's own new mail learns its ticket's ref here;
         # a replayed copy (duplicate) or a report (bounced) must reveal nothing.
         shown = receipt.outcome in (Outcome.CREATED, Outcome.THREADED)
@@ -317,6 +318,7 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
     )
     if ready:
         ready(host, port)
+    committer = asyncio.create_task(group.run())
     worker = asyncio.create_task(gateway.outbox.run(stop, wake))
     watcher = asyncio.create_task(_watch_admin_files(gateway, stop))
 
@@ -343,6 +345,7 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
     finally:
         threads = [scheduler.shutdown, lambda: imap.stop(SHUTDOWN_DEADLINE - 1)]
         await _shut_down(server, handler, worker, threads, [http.stop()] if http else [])
+        committer.cancel()  # after the drain: every message in hand has had its answer
         sweep_lease.release()
         await watcher
         gateway.close()
