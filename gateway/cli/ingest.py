@@ -7,6 +7,7 @@ the retry, never a second ticket.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import sys
@@ -20,6 +21,7 @@ from tqdm import tqdm
 
 from gateway.cli.sources import MessageSource, open_sources
 from gateway.domain import Envelope
+from gateway.intake.use_case import Arrival, Intake, Receipt
 
 # sysexits.h: Postfix pipe(8) and other MTAs keep the mail queued and retry on this code.
 EX_TEMPFAIL = 75
@@ -49,13 +51,8 @@ def ingest(
     total = sum(source.count for source in sources)
     counts: dict[str, int] = {}
     with tqdm(total=total, unit="msg", desc="ingest", disable=None, file=sys.stderr) as bar:
-        for source, raw in _each_message(sources):
-            try:
-                receipt = gateway.intake.receive(raw, envelope, "ingest")
-            except Exception as exc:  # the store or disk failed: nothing was committed
-                log.exception("%s: could not be stored", source.label)
-                gateway.close()
-                _give_back(f"{source.label}: not stored ({_first_line(exc)})")
+
+        def report(source: MessageSource, receipt: Receipt) -> None:
             counts[receipt.outcome.value] = counts.get(receipt.outcome.value, 0) + 1
             if as_json:
                 click.echo(
@@ -73,9 +70,81 @@ def ingest(
                     + (f" {receipt.ticket}" if receipt.ticket else "")
                 )
             bar.update(1)
+
+        for batch in _batches(_each_message(sources), BATCH):
+            try:
+                settled = _ingest_batch(gateway.intake, batch, envelope)
+            except _NotStored as failed:
+                log.error("%s: could not be stored", failed.source.label, exc_info=failed.cause)
+                for source, receipt in failed.settled:
+                    report(source, receipt)
+                gateway.close()
+                _give_back(f"{failed.source.label}: not stored ({_first_line(failed.cause)})")
+            for source, receipt in settled:
+                report(source, receipt)
     summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
     click.echo(f"ingested {sum(counts.values())} message(s): {summary or 'none'}", err=True)
     gateway.close()
+
+
+BATCH = 64  # messages per transaction (Intake.commit_batch)
+
+
+class _NotStored(Exception):
+    """A message of a batch could not be stored; the ones before it were."""
+
+    def __init__(
+        self, source: MessageSource, cause: Exception, settled: list[tuple[MessageSource, Receipt]]
+    ) -> None:
+        super().__init__(str(cause))
+        self.source, self.cause, self.settled = source, cause, settled
+
+
+def _ingest_batch(
+    intake: Intake, batch: list[tuple[MessageSource, bytes]], envelope: Envelope | None
+) -> list[tuple[MessageSource, Receipt]]:
+    """Store and parse each message of `batch`, then commit them in one transaction; the
+    receipts in input order. Raises _NotStored at the first one the store refused."""
+    prepared: list[tuple[MessageSource, Arrival | Receipt]] = []
+    for source, raw in batch:
+        try:
+            prepared.append((source, intake.prepare(io.BytesIO(raw), envelope, "ingest")))
+        except Exception as exc:  # the disk failed: nothing of this one was committed
+            committed = _commit(intake, prepared)
+            raise _NotStored(source, exc, committed[1]) from exc
+    failed, settled = _commit(intake, prepared)
+    if failed is not None:
+        raise _NotStored(failed[0], failed[1], settled)
+    return settled
+
+
+def _commit(
+    intake: Intake, prepared: list[tuple[MessageSource, Arrival | Receipt]]
+) -> tuple[tuple[MessageSource, Exception] | None, list[tuple[MessageSource, Receipt]]]:
+    arrivals = [item for _, item in prepared if isinstance(item, Arrival)]
+    results = iter(intake.commit_batch(arrivals) if arrivals else [])
+    settled: list[tuple[MessageSource, Receipt]] = []
+    failed: tuple[MessageSource, Exception] | None = None
+    for source, item in prepared:
+        result = next(results) if isinstance(item, Arrival) else item
+        if isinstance(result, Exception):
+            failed = failed or (source, result)
+        else:
+            settled.append((source, result))
+    return failed, settled
+
+
+def _batches(
+    items: Iterator[tuple[MessageSource, bytes]], size: int
+) -> Iterator[list[tuple[MessageSource, bytes]]]:
+    batch: list[tuple[MessageSource, bytes]] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _each_message(sources: list[MessageSource]) -> Iterator[tuple[MessageSource, bytes]]:

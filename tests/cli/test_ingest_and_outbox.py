@@ -13,9 +13,12 @@ import sys
 import termios
 from pathlib import Path
 
+from sqlalchemy import create_engine
+
 from tests.support.gateway_process import GatewayConfig
 from tests.support.mailfiles import simple_mail
 from tests.support.sink import SmtpSink
+from tests.support.store_faults import accept_again, refuse_receipt_of
 from tests.support.waiting import free_port
 
 MARIA = "Maria Souza <maria@alfa.edu.br>"
@@ -68,6 +71,32 @@ def test_ingest_maildir_and_mbox(gateway_config: GatewayConfig, tmp_path: Path) 
         "<mb0@alfa.edu.br>",
         "<mb1@alfa.edu.br>",
     }
+
+
+def test_a_message_the_store_refuses_exits_75_and_the_rest_of_its_batch_is_in(
+    gateway_config: GatewayConfig, tmp_path: Path
+) -> None:
+    box = mailbox.mbox(tmp_path / "mail.mbox", create=True)
+    for n in range(5):
+        box.add(simple_mail(MARIA, f"lote {n}", "z", message_id=f"<lt{n}@alfa.edu.br>"))
+    box.flush()
+    gateway_config.cli("db", "upgrade")
+    engine = create_engine(gateway_config.storage_url)
+    refuse_receipt_of(engine, "<lt2@alfa.edu.br>")
+    result = gateway_config.cli("ingest", "--json", str(tmp_path / "mail.mbox"), check=False)
+    assert result.returncode == 75, result.stderr
+    assert b"not stored" in result.stderr and b"run ingest again" in result.stderr
+    assert [line["message_id"] for line in lines(result)] == [
+        f"<lt{n}@alfa.edu.br>" for n in (0, 1, 3, 4)
+    ]
+
+    accept_again(engine)  # the MTA (or the admin) runs it again: the one left becomes its ticket
+    engine.dispose()
+    result = gateway_config.cli("ingest", "--json", str(tmp_path / "mail.mbox"))
+    assert [line["outcome"] for line in lines(result)] == ["duplicate"] * 2 + ["created"] + [
+        "duplicate"
+    ] * 2
+    assert len(gateway_config.cli_json("tickets", "list")) == 5
 
 
 def test_ingest_refuses_unknown_paths_with_a_clear_message(gateway_config: GatewayConfig) -> None:

@@ -2,8 +2,8 @@
 transaction, each message still gets its own outcome, and a message the store
 refuses is retried alone without costing the others their mail.
 
-The refusal is the database's own: a trigger that rejects one Message-ID's
-receipt, on SQLite or PostgreSQL, whichever store the suite runs on.
+The refusal is the database's own (tests/support/store_faults.py), on SQLite
+or PostgreSQL, whichever store the suite runs on.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from tests.support.gateway_process import (
 )
 from tests.support.mailfiles import simple_mail
 from tests.support.sink import SmtpSink
+from tests.support.store_faults import accept_again, refuse_receipt_of
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -67,36 +68,6 @@ def arrival(gateway: Gateway, raw: bytes) -> Arrival:
     return prepared
 
 
-def refuse_receipt_of(gateway: Gateway, message_id: str) -> None:
-    """The store refuses this one message's receipt row, as a full disk or a broken
-    constraint would: a fault inside the transaction, not a decision."""
-    statements = {
-        "sqlite": [
-            "CREATE TRIGGER refuse BEFORE INSERT ON receipts "
-            f"WHEN NEW.message_id = '{message_id}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
-        ],
-        "postgresql": [
-            "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN "
-            f"IF NEW.message_id = '{message_id}' THEN RAISE EXCEPTION 'refused'; END IF; "
-            "RETURN NEW; END $$ LANGUAGE plpgsql",
-            "CREATE TRIGGER refuse BEFORE INSERT ON receipts "
-            "FOR EACH ROW EXECUTE FUNCTION refuse()",
-        ],
-    }[gateway.db.engine.dialect.name]
-    with gateway.db.engine.begin() as connection:
-        for statement in statements:
-            connection.execute(text(statement))
-
-
-def accept_again(gateway: Gateway) -> None:
-    with gateway.db.engine.begin() as connection:
-        connection.execute(text("DROP TRIGGER refuse" + (" ON receipts" if _pg(gateway) else "")))
-
-
-def _pg(gateway: Gateway) -> bool:
-    return gateway.db.engine.dialect.name == "postgresql"
-
-
 def test_mail_that_arrives_together_is_committed_in_one_transaction(gateway: Gateway) -> None:
     group = GroupCommit(gateway.intake)
 
@@ -128,7 +99,7 @@ def test_mail_that_arrives_together_is_committed_in_one_transaction(gateway: Gat
 def test_a_message_the_store_refuses_is_retried_alone_and_the_others_commit(
     gateway: Gateway,
 ) -> None:
-    refuse_receipt_of(gateway, "<p2@alfa>")
+    refuse_receipt_of(gateway.db.engine, "<p2@alfa>")
     batch = [arrival(gateway, mail(n)) for n in range(5)]
     batch.append(arrival(gateway, mail(0)))  # a redelivery in the same batch
 
@@ -142,7 +113,7 @@ def test_a_message_the_store_refuses_is_retried_alone_and_the_others_commit(
     with gateway.db.transaction() as session:
         assert session.execute(text("SELECT count(*) FROM tickets")).scalar_one() == 4
 
-    accept_again(gateway)  # the sender retries the refused one: it becomes its ticket
+    accept_again(gateway.db.engine)  # the sender retries the refused one: it becomes its ticket
     (again,) = gateway.intake.commit_batch([arrival(gateway, mail(2))])
     assert isinstance(again, Receipt) and again.outcome is Outcome.CREATED
     with gateway.db.transaction() as session:
