@@ -104,11 +104,16 @@ class MailboxPoller:
         deliver: Deliver,
         stop: threading.Event,
         on_pass: Callable[[], None] = lambda: None,
+        may_poll: Callable[[], bool] = lambda: True,
     ) -> None:
         self.settings = settings
         self.deliver = deliver
         self.stop = stop
         self.on_pass = on_pass  # called after each completed pass; tests and metrics hook here
+        # Asked once per pass, per batch and per poll_seconds of IDLE (never per message):
+        # in `serve` it re-checks the mailbox's lease, a database round-trip.
+        self.may_poll = may_poll
+        self._revoked = False
         self._uid_validity: int | None = None
         self._attempts: dict[tuple[int, int], int] = {}
         self._caps: set[bytes] = set()
@@ -117,12 +122,26 @@ class MailboxPoller:
     # The loop: connect, drain, wait (IDLE or poll), repeat; reconnect with backoff.
 
     def run(self) -> None:
-        """Until `stop` is set. Never raises: every failure is logged and retried with backoff."""
-        while not self.stop.is_set():
+        """Until `stop` is set or `may_poll` says no (the caller can tell which by `stop`).
+
+        Never raises: every failure is logged and retried with backoff.
+        """
+        self._revoked = False
+        while not self._halted() and self._still_allowed():
             reason = self._session()
             if reason is not None:
                 self._backoff(reason)
         log.info("imap %s: stopped", self.settings.label)
+
+    def _halted(self) -> bool:
+        """Cheap enough for every message: stop, or a `may_poll` that already said no."""
+        return self._revoked or self.stop.is_set()
+
+    def _still_allowed(self) -> bool:
+        """Ask `may_poll` (a lease check) again; once it says no, this run is over."""
+        if not self._revoked and not self.may_poll():
+            self._revoked = True
+        return not self._revoked
 
     def _session(self) -> str | None:
         """One connection, until stop (None) or a failure (what went wrong, for the log)."""
@@ -151,7 +170,7 @@ class MailboxPoller:
 
     def _backoff(self, reason: str) -> None:
         """Exponential: 1, 2, 4 … up to `backoff_max` seconds; reset by a completed pass."""
-        if self.stop.is_set():
+        if self._halted():
             return
         self._failures += 1
         s = self.settings
@@ -190,11 +209,11 @@ class MailboxPoller:
             s.security(),
             "IDLE" if idle else f"polling every {s.poll_seconds:g}s",
         )
-        while not self.stop.is_set():
+        while not self._halted() and self._still_allowed():
             retry_pending = self.drain(client)
             self._failures = 0
             self.on_pass()
-            if self.stop.is_set():
+            if self._halted():
                 return
             if idle and not retry_pending:
                 self._idle(client)
@@ -203,12 +222,20 @@ class MailboxPoller:
                 client.noop()
 
     def _idle(self, client: IMAPClient) -> None:
-        """Wait in IDLE (RFC 2177) until the server reports a change, renewal is due or stop."""
+        """Wait in IDLE (RFC 2177) until the server reports a change, renewal is due or stop.
+
+        `may_poll` is asked every `poll_seconds` meanwhile, as often as a polling poller would.
+        """
         client.idle()
         try:
             renew_at = time.monotonic() + IDLE_RENEW_SECONDS
+            ask_at = time.monotonic() + self.settings.poll_seconds
             while not self.stop.is_set() and time.monotonic() < renew_at:
                 started = time.monotonic()
+                if started >= ask_at:
+                    if not self._still_allowed():
+                        return
+                    ask_at = started + self.settings.poll_seconds
                 responses = client.idle_check(timeout=STOP_CHECK_SECONDS)
                 if any(r[:1] == (b"BYE",) for r in responses):
                     raise IMAPClientAbortError(f"server said BYE: {responses}")
@@ -240,13 +267,13 @@ class MailboxPoller:
         started = time.monotonic()
         retry_pending = False
         processed = 0
-        for batch in _chunks(uids, s.batch_size):
-            if self.stop.is_set():
+        for n, batch in enumerate(_chunks(uids, s.batch_size)):
+            if self._halted() or (n > 0 and not self._still_allowed()):
                 break
             sizes = client.fetch(batch, ["RFC822.SIZE"])
             present = [u for u in batch if u in sizes]  # others were expunged meanwhile
             for group in _groups(present, sizes, s.fetch_bytes):
-                if self.stop.is_set():
+                if self._halted():
                     break
                 retry_pending |= self._deliver_group(client, group)
             processed += len(batch)
@@ -265,7 +292,7 @@ class MailboxPoller:
         retry_pending = False
         try:
             for uid in group:
-                if self.stop.is_set():
+                if self._halted():
                     break
                 raw = fetched.get(uid, {}).get(b"BODY[]")
                 if raw is None:

@@ -153,6 +153,9 @@ class ImapRunner:
 
     Each mailbox is polled by one instance at a time: its poller first takes the
     mailbox's lease, and an instance that cannot stands by until the holder dies.
+    The poller asks the lease again on every pass (`Lease.try_acquire` notices a
+    broken database connection): one that lost it to another instance closes its
+    IMAP connection and stands by again, so a network blip never leaves two pollers.
     """
 
     def __init__(
@@ -160,19 +163,23 @@ class ImapRunner:
         mailboxes: Sequence[MailboxSettings],
         deliver: Callable[[bytes], str],
         lease: Callable[[str], Lease] | None = None,
+        retry_seconds: float = LEASE_RETRY_SECONDS,
     ):
         self.stop_event = threading.Event()
-        self.lease = lease
-        self.threads = [
-            threading.Thread(
-                target=self._poll,
-                args=(MailboxPoller(mailbox, deliver, self.stop_event), mailbox.label),
-                name=f"imap-{n}",
-                daemon=True,
-            )
-            for n, mailbox in enumerate(mailboxes)
-        ]
+        self.retry_seconds = retry_seconds
         self.labels = [m.label for m in mailboxes]
+        # Per label: "standing by", "polling" or "stopped"; for tests and the log.
+        self.states = dict.fromkeys(self.labels, "starting")
+        self.threads = []
+        for n, mailbox in enumerate(mailboxes):
+            held = lease(f"imap:{mailbox.label}") if lease else None
+            may_poll = held.try_acquire if held else (lambda: True)
+            poller = MailboxPoller(mailbox, deliver, self.stop_event, may_poll=may_poll)
+            self.threads.append(
+                threading.Thread(
+                    target=self._poll, args=(poller, held), name=f"imap-{n}", daemon=True
+                )
+            )
 
     def start(self) -> None:
         # imapclient logs every closed connection at INFO; ours says what matters.
@@ -181,20 +188,33 @@ class ImapRunner:
             log.info("IMAP poller for %s starting", label)
             thread.start()
 
-    def _poll(self, poller: MailboxPoller, label: str) -> None:
-        lease = self.lease(f"imap:{label}") if self.lease else None
-        waiting_said = False
-        while lease is not None and not lease.try_acquire():
-            if not waiting_said:
-                log.info("IMAP mailbox %s is polled by another instance; standing by", label)
-                waiting_said = True
-            if self.stop_event.wait(LEASE_RETRY_SECONDS):
-                return
+    def _poll(self, poller: MailboxPoller, lease: Lease | None) -> None:
+        label = poller.settings.label
+        lost = False
         try:
-            poller.run()
+            while self._stand_by(lease, label, quiet=lost):
+                self.states[label] = "polling"
+                poller.run()  # until stop, or the lease is gone
+                if self.stop_event.is_set():
+                    break
+                log.warning("lost the IMAP lease for %s; standing by", label)
+                lost = True
         finally:
+            self.states[label] = "stopped"
             if lease is not None:
                 lease.release()
+
+    def _stand_by(self, lease: Lease | None, label: str, quiet: bool) -> bool:
+        """Wait until this instance holds `lease`; False if told to stop meanwhile."""
+        said = quiet
+        while lease is not None and not lease.try_acquire():
+            self.states[label] = "standing by"
+            if not said:
+                log.info("IMAP mailbox %s is polled by another instance; standing by", label)
+                said = True
+            if self.stop_event.wait(self.retry_seconds):
+                return False
+        return not self.stop_event.is_set()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Ask every poller to stop after its current message, and wait for them.

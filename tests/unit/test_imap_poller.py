@@ -137,6 +137,46 @@ def test_flag_mode_leaves_mail_in_place_and_does_not_redeliver(dovecot: Dovecot)
     assert dovecot.count("Processed") == 0
 
 
+def imap_sessions(server: Dovecot) -> int:
+    """How many IMAP connections the user has open, as `doveadm who` lists them."""
+    lines = server.doveadm("who").splitlines()[1:]
+    return sum(int(line.split()[1]) for line in lines if line.strip())
+
+
+def test_when_may_poll_says_no_it_logs_out_and_returns(dovecot: Dovecot) -> None:
+    allowed = threading.Event()
+    allowed.set()
+    delivered: list[str] = []
+    asked: list[bool] = []
+
+    def may_poll() -> bool:
+        asked.append(allowed.is_set())
+        return allowed.is_set()
+
+    stop = threading.Event()
+    poller = MailboxPoller(
+        settings_for(dovecot),
+        lambda raw: delivered.append(header(raw, "Subject") or "") or "created",
+        stop,
+        may_poll=may_poll,
+    )
+    thread = threading.Thread(target=poller.run, daemon=True)
+    dovecot.append("INBOX", *mails(1))
+    thread.start()
+    try:
+        wait_for(lambda: delivered == ["pedido 0"], 20, "the first message")
+        wait_for(lambda: len(asked) >= 4, 20, "may_poll asked again while in IDLE")
+        allowed.clear()
+        thread.join(10)
+        assert not thread.is_alive(), "run() returns once may_poll says no"
+        assert not stop.is_set()
+        wait_for(lambda: imap_sessions(dovecot) == 0, 10, "the poller to log out")
+    finally:
+        stop.set()
+        thread.join(10)
+    assert asked.count(False) == 1, "asked no more once it said no"
+
+
 def test_a_message_that_keeps_failing_goes_to_the_error_folder(
     dovecot: Dovecot, caplog: pytest.LogCaptureFixture
 ) -> None:
