@@ -1,8 +1,8 @@
 """The IMAP poller: the front door for support addresses that live in a provider's mailbox.
 
 It sits where `inbound/smtp.py` sits for SMTP: it gets raw bytes in and
-hands each message to a `deliver` callback (in `serve`, `Intake.receive`
-with channel "imap", which commits before it returns), and only then marks
+hands each fetched group to a `deliver` callback (in `serve`, the intake's
+group commit with channel "imap", which commits before it returns), and only then marks
 the message on the server: UID MOVE to `done_folder` (RFC 6851), or COPY +
 \\Deleted + UID EXPUNGE (RFC 4315) where MOVE is missing, or a flag. It is
 synchronous on purpose (imapclient is) and runs in its own thread, started
@@ -27,8 +27,10 @@ Why nothing is lost or doubled:
   never dropped. `DeliverLater` (the store is down) is not the message's
   fault and does not count.
 - A backlog is drained in batches of `batch_size` UIDs, fetched in groups
-  bounded by `fetch_bytes`, each message its own delivery: memory stays
-  bounded and no transaction spans more than one message.
+  bounded by `fetch_bytes`; each group is delivered together (one
+  transaction in `serve`, issue 13) and each message marked by its own
+  outcome: memory stays bounded, and a message that fails costs the others
+  a retry inside the intake, never a mark.
 """
 
 from __future__ import annotations
@@ -58,11 +60,13 @@ from inbound.imap_settings import (
     Credential,
     CredentialUnavailable,
     Deliver,
+    DeliverGroup,
     DeliverLater,
     ImapSetupError,
     MailboxSettings,
     OAuth2Token,
     Password,
+    one_by_one,
 )
 
 __all__ = [
@@ -72,6 +76,7 @@ __all__ = [
     "Credential",
     "CredentialUnavailable",
     "Deliver",
+    "DeliverGroup",
     "DeliverLater",
     "ImapSetupError",
     "MailboxPoller",
@@ -80,6 +85,7 @@ __all__ = [
     "Password",
     "check_mailbox",
     "connect",
+    "one_by_one",
 ]
 
 log = logging.getLogger(__name__)
@@ -101,7 +107,7 @@ class MailboxPoller:
     def __init__(
         self,
         settings: MailboxSettings,
-        deliver: Deliver,
+        deliver: DeliverGroup,
         stop: threading.Event,
         on_pass: Callable[[], None] = lambda: None,
         may_poll: Callable[[], bool] = lambda: True,
@@ -290,37 +296,16 @@ class MailboxPoller:
         done: list[int] = []
         failed: list[int] = []
         retry_pending = False
+        present = [(uid, raw) for uid in group if (raw := fetched.get(uid, {}).get(b"BODY[]"))]
+        later: DeliverLater | None = None
         try:
-            for uid in group:
-                if self._halted():
+            results = self.deliver([raw for _, raw in present])
+            for (uid, raw), result in zip(present, results, strict=False):
+                if isinstance(result, DeliverLater):
+                    later = result
                     break
-                raw = fetched.get(uid, {}).get(b"BODY[]")
-                if raw is None:
-                    continue
-                try:
-                    self.deliver(raw)
-                except DeliverLater:
-                    raise
-                except Exception as exc:
-                    key = (self._uid_validity, uid)
-                    self._attempts[key] = attempt = self._attempts.get(key, 0) + 1
-                    what = f"UID {uid} ({_message_id(raw)}, {len(raw)} bytes)"
-                    if attempt >= s.max_attempts:
-                        log.error(
-                            "imap %s: %s failed %d times, moving it to '%s': %s: %s. Fix the "
-                            "cause, then move it back to '%s' to try again",
-                            s.label, what, attempt, s.error_folder, type(exc).__name__, exc,
-                            s.folder, exc_info=exc,
-                        )  # fmt: skip
-                        failed.append(uid)
-                        del self._attempts[key]
-                    else:
-                        log.warning(
-                            "imap %s: %s failed (attempt %d of %d, trying again in %gs): %s: %s",
-                            s.label, what, attempt, s.max_attempts, s.poll_seconds,
-                            type(exc).__name__, exc, exc_info=exc,
-                        )  # fmt: skip
-                        retry_pending = True
+                if isinstance(result, Exception):
+                    retry_pending |= self._failed(uid, raw, result, failed)
                     continue
                 self._attempts.pop((self._uid_validity, uid), None)
                 done.append(uid)
@@ -329,7 +314,34 @@ class MailboxPoller:
             del fetched
             self._mark_done(client, done)
             self._move(client, failed, s.error_folder)
+        if later is not None:
+            raise later
         return retry_pending
+
+    def _failed(self, uid: int, raw: bytes, exc: Exception, failed: list[int]) -> bool:
+        """Count a failed delivery; past `max_attempts` the UID joins `failed` (moved to the
+        error folder). True while it is to be tried again."""
+        s = self.settings
+        assert self._uid_validity is not None
+        key = (self._uid_validity, uid)
+        self._attempts[key] = attempt = self._attempts.get(key, 0) + 1
+        what = f"UID {uid} ({_message_id(raw)}, {len(raw)} bytes)"
+        if attempt >= s.max_attempts:
+            log.error(
+                "imap %s: %s failed %d times, moving it to '%s': %s: %s. Fix the "
+                "cause, then move it back to '%s' to try again",
+                s.label, what, attempt, s.error_folder, type(exc).__name__, exc,
+                s.folder, exc_info=exc,
+            )  # fmt: skip
+            failed.append(uid)
+            del self._attempts[key]
+            return False
+        log.warning(
+            "imap %s: %s failed (attempt %d of %d, trying again in %gs): %s: %s",
+            s.label, what, attempt, s.max_attempts, s.poll_seconds,
+            type(exc).__name__, exc, exc_info=exc,
+        )  # fmt: skip
+        return True
 
     def _mark_done(self, client: IMAPClient, uids: Sequence[int]) -> None:
         if not uids:

@@ -158,8 +158,8 @@ class Intake:
     def commit_batch(self, arrivals: Sequence[Arrival]) -> list[Receipt | Exception]:
         """Decide and commit `arrivals` in one transaction, in order; each gets its receipt,
         or the error that kept it from being committed (its sender keeps the mail)."""
-        if len(arrivals) == 1:
-            return [self._settle_alone(arrivals[0])]
+        if len(arrivals) <= 1:
+            return [self._settle_alone(a) for a in arrivals]
         live = self._live()
         try:
             with self.db.transaction() as session:

@@ -10,6 +10,7 @@ password or the XOAUTH2 token comes from, and paths relative to the config.
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import shlex
@@ -21,10 +22,11 @@ from pathlib import Path
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from gateway.config.settings import ImapSection, Settings
-from gateway.intake.use_case import Intake
+from gateway.intake.use_case import Arrival, Intake, Receipt
 from inbound.imap import (
     Credential,
     CredentialUnavailable,
+    DeliverGroup,
     DeliverLater,
     MailboxPoller,
     MailboxSettings,
@@ -130,17 +132,35 @@ def all_mailboxes(settings: Settings) -> list[MailboxSettings]:
     return [mailbox_settings(section, base) for section in settings.file.imap]
 
 
-def intake_delivery(intake: Intake) -> Callable[[bytes], str]:
-    """`Intake.receive` for the poller; a store that is down means "later", not "bad mail"."""
+def intake_delivery(intake: Intake) -> DeliverGroup:
+    """The intake's group commit for the poller: a fetched group is stored, parsed and
+    committed together. A store that is down means "later", not "bad mail"."""
 
-    def deliver(raw: bytes) -> str:
-        try:
-            receipt = intake.receive(raw, None, "imap")
-        except (OperationalError, InterfaceError) as exc:
-            raise DeliverLater(f"database unavailable: {exc.orig or exc}") from exc
-        except OSError as exc:
-            raise DeliverLater(f"cannot write the raw message store: {exc}") from exc
-        return receipt.outcome.value + (f" {receipt.ticket}" if receipt.ticket else "")
+    def later(exc: Exception) -> Exception:
+        if isinstance(exc, OperationalError | InterfaceError):
+            return DeliverLater(f"database unavailable: {exc.orig or exc}")
+        if isinstance(exc, OSError):
+            return DeliverLater(f"cannot write the raw message store: {exc}")
+        return exc
+
+    def deliver(raws: Sequence[bytes]) -> list[str | Exception]:
+        prepared: list[Arrival | Receipt | Exception] = []
+        for raw in raws:
+            try:
+                prepared.append(intake.prepare(io.BytesIO(raw), None, "imap"))
+            except Exception as exc:
+                prepared.append(exc)
+        committed = iter(intake.commit_batch([a for a in prepared if isinstance(a, Arrival)]))
+        results: list[str | Exception] = []
+        for item in prepared:
+            result = next(committed) if isinstance(item, Arrival) else item
+            if isinstance(result, Exception):
+                results.append(later(result))
+            else:
+                shown = f" {result.ticket}" if result.ticket else ""
+                results.append(result.outcome.value + shown)
+        # The poller stops at the first DeliverLater: what follows stays on the server.
+        return results
 
     return deliver
 
@@ -161,7 +181,7 @@ class ImapRunner:
     def __init__(
         self,
         mailboxes: Sequence[MailboxSettings],
-        deliver: Callable[[bytes], str],
+        deliver: DeliverGroup,
         lease: Callable[[str], Lease] | None = None,
         retry_seconds: float = LEASE_RETRY_SECONDS,
     ):

@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from gateway.runtime.imap_runner import ImapRunner
-from inbound.imap import MailboxSettings, Password
+from inbound.imap import MailboxSettings, Password, one_by_one
 from storage.db import make_engine
 from storage.leases import Lease, lease_key
 from tests.support.dovecot import Dovecot
@@ -69,7 +69,7 @@ def instance(
     def lease(job: str) -> Lease:
         return Lease(engine, job, data_dir)
 
-    return ImapRunner([mailbox_of(server)], deliver, lease, retry_seconds=0.1)
+    return ImapRunner([mailbox_of(server)], one_by_one(deliver), lease, retry_seconds=0.1)
 
 
 def stop_all(*runners: ImapRunner) -> None:

@@ -16,7 +16,14 @@ from dataclasses import replace
 
 import pytest
 
-from inbound.imap import DeliverLater, MailboxPoller, MailboxSettings, Password, check_mailbox
+from inbound.imap import (
+    DeliverLater,
+    MailboxPoller,
+    MailboxSettings,
+    Password,
+    check_mailbox,
+    one_by_one,
+)
 from tests.support.dovecot import BASE_CAPABILITIES, Dovecot
 from tests.support.mailfiles import header, simple_mail
 from tests.support.waiting import wait_for
@@ -51,7 +58,7 @@ class Running:
     def __init__(self, settings: MailboxSettings, deliver: Callable[[bytes], str]) -> None:
         self.stop = threading.Event()
         self.passes = 0
-        self.poller = MailboxPoller(settings, deliver, self.stop, on_pass=self._count)
+        self.poller = MailboxPoller(settings, one_by_one(deliver), self.stop, on_pass=self._count)
         self.thread = threading.Thread(target=self.poller.run, daemon=True)
 
     def _count(self) -> None:
@@ -156,7 +163,7 @@ def test_when_may_poll_says_no_it_logs_out_and_returns(dovecot: Dovecot) -> None
     stop = threading.Event()
     poller = MailboxPoller(
         settings_for(dovecot),
-        lambda raw: delivered.append(header(raw, "Subject") or "") or "created",
+        one_by_one(lambda raw: delivered.append(header(raw, "Subject") or "") or "created"),
         stop,
         may_poll=may_poll,
     )
