@@ -15,11 +15,13 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import create_engine
 
 from tests.support.dovecot import Dovecot
 from tests.support.gateway_process import BULK_LIMITS, GatewayConfig, ServeProcess
 from tests.support.mailfiles import simple_mail
 from tests.support.sink import SmtpSink
+from tests.support.store_faults import accept_again, refuse_receipt_of
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -269,3 +271,24 @@ def test_serve_stops_promptly_with_pollers_running(
     wait_for(lambda: "(TLS, IDLE)" in serve.log(), 30, "the poller to watch INBOX")
     assert serve.stop() == 0
     assert re.search(r"imap suporte@127\.0\.0\.1:\d+/INBOX: stopped", serve.log())
+
+
+def test_a_fetched_group_commits_together_and_a_refused_message_costs_the_others_nothing(
+    gateway_config: GatewayConfig, dovecot: Dovecot
+) -> None:
+    dovecot.create_folders("Processed", "Errors")
+    add_mailbox(gateway_config, dovecot, "max_attempts = 2\npoll_seconds = 0.2\nidle = false")
+    serve = ServeProcess(gateway_config).start()
+    engine = create_engine(gateway_config.storage_url)
+    try:
+        refuse_receipt_of(engine, "<pedido-0002@alfa.edu.br>")
+        dovecot.append("INBOX", *(customer_mail(n) for n in range(1, 5)))
+        wait_for(lambda: dovecot.count("Errors") == 1, 30, "the refused one in Errors")
+        assert dovecot.count("Processed") == 3
+        # The four were one transaction; the store refused one, so each went in alone.
+        assert "a batch of 4 message(s) could not be committed" in serve.log()
+    finally:
+        serve.stop()
+        accept_again(engine)
+        engine.dispose()
+    assert_one_ticket_per_subject(gateway_config, ["pedido 0001", "pedido 0003", "pedido 0004"])
