@@ -3,22 +3,23 @@
 Debian's Postfix runs on loopback with its own config and queue folder; its
 transport map routes the support domain to deploy/postfix/master.cf's pipe(8)
 service, run as an unprivileged user as pipe(8) demands. Mail submitted to
-Postfix becomes tickets; while the store cannot be opened, `ingest` exits 75
-and Postfix keeps the mail deferred, delivering it once the store is back —
-nothing lost, nothing doubled, and a redelivered copy is no second ticket.
+Postfix becomes tickets; while the store cannot be opened, or the pipe user
+cannot read the signing secret, `ingest` exits 75 and Postfix keeps the mail
+deferred, delivering it once that is fixed — nothing lost or bounced, nothing
+doubled, and a redelivered copy is no second ticket.
 """
 
 from __future__ import annotations
 
 import shutil
 import smtplib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy.engine import make_url
 
 from tests.support.mailfiles import simple_mail
-from tests.support.pipe_user import PipeUserConfig, pipe_desk, pipe_service
+from tests.support.pipe_user import USER, PipeUserConfig, pipe_desk, pipe_service
 from tests.support.postfix import PostfixInstance
 from tests.support.sink import SmtpSink
 from tests.support.waiting import free_port, wait_for
@@ -95,24 +96,49 @@ def test_mail_piped_by_postfix_becomes_tickets_and_acks(
     assert not [m for m in sink.mails if "notice" in m.header("Subject")]
 
 
-def test_store_down_makes_postfix_defer_then_deliver_once(
-    desk: PipeUserConfig, postfix: PostfixInstance, sink: SmtpSink
-) -> None:
+def break_store(desk: PipeUserConfig) -> Callable[[], None]:
+    """Point the pipe's config at a store that cannot be opened; return the repair."""
     working = desk.storage_url
     if working.startswith("sqlite"):  # a folder the pipe user may not enter
-        desk.storage_url = f"sqlite:///{desk.folder.parent / 'root-only' / 'ticketgate.db'}"
         (desk.folder.parent / "root-only").mkdir(mode=0o700)
+        desk.storage_url = f"sqlite:///{desk.folder.parent / 'root-only' / 'ticketgate.db'}"
     else:  # nothing listens there
         desk.storage_url = make_url(working).set(port=free_port()).render_as_string(False)
     desk.write()
 
+    def repair() -> None:
+        desk.storage_url = working
+        desk.write()
+
+    return repair
+
+
+def hide_secret(desk: PipeUserConfig) -> Callable[[], None]:
+    """The pipe user cannot read data_dir/secret (it gets no env file from pipe(8))."""
+    secret = desk.folder / "data" / "secret"
+    shutil.chown(secret, "root")
+    return lambda: shutil.chown(secret, USER)
+
+
+@pytest.mark.parametrize(
+    ("breakage", "reason"),
+    [(break_store, "the store cannot be opened"), (hide_secret, "a file it needs cannot be used")],
+    ids=["store-down", "secret-unreadable"],
+)
+def test_ingest_that_cannot_store_makes_postfix_defer_then_deliver_once(
+    desk: PipeUserConfig,
+    postfix: PostfixInstance,
+    sink: SmtpSink,
+    breakage: Callable[[PipeUserConfig], Callable[[], None]],
+    reason: str,
+) -> None:
+    repair = breakage(desk)
     submit(postfix, mail(1, "down"))
     reasons = wait_for(postfix.deferred, 30, "a deferral after exit 75")
-    assert "temporary failure" in reasons[0] and "store cannot be opened" in reasons[0], reasons
+    assert "temporary failure" in reasons[0] and reason in reasons[0], reasons
     assert "status=bounced" not in postfix.log()
 
-    desk.storage_url = working
-    desk.write()
+    repair()
     assert subjects(desk) == []
     postfix.flush()
     wait_for(lambda: handed_over(postfix), 60, "the deferred mail to be piped")
