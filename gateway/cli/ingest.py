@@ -1,8 +1,9 @@
 """`ticketgate ingest`: files, Maildirs, mbox or stdin through the same pipeline as SMTP.
 
-Also the MTA's pipe transport: a failure to store exits 75 (EX_TEMPFAIL) so the
-MTA keeps the mail and retries; what was already committed is a duplicate on
-the retry, never a second ticket.
+Also the MTA's pipe transport: a failure to store, or a config it cannot use
+(which would keep `serve` from starting), exits 75 (EX_TEMPFAIL) so the MTA
+keeps the mail and retries instead of bouncing it; what was already committed
+is a duplicate on the retry, never a second ticket.
 """
 
 from __future__ import annotations
@@ -44,8 +45,12 @@ def ingest(
     """Run .eml files, Maildirs or mbox files (or - for stdin) through the pipeline."""
     try:
         gateway = obj.gateway()
-    except (SQLAlchemyError, OSError) as exc:  # the store is down: keep the mail queued
+    except SQLAlchemyError as exc:  # the store is down: keep the mail queued
         _give_back(f"the store cannot be opened ({_first_line(exc)})")
+    except OSError as exc:  # the data folder or the secret file is out of the user's reach
+        _give_back(f"a file it needs cannot be used ({_first_line(exc)})")
+    except click.ClickException as exc:  # as `serve` would not start: held, never bounced
+        _give_back(f"the configuration cannot be used: {exc.message}")
     envelope = Envelope(mail_from=sender, rcpt_tos=recipient) if recipient or sender else None
     sources = open_sources(paths or (Path("-"),))
     total = sum(source.count for source in sources)
@@ -155,7 +160,7 @@ def _each_message(sources: list[MessageSource]) -> Iterator[tuple[MessageSource,
 
 def _give_back(what: str) -> NoReturn:
     click.echo(
-        f"{what}; run ingest again when the store is back (mail already in is not doubled). "
+        f"{what}; run ingest again once that is fixed (mail already in is not doubled). "
         f"Exit {EX_TEMPFAIL}: an MTA pipe keeps the mail and retries.",
         err=True,
     )

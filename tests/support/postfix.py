@@ -1,8 +1,9 @@
 """Debian's Postfix on loopback, in a config and queue folder of the test's own.
 
 It plays the support team's MX: mail for the support domain goes to
-`ticketgate serve` as an SMTP transport (transport(5)), and a gateway that is
-down or answers 4xx leaves the mail in Postfix's deferred queue until a flush.
+`ticketgate serve` as an SMTP transport (transport(5)), or through a pipe(8)
+service of `services` to `ticketgate ingest`; a gateway that is down, answers
+4xx or exits 75 leaves the mail in Postfix's deferred queue until a flush.
 `postfix -c DIR` runs an instance beside any system Postfix; it must start as
 root (it drops to the `postfix` user), which `.ci/run` is.
 """
@@ -28,6 +29,10 @@ class PostfixInstance:
     """One private Postfix: its SMTP port, and a route per domain to a next hop."""
 
     routes: dict[str, str]  # domain -> transport(5) next hop, e.g. "smtp:[127.0.0.1]:2525"
+    # Extra master.cf entries (a pipe(8) service, its continuation lines indented).
+    services: list[str] = field(default_factory=list)
+    # Extra main.cf parameters, e.g. {"ticketgate_destination_recipient_limit": "1"}.
+    settings: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     # Unix sockets live under the queue: keep the path short (sun_path is 108 bytes).
     folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="pf", dir="/tmp")))
@@ -120,7 +125,7 @@ smtputf8_enable = no
 minimal_backoff_time = 2s
 maximal_backoff_time = 4s
 queue_run_delay = 2s
-"""
+""" + "".join(f"{name} = {value}\n" for name, value in self.settings.items())
 
     def _master_cf(self) -> str:
         lines = []
@@ -131,4 +136,5 @@ queue_run_delay = 2s
                 continue
             lines.append(line)
         lines.append("postlog   unix-dgram n  -       n       -       1       postlogd")
+        lines.extend(self.services)
         return "\n".join(lines) + "\n"
