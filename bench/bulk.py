@@ -1,10 +1,12 @@
 """`bulk-ingest`: a Maildir and an mbox of the mix, through the code `ticketgate ingest`
-runs (every message its own `Intake.receive` and commit), against the work floor
-reading the same files (stdlib parse and one SQLite WAL commit per message)."""
+runs (batches of `BATCH` messages, each one `Intake.receive_group` and one commit),
+against the work floor reading the same files (stdlib parse and one SQLite WAL commit
+per message)."""
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import mailbox
 import sqlite3
 import time
@@ -15,6 +17,7 @@ from pathlib import Path
 from bench.mix import generate
 from bench.servers import write_config
 from bench.table import Row, median
+from gateway.cli.ingest import BATCH
 from gateway.cli.sources import open_sources
 from gateway.config.settings import load_settings
 from gateway.runtime.app import build
@@ -46,8 +49,9 @@ def _gateway(source: Path, folder: Path) -> float:
     try:
         start = time.perf_counter()
         for src in open_sources([source]):
-            for raw in src.messages():
-                gateway.intake.receive(raw, None, "ingest")
+            messages = src.messages()
+            while batch := list(itertools.islice(messages, BATCH)):
+                gateway.intake.receive_group(batch, None, "ingest")
         return time.perf_counter() - start
     finally:
         gateway.close()

@@ -8,7 +8,6 @@ is a duplicate on the retry, never a second ticket.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import sys
@@ -22,7 +21,7 @@ from tqdm import tqdm
 
 from gateway.cli.sources import MessageSource, open_sources
 from gateway.domain import Envelope
-from gateway.intake.use_case import Arrival, Intake, Receipt
+from gateway.intake.use_case import Intake, Receipt
 
 # sysexits.h: Postfix pipe(8) and other MTAs keep the mail queued and retry on this code.
 EX_TEMPFAIL = 75
@@ -96,7 +95,7 @@ BATCH = 64  # messages per transaction (Intake.commit_batch)
 
 
 class _NotStored(Exception):
-    """A message of a batch could not be stored; the ones before it were."""
+    """A message of a batch could not be stored; the others' receipts are in `settled`."""
 
     def __init__(
         self, source: MessageSource, cause: Exception, settled: list[tuple[MessageSource, Receipt]]
@@ -108,35 +107,14 @@ class _NotStored(Exception):
 def _ingest_batch(
     intake: Intake, batch: list[tuple[MessageSource, bytes]], envelope: Envelope | None
 ) -> list[tuple[MessageSource, Receipt]]:
-    """Store and parse each message of `batch`, then commit them in one transaction; the
-    receipts in input order. Raises _NotStored at the first one the store refused."""
-    prepared: list[tuple[MessageSource, Arrival | Receipt]] = []
-    for source, raw in batch:
-        try:
-            prepared.append((source, intake.prepare(io.BytesIO(raw), envelope, "ingest")))
-        except Exception as exc:  # the disk failed: nothing of this one was committed
-            committed = _commit(intake, prepared)
-            raise _NotStored(source, exc, committed[1]) from exc
-    failed, settled = _commit(intake, prepared)
-    if failed is not None:
-        raise _NotStored(failed[0], failed[1], settled)
-    return settled
-
-
-def _commit(
-    intake: Intake, prepared: list[tuple[MessageSource, Arrival | Receipt]]
-) -> tuple[tuple[MessageSource, Exception] | None, list[tuple[MessageSource, Receipt]]]:
-    arrivals = [item for _, item in prepared if isinstance(item, Arrival)]
-    results = iter(intake.commit_batch(arrivals) if arrivals else [])
-    settled: list[tuple[MessageSource, Receipt]] = []
-    failed: tuple[MessageSource, Exception] | None = None
-    for source, item in prepared:
-        result = next(results) if isinstance(item, Arrival) else item
+    """Commit `batch` in one transaction; the receipts in input order. Raises _NotStored
+    naming the first message the store refused (the others are in all the same)."""
+    results = intake.receive_group([raw for _, raw in batch], envelope, "ingest")
+    settled = [(s, r) for (s, _), r in zip(batch, results, strict=True) if isinstance(r, Receipt)]
+    for (source, _), result in zip(batch, results, strict=True):
         if isinstance(result, Exception):
-            failed = failed or (source, result)
-        else:
-            settled.append((source, result))
-    return failed, settled
+            raise _NotStored(source, result, settled)
+    return settled
 
 
 def _batches(

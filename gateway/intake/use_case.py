@@ -27,8 +27,8 @@ from typing import IO
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gateway.domain import Clock, Directory, Envelope, Outcome, ParsedMessage, TicketRef
-from gateway.domain.flood import QuarantineCause, QuarantineState
+from gateway.domain import Clock, Directory, Envelope, Outcome, ParsedMessage
+from gateway.domain.flood import QuarantineState
 from gateway.domain.policy import Policy
 from gateway.domain.signing import ReplyTokens
 from gateway.domain.storable import storable_message
@@ -36,6 +36,7 @@ from gateway.intake import steps
 from gateway.intake.body_gate import body_needed
 from gateway.intake.effects import carry_out
 from gateway.intake.ports import Job, Ports
+from gateway.intake.receipt import Receipt, quarantine_unparseable
 from gateway.intake.store import (
     IntakePolicy,
     SessionHeld,
@@ -59,16 +60,6 @@ __all__ = ["Arrival", "Intake", "IntakePolicy", "Receipt"]
 # Past this size a message is judged on its header before its body is parsed, and such
 # messages are parsed one at a time (a parsed tree costs a few times the message's size).
 BIG_MESSAGE = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """What became of one inbound message; the `ingest --json` line."""
-
-    message_id: str | None
-    outcome: Outcome
-    ticket: TicketRef | None
-    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -153,7 +144,8 @@ class Intake:
                 self._receive_big, source, raw_sha, size, envelope, channel
             ).result()
         except UnparseableMessage as exc:
-            return self._quarantine_unparseable(size, raw_sha, channel, str(exc))
+            now = self.clock.now()
+            return quarantine_unparseable(self.db, now, size, raw_sha, channel, str(exc))
 
     def commit_batch(self, arrivals: Sequence[Arrival]) -> list[Receipt | Exception]:
         """Decide and commit `arrivals` in one transaction, in order; each gets its receipt,
@@ -179,6 +171,20 @@ class Intake:
         if any(r.outcome is not Outcome.DUPLICATE for r in receipts):
             self.on_commit()
         return list(receipts)
+
+    def receive_group(
+        self, raws: Sequence[bytes], envelope: Envelope | None, channel: str
+    ) -> list[Receipt | Exception]:
+        """Several messages in hand at once (an IMAP fetch, an `ingest` batch): each stored
+        and parsed, then all committed together; in order, each receipt or its error."""
+        prepared: list[Arrival | Receipt | Exception] = []
+        for raw in raws:
+            try:
+                prepared.append(self.prepare(io.BytesIO(raw), envelope, channel))
+            except Exception as exc:  # the disk failed: nothing of this one is kept
+                prepared.append(exc)
+        committed = iter(self.commit_batch([p for p in prepared if isinstance(p, Arrival)]))
+        return [next(committed) if isinstance(p, Arrival) else p for p in prepared]
 
     def _settle_alone(self, arrival: Arrival) -> Receipt | Exception:
         try:
@@ -352,45 +358,3 @@ class Intake:
             now=now,
         )
         return Receipt(msg.message_id, decision.outcome, ticket, decision.reason)
-
-    def _quarantine_unparseable(
-        self, size: int, raw_sha: str, channel: str, reason: str
-    ) -> Receipt:
-        now = self.clock.now()
-        key = f"sha256:{raw_sha}"
-        try:
-            with self.db.transaction() as session:
-                ledger = ReceiptLedger(session)
-                if ledger.seen(key):
-                    return Receipt(None, Outcome.DUPLICATE, None, "already received")
-                ledger.record(
-                    dedup_key=key,
-                    message_id=None,
-                    raw_sha256=raw_sha,
-                    size=size,
-                    sender="",
-                    channel=channel,
-                    outcome=Outcome.QUARANTINED,
-                    reason=reason,
-                    ticket=None,
-                    now=now,
-                )
-                QuarantineStore(session).hold(
-                    dedup_key=key,
-                    message_id=None,
-                    raw_sha256=raw_sha,
-                    size=size,
-                    sender="",
-                    subject="",
-                    mail_from=None,
-                    rcpt_tos=(),
-                    channel=channel,
-                    cause=QuarantineCause.UNPARSEABLE,
-                    reason=reason,
-                    ticket_id=None,
-                    now=now,
-                )
-        except IntegrityError:
-            return Receipt(None, Outcome.DUPLICATE, None, "already received")
-        log.warning("%s message sha256:%s quarantined: %s", channel, raw_sha[:12], reason)
-        return Receipt(None, Outcome.QUARANTINED, None, reason)

@@ -10,7 +10,6 @@ password or the XOAUTH2 token comes from, and paths relative to the config.
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import shlex
@@ -22,7 +21,7 @@ from pathlib import Path
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from gateway.config.settings import ImapSection, Settings
-from gateway.intake.use_case import Arrival, Intake, Receipt
+from gateway.intake.use_case import Intake
 from inbound.imap import (
     Credential,
     CredentialUnavailable,
@@ -144,16 +143,8 @@ def intake_delivery(intake: Intake) -> DeliverGroup:
         return exc
 
     def deliver(raws: Sequence[bytes]) -> list[str | Exception]:
-        prepared: list[Arrival | Receipt | Exception] = []
-        for raw in raws:
-            try:
-                prepared.append(intake.prepare(io.BytesIO(raw), None, "imap"))
-            except Exception as exc:
-                prepared.append(exc)
-        committed = iter(intake.commit_batch([a for a in prepared if isinstance(a, Arrival)]))
         results: list[str | Exception] = []
-        for item in prepared:
-            result = next(committed) if isinstance(item, Arrival) else item
+        for result in intake.receive_group(raws, None, "imap"):
             if isinstance(result, Exception):
                 results.append(later(result))
             else:
