@@ -20,7 +20,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import bulk, outbox, scale, smtp_ingest
+from bench import big_mail, bulk, outbox, scale, smtp_ingest
 from bench.servers import SECRET
 from bench.table import Row, render
 
@@ -29,7 +29,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument(
-        "--only", nargs="*", default=None, choices=("smtp-ingest", "bulk-ingest", "outbox", "scale")
+        "--only",
+        nargs="*",
+        default=None,
+        choices=("smtp-ingest", "bulk-ingest", "outbox", "big-mail", "scale"),
     )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--smtp-mails", type=int, default=None, help="mails per round (2000)")
@@ -57,6 +60,7 @@ def main() -> int:
         "smtp-ingest": lambda root: smtp_ingest.run(root, smtp_n, rounds, (1, 4, 16)),
         "bulk-ingest": lambda root: bulk.run(root, bulk_n, rounds),
         "outbox": lambda root: outbox.run(root, outbox_n, rounds),
+        "big-mail": lambda root: big_mail.run(root, rounds, 5.0 if quick else 25.0),
         "scale": lambda root: scale.run(root, (small, large), rounds),
     }
     rows: list[Row] = []

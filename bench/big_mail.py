@@ -26,6 +26,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bench.servers import sink
+from bench.table import Row, median
 from tests.support.waiting import free_port
 
 DIRECTORY = """\
@@ -71,8 +73,9 @@ def send(port: int, raw: bytes, sender: str) -> int:
         return code
 
 
-def scenario(root: Path, mails: list[bytes], sender: str) -> tuple[int, int]:
-    """Idle RSS and peak RSS of a fresh `serve` that received `mails` at once."""
+def scenario(root: Path, mails: list[bytes], sender: str) -> tuple[int, int, float]:
+    """Idle RSS, peak RSS of a fresh `serve` that received `mails` at once, and the seconds
+    from the first byte sent to the last 250."""
     port = free_port()
     folder = root / f"run-{port}"
     folder.mkdir()
@@ -98,13 +101,51 @@ def scenario(root: Path, mails: list[bytes], sender: str) -> tuple[int, int]:
                 time.sleep(0.1)
         time.sleep(2)  # the scheduler's and watcher's first rounds
         idle = memory(proc.pid, "VmRSS")
+        start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=len(mails)) as pool:
             codes = list(pool.map(lambda raw: send(port, raw, sender), mails))
+        took = time.perf_counter() - start
         assert all(code == 250 for code in codes), codes
-        return idle, memory(proc.pid, "VmHWM")
+        return idle, memory(proc.pid, "VmHWM"), took
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def run(root: Path, rounds: int, mb: float = 25.0) -> list[Row]:
+    """The suite's `big-mail` rows: time against the bare sink taking the same mail, and
+    peak RSS over idle as a multiple of the message size (each round a fresh `serve`)."""
+    size = int(mb * 1024 * 1024)
+    maria = "maria@alfa.edu.br"
+    bare, served, one, four = [], [], [], []
+    with sink("bare", root / "bare") as port:
+        for r in range(rounds):
+            start = time.perf_counter()
+            assert send(port, big_mail(size, 100 + r, maria), maria) == 250
+            bare.append(time.perf_counter() - start)
+    for r in range(rounds):
+        idle, peak, took = scenario(root, [big_mail(size, r, maria)], maria)
+        served.append(took)
+        one.append((peak - idle) / size)
+        idle, peak, _ = scenario(root, [big_mail(size, 10 * r + n, maria) for n in range(4)], maria)
+        four.append((peak - idle) / size)
+    b, t = median(bare), median(served)
+    return [
+        Row(
+            f"big-mail {mb:g} MB",
+            "serve / bare sink, time",
+            b / t,
+            f"serve {t:.2f} s, bare {b:.2f} s",
+        ),
+        Row(f"big-mail {mb:g} MB", "peak RSS over idle / size", median(one), "one mail", "≤ 6"),
+        Row(
+            f"big-mail {mb:g} MB",
+            "four at once / one, peak RSS",
+            median(four) / median(one),
+            f"four {median(four):.1f}× size",
+            "≤ 1.5",
+        ),
+    ]
 
 
 def main() -> None:
@@ -115,20 +156,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         maria = "maria@alfa.edu.br"
-        idle, peak = scenario(root, [big_mail(size, 0, maria)], maria)
+        idle, peak, _ = scenario(root, [big_mail(size, 0, maria)], maria)
         one = (peak - idle) / size
         print(
             f"one {args.mb:g} MB mail:     idle {idle >> 20} MB, peak {peak >> 20} MB, "
             f"{one:.1f}x size over idle (target <= 6)"
         )
-        idle, peak = scenario(root, [big_mail(size, n, maria) for n in range(4)], maria)
+        idle, peak, _ = scenario(root, [big_mail(size, n, maria) for n in range(4)], maria)
         four = (peak - idle) / size
         print(
             f"four at once:         idle {idle >> 20} MB, peak {peak >> 20} MB, "
             f"{four:.1f}x size over idle, {four / one:.2f}x one mail (target <= 1.5)"
         )
         stranger = "someone@elsewhere.example"
-        idle, peak = scenario(root, [big_mail(size, 9, stranger)], stranger)
+        idle, peak, _ = scenario(root, [big_mail(size, 9, stranger)], stranger)
         print(
             f"one from a stranger:  idle {idle >> 20} MB, peak {peak >> 20} MB, "
             f"{(peak - idle) / size:.1f}x size over idle"

@@ -144,7 +144,7 @@ class ReceiptRow(Base):
     channel: Mapped[str] = mapped_column(CleanString(16))
     outcome: Mapped[str] = mapped_column(CleanString(16), index=True)
     reason: Mapped[str] = mapped_column(CleanText, default="")
-    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
@@ -159,7 +159,7 @@ class OutboxRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(CleanString(32))
-    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     message_id: Mapped[str] = mapped_column(CleanString(998), unique=True)
     mail_from: Mapped[str] = mapped_column(CleanString(320))
     recipients: Mapped[list[str]] = mapped_column(CleanJSON)
