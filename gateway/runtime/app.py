@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
 import os
 import signal
@@ -39,12 +38,14 @@ from gateway.mail.letters import Mailer
 from gateway.runtime.alerts import AdminAlerts
 from gateway.runtime.edges import make_blobs, make_transport
 from gateway.runtime.imap_runner import ImapRunner, all_mailboxes, intake_delivery
+from gateway.runtime.leadership import ALONE_POLL, SHARED_POLL, hold_sqlite_lock, lead_outbox
 from gateway.runtime.outbox_store import DatabaseOutboxStore
 from gateway.runtime.scheduler import start_scheduler
 from gateway.runtime.status_pages import TicketPages
 from gateway.runtime.survey_page import SurveyPages
 from gateway.runtime.telemetry import Telemetry
 from gateway.runtime.web import WebEndpoint, WebLimits
+from gateway.runtime.workers import WorkerRole
 from inbound.smtp import SupportHandler, start_listener
 from outbound.compose import Templates
 from outbound.worker import OutboxWorker
@@ -256,26 +257,14 @@ def prune_flow_marks(gateway: Gateway) -> int:
         return FlowLedger(session).prune(gateway.clock.now() - keep)
 
 
-def _hold_sqlite_lock(settings: Settings) -> int | None:
-    """One `serve` per SQLite file: the outbox's crash recovery relies on it."""
-    if not settings.storage_url.startswith("sqlite"):
-        return None
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(settings.data_dir / "serve.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise SystemExit(
-            f"another `ticketgate serve` is using {settings.data_dir}; stop it first "
-            "(SQLite serves one process; use PostgreSQL to run several)"
-        ) from None
-    return fd
-
-
-async def serve(settings: Settings, ready: Callable[[str, int], None] | None = None) -> None:
-    """Run the SMTP listener and the outbox worker until SIGTERM or SIGINT."""
-    lock = _hold_sqlite_lock(settings)
+async def serve(
+    settings: Settings,
+    ready: Callable[[str, int], None] | None = None,
+    worker: WorkerRole | None = None,
+) -> None:
+    """Run the SMTP listener and the outbox worker until SIGTERM or SIGINT; as one of a
+    supervisor's `worker`s, on its shared port (the supervisor holds the SQLite lock)."""
+    lock = hold_sqlite_lock(settings) if worker is None else None
     wake = asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -284,10 +273,6 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
         loop.call_soon_threadsafe(wake.set)
 
     gateway = build(settings, on_commit=wake_worker)
-    if lock is not None:
-        released = gateway.outbox_store.release_own_claims()
-        if released:
-            log.info("re-queued %d outbox mail(s) a previous run left mid-send", released)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -307,9 +292,10 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
     server = await start_listener(
         handler,
         smtp_cfg.host,
-        smtp_cfg.port,
+        worker.port if worker else smtp_cfg.port,
         smtp_cfg.max_message_bytes,
         settings.data_dir / "spool",
+        reuse_port=worker is not None,
     )
     host, port = server.sockets[0].getsockname()[:2]
     log.info(
@@ -317,13 +303,20 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
     )
     if ready:
         ready(host, port)
-    worker = asyncio.create_task(gateway.outbox.run(stop, wake))
-    watcher = asyncio.create_task(_watch_admin_files(gateway, stop))
 
-    # IMAP pollers: one thread per [[imap]] mailbox, same Intake.receive (channel "imap").
-    # Several instances may share one store: a lease per mailbox and one for the sweep.
+    # Several processes may share one store (workers, instances on PostgreSQL): a lease
+    # for the outbox sender, one per IMAP mailbox, one for the sweep.
     def lease(name: str) -> Lease:
         return Lease(gateway.db.engine, name, settings.data_dir)
+
+    outbox_lease = lease("outbox")
+    alone = worker is None and not gateway.db.is_postgres  # every commit wakes the sender
+    sender = asyncio.create_task(
+        lead_outbox(gateway.outbox, gateway.outbox_store, outbox_lease, stop, wake,
+                    ALONE_POLL if alone else SHARED_POLL)
+    )  # fmt: skip
+    watcher = asyncio.create_task(_watch_admin_files(gateway, stop))
+    # IMAP pollers: one thread per [[imap]] mailbox, same Intake.receive (channel "imap").
 
     imap = ImapRunner(all_mailboxes(settings), intake_delivery(gateway.intake), lease)
     imap.start()
@@ -337,13 +330,14 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
         retention=gateway.retention,
         prune=lambda: prune_flow_marks(gateway),
     )
-    http = await _start_http(gateway, telemetry)
+    http = await _start_http(gateway, telemetry) if not worker or worker.serves_http else None
     try:
         await stop.wait()
     finally:
         threads = [scheduler.shutdown, lambda: imap.stop(SHUTDOWN_DEADLINE - 1)]
-        await _shut_down(server, handler, worker, threads, [http.stop()] if http else [])
+        await _shut_down(server, handler, sender, threads, [http.stop()] if http else [])
         sweep_lease.release()
+        outbox_lease.release()
         await watcher
         gateway.close()
         if lock is not None:
