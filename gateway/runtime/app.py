@@ -102,7 +102,10 @@ def checked_templates(settings: Settings) -> Templates:
 
 
 def build(
-    settings: Settings, clock: Clock | None = None, on_commit: Callable[[], None] | None = None
+    settings: Settings,
+    clock: Clock | None = None,
+    on_commit: Callable[[], None] | None = None,
+    alert_admins: bool = True,  # False in all of `serve`'s workers but one: one mail per edit
 ) -> Gateway:
     clock = clock or SystemClock()
     db = Database.open(settings.storage_url)
@@ -121,29 +124,30 @@ def build(
         admins=gateway_cfg.admins,
         clock=clock,
     )
+    refused = alerts.file_refused if alert_admins else (lambda _what, _error: None)
 
     def template_names() -> dict[str, frozenset[str]]:
         """What `reply_with` may name, re-read on each reload of the rules."""
         return templates.rule_templates(gateway_cfg.locale)
 
     directory = watch_directory(
-        settings.directory_path, alerts.file_refused, settings.rules_path, template_names
+        settings.directory_path, refused, settings.rules_path, template_names
     )
     rules = watch_rules(
         settings.rules_path,
         settings.directory_path,
         directory,
         template_names,
-        alerts.file_refused,
+        refused,
         settings.templates_path,
     )
-    policy = watch_policy(settings.policy_path, zone, alerts.file_refused)
+    policy = watch_policy(settings.policy_path, zone, refused)
     labels = watch_labels(
         settings.labels_path,
         BUILTIN_LABELS,
         settings.directory_path,
         directory,
-        alerts.file_refused,
+        refused,
     )
     http_cfg = settings.file.http
     links = SurveyLinks(signer, http_cfg.public_url, http_cfg.link_days)
@@ -272,7 +276,7 @@ async def serve(
         """Wake the outbox worker from any thread (a commit, a fired timer)."""
         loop.call_soon_threadsafe(wake.set)
 
-    gateway = build(settings, on_commit=wake_worker)
+    gateway = build(settings, on_commit=wake_worker, alert_admins=not worker or worker.is_first)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -330,7 +334,7 @@ async def serve(
         retention=gateway.retention,
         prune=lambda: prune_flow_marks(gateway),
     )
-    http = await _start_http(gateway, telemetry) if not worker or worker.serves_http else None
+    http = await _start_http(gateway, telemetry) if not worker or worker.is_first else None
     try:
         await stop.wait()
     finally:

@@ -50,8 +50,9 @@ class WorkerRole:
     port: int  # the SMTP port the supervisor reserved
 
     @property
-    def serves_http(self) -> bool:
-        """The customer pages, /healthz and /metrics live in worker 1 alone."""
+    def is_first(self) -> bool:
+        """Worker 1 alone serves the customer pages, /healthz and /metrics (one process's
+        rate limits and figures) and mails the admins about a refused edit (one mail)."""
         return self.number == 1
 
     def follow_supervisor(self) -> None:

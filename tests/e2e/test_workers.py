@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,7 +31,7 @@ import pytest
 from tests.support.gateway_process import NO_LIMITS, GatewayConfig, ServeProcess
 from tests.support.mailfiles import simple_mail
 from tests.support.sink import SmtpSink
-from tests.support.waiting import wait_for
+from tests.support.waiting import free_port, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -71,6 +72,14 @@ def gone(pid: int) -> bool:
     return state == "Z"
 
 
+def status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return int(response.status)
+    except OSError:
+        return 0
+
+
 def refuses(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):
@@ -79,9 +88,11 @@ def refuses(port: int) -> bool:
         return True
 
 
-def start_workers(config: GatewayConfig) -> ServeProcess:
+def start_workers(config: GatewayConfig, extra: str = "") -> ServeProcess:
     config.workers = 2
     config.write()
+    with config.path.open("a", encoding="utf-8") as handle:
+        handle.write(extra)
     serve = ServeProcess(config).start()
     wait_for(lambda: READY in serve.log(), 60, "both workers to listen")
     assert sorted(workers_of(serve)) == [1, 2]
@@ -180,8 +191,12 @@ def test_two_workers_share_the_port_and_lose_nothing_when_one_is_killed(
 
 
 def test_a_sigkilled_supervisor_takes_its_workers_down(gateway_config: GatewayConfig) -> None:
-    serve = start_workers(gateway_config)
+    http_port = free_port()
+    serve = start_workers(gateway_config, f'\n[http]\nhost = "127.0.0.1"\nport = {http_port}\n')
     pids = list(workers_of(serve).values())
+    # The customer pages live in worker 1 alone (one process's rate limits and /metrics).
+    wait_for(lambda: status(f"http://127.0.0.1:{http_port}/healthz") == 200, 30, "/healthz")
+    assert re.findall(r"\[worker (\d)\] ticketgate: HTTP \(customer pages", serve.log()) == ["1"]
     serve.kill()
     wait_for(lambda: all(gone(pid) for pid in pids), 15, "the orphaned workers to exit")
     assert refuses(gateway_config.smtp_port)
