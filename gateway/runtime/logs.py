@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, TextIO
 
 LogFormat = Literal["text", "json"]
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -62,17 +62,25 @@ class _WorkerStamp(logging.Filter):
         return True
 
 
-def configure_logging(
-    log_format: LogFormat = "text", *, verbose: bool = False, worker: int | None = None
-) -> None:
-    """Send the process's log to stderr in `log_format`; safe to call again once the
-    configuration is known (the CLI logs as text until it has read the config). A
-    `serve` worker's lines carry its number: `[worker 2]`, or `"worker": 2` in JSON."""
-    handler = logging.StreamHandler(sys.stderr)
+def log_handler(
+    log_format: LogFormat = "text", worker: int | None = None, stream: TextIO | None = None
+) -> logging.Handler:
+    """A handler writing `log_format` lines to `stream` (stderr); a `serve` worker's lines
+    carry its number: `[worker 2]`, or `"worker": 2` in JSON (workers share one log)."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     text = TEXT_FORMAT if worker is None else WORKER_TEXT_FORMAT
     handler.setFormatter(JsonLines() if log_format == "json" else logging.Formatter(text))
     if worker is not None:
         handler.addFilter(_WorkerStamp(worker))
+    return handler
+
+
+def configure_logging(
+    log_format: LogFormat = "text", *, verbose: bool = False, worker: int | None = None
+) -> None:
+    """Send the process's log to stderr in `log_format`; safe to call again once the
+    configuration is known (the CLI logs as text until it has read the config)."""
+    handler = log_handler(log_format, worker)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
