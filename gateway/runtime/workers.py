@@ -135,6 +135,8 @@ class Supervisor:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
         keepers = [asyncio.create_task(self._keep(slot)) for slot in self.slots]
+        for keeper in keepers:
+            keeper.add_done_callback(self._kept)
         await self.stop.wait()
         log.info("stopping: asking %d worker(s) to finish", len(self.slots))
         self._signal_all(signal.SIGTERM)
@@ -145,6 +147,13 @@ class Supervisor:
             await asyncio.wait(late)
         log.info("stopped")
         return self.exit_code
+
+    def _kept(self, keeper: asyncio.Task[None]) -> None:
+        """A keeper that failed (no process could be started at all) stops `serve`."""
+        if not keeper.cancelled() and (error := keeper.exception()) is not None:
+            log.error("could not run a worker: %s; stopping", error, exc_info=error)
+            self.exit_code = self.exit_code or 1
+            self.stop.set()
 
     def _signal_all(self, sig: signal.Signals) -> None:
         for slot in self.slots:
@@ -163,7 +172,8 @@ class Supervisor:
             )
             slot.process = process
             if self.stop.is_set():  # the stop came while it was being started
-                process.send_signal(signal.SIGTERM)
+                with contextlib.suppress(ProcessLookupError):
+                    process.send_signal(signal.SIGTERM)
             assert process.stdout is not None
             listening = await process.stdout.readline() == READY_LINE
             if listening:

@@ -30,7 +30,7 @@ import pytest
 
 from tests.support.gateway_process import NO_LIMITS, GatewayConfig, ServeProcess
 from tests.support.mailfiles import simple_mail
-from tests.support.sink import SmtpSink
+from tests.support.sink import SmtpSink, SunkMail
 from tests.support.waiting import free_port, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -238,3 +238,38 @@ def test_a_worker_that_cannot_start_ends_serve_with_its_error(
     err = result.stderr.decode()
     assert "directory.yaml:1:" in err
     assert "could not start" in err and "starting it again" not in err
+
+
+def test_sigterm_with_mail_queued_stops_every_worker_within_10_s(
+    gateway_config: GatewayConfig, sink: SmtpSink
+) -> None:
+    sink.handler.delay = 0.3  # 20 acks and their agent notices: more than a drain may take
+    gateway_config.limits = NO_LIMITS
+    serve = start_workers(gateway_config)
+    customers = [f"cliente{n}@gama.org.br" for n in range(20)]
+
+    def deliver(customer: str) -> None:
+        raw = simple_mail(customer, f"fila {customer}", "Pedido.", message_id=f"<q-{customer}>")
+        send_until_accepted(gateway_config.smtp_port, customer, raw)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(deliver, customers))
+
+    def acks() -> list[SunkMail]:
+        return [m for m in sink.mails if m.rcpt_tos[0] in customers]
+
+    wait_for(lambda: len(acks()) >= 3, 30, "the first acknowledgements")
+    alive = list(workers_of(serve).values())
+    started = time.monotonic()
+    assert serve.stop() == 0
+    assert time.monotonic() - started <= 10
+    assert all(gone(pid) for pid in alive)
+    assert len(acks()) < len(customers)  # it stopped with mail still queued ...
+    serve = start_workers(gateway_config)  # ... which the next start sends, each once
+    try:
+        wait_for(lambda: len({m.header("Message-ID") for m in acks()}) >= len(customers), 60,
+                 "the queued acknowledgements after the restart")  # fmt: skip
+        assert sorted({m.rcpt_tos[0] for m in acks()}) == sorted(customers)
+        assert len({m.header("Message-ID") for m in acks()}) == len(customers)
+    finally:
+        assert serve.stop() == 0
