@@ -321,7 +321,6 @@ async def serve(
     )  # fmt: skip
     watcher = asyncio.create_task(_watch_admin_files(gateway, stop))
     # IMAP pollers: one thread per [[imap]] mailbox, same Intake.receive (channel "imap").
-
     imap = ImapRunner(all_mailboxes(settings), intake_delivery(gateway.intake), lease)
     imap.start()
     # Lifecycle sweeps on APScheduler's thread; customer pages and /healthz on this loop.

@@ -12,9 +12,10 @@ store; the outbox sender and the scheduler run in the one holding their lease
 rate limits and /metrics stay those of one process.
 
 SIGTERM/SIGINT go to every worker, which drains as a lone `serve` does; a
-worker that dies is started again; one that cannot start (a refused file) ends
-`serve` with its exit code instead of a restart loop. Workers die with the
-supervisor even when it is SIGKILLed (prctl(2) PR_SET_PDEATHSIG).
+worker that dies is started again; one that cannot start ends `serve` with its
+exit code instead of a restart loop: at once for a refused file (exit 2), after
+three tries in a row otherwise. Workers die with the supervisor even when it is
+SIGKILLed (prctl(2) PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
@@ -32,11 +33,13 @@ from dataclasses import dataclass
 
 from gateway.config.settings import Settings
 from gateway.runtime.leadership import hold_sqlite_lock
+from storage.db import Database
 
 log = logging.getLogger("ticketgate")
 
 READY_LINE = b"listening\n"  # what a worker prints on its stdout once it accepts mail
 TRIES_AT_START = 3  # a worker failing this many times in a row before listening ends serve
+REFUSED = 2  # the exit code of a `serve` that refused a file (or its command line): final
 STOP_DEADLINE = 9.5  # seconds from SIGTERM until stragglers are killed: within the 10 promised
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
@@ -185,7 +188,7 @@ class Supervisor:
                 return
             if not listening:
                 slot.failures += 1
-                if not self._started or slot.failures >= TRIES_AT_START:
+                if code == REFUSED or slot.failures >= TRIES_AT_START:
                     log.error(
                         "worker %d could not start (%s; its error is above): stopping",
                         slot.number,
@@ -230,6 +233,9 @@ def supervise(
     smtp = settings.file.smtp
     reserved = reserve_port(smtp.host, smtp.port)
     try:
+        # Migrate (and on SQLite, switch to WAL) once, here: N workers opening a new store
+        # at once would race for it ("database is locked").
+        Database.open(settings.storage_url).close()
         port = int(reserved.getsockname()[1])
         supervisor = Supervisor(smtp.processes(), command, smtp.host, port, ready)
         return asyncio.run(supervisor.run())
