@@ -82,7 +82,8 @@ def scenario(root: Path, mails: list[bytes], sender: str) -> tuple[int, int, flo
     (folder / "directory.yaml").write_text(DIRECTORY)
     (folder / "ticketgate.toml").write_text(
         '[gateway]\nsupport_addresses = ["suporte@example.com"]\ndata_dir = "data"\n'
-        f'[smtp]\nport = {port}\nmax_message_bytes = 104857600\n[relay]\npickup_dir = "sent"\n'
+        f"[smtp]\nport = {port}\nworkers = 1\nmax_message_bytes = 104857600\n"  # RSS of one process
+        '[relay]\npickup_dir = "sent"\n'
         "[http]\nport = 0\n"
     )
     env = dict(os.environ, TICKETGATE_SECRET="bench-secret-bench-secret-bench")

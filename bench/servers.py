@@ -78,7 +78,7 @@ def write_config(folder: Path, smtp_port: int = 0, relay_port: int = 0, extra: s
     config = folder / "ticketgate.toml"
     config.write_text(
         '[gateway]\nsupport_addresses = ["suporte@example.com"]\ndata_dir = "data"\n'
-        f"[smtp]\nport = {smtp_port}\n{relay}[http]\nport = 0\n"
+        f"[smtp]\nport = {smtp_port}\nworkers = 1\n{relay}[http]\nport = 0\n"
         # Thousands of mails from a few customers measure throughput, not a loop.
         f"[limits]\n{NO_LIMITS}{extra}"
     )

@@ -192,9 +192,17 @@ class SpoolingSMTP(SMTP):
 
 
 async def start_listener(
-    handler: SupportHandler, host: str, port: int, max_message_bytes: int, spool_dir: Path
+    handler: SupportHandler,
+    host: str,
+    port: int,
+    max_message_bytes: int,
+    spool_dir: Path,
+    *,
+    reuse_port: bool = False,
 ) -> asyncio.Server:
-    """Listen on host:port; port 0 picks a free one (read it from the server's sockets)."""
+    """Listen on host:port; port 0 picks a free one (read it from the server's sockets).
+    `reuse_port` shares the port with sibling processes (socket(7), SO_REUSEPORT): the
+    kernel spreads new connections over every socket listening on it."""
     loop = asyncio.get_running_loop()
     spool_dir.mkdir(parents=True, exist_ok=True)
 
@@ -209,4 +217,4 @@ async def start_listener(
             ident="ticketgate ESMTP",
         )
 
-    return await loop.create_server(factory, host=host, port=port)
+    return await loop.create_server(factory, host=host, port=port, reuse_port=reuse_port or None)

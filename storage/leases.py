@@ -101,6 +101,7 @@ class Lease:
         os.ftruncate(fd, 0)
         os.write(fd, f"{self.name}\n{os.getpid()}\n".encode())
         self._fd = fd
+        log.info("took the %s lease", self.name)
         return True
 
     @staticmethod

@@ -15,6 +15,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from gateway.runtime.edges import make_transport
 from gateway.runtime.imap_runner import all_mailboxes
 from gateway.runtime.logs import LogFormat, configure_logging
 from gateway.runtime.outbox_store import DatabaseOutboxStore
+from gateway.runtime.workers import WorkerRole, supervise
 from inbound.imap import check_mailbox
 from outbound.worker import OutboxWorker
 from rules.sourcefile import SourceFileError
@@ -135,13 +137,25 @@ def main(ctx: click.Context, config_path: Path | None, verbose: bool) -> None:
 
 
 @main.command()
+# A supervisor's worker (gateway/runtime/workers.py): its number, the supervisor, the port.
+@click.option("--worker", type=int, default=None, hidden=True)
+@click.option("--supervisor", type=int, default=None, hidden=True)
+@click.option("--port", type=int, default=None, hidden=True)
 @click.pass_obj
-def serve(obj: Context) -> None:
+def serve(obj: Context, worker: int | None, supervisor: int | None, port: int | None) -> None:
     """Run the SMTP listener and the outbox worker until SIGTERM/SIGINT; exit 2 on a bad file."""
+    role = None
+    if worker is not None and supervisor is not None and port is not None:
+        role = WorkerRole(worker, supervisor, port)
+        role.follow_supervisor()
+        configure_logging(_env_log_format(), verbose=obj.verbose, worker=worker)
     try:
         settings = obj.settings()
     except click.ClickException as exc:  # ticketgate.toml refused, file:line:column
         raise Refused(exc.message) from exc
+    if role is not None:  # the config's log format, with this worker's number on each line
+        format_ = _env_log_format(settings.file.logging.format)
+        configure_logging(format_, verbose=obj.verbose, worker=role.number)
     if created := ensure_signing_key(settings):  # a fresh deployment starts as it is
         click.echo(f"{settings.gateway.secret_env} is not set: created {created}", err=True)
 
@@ -163,7 +177,12 @@ def serve(obj: Context) -> None:
             )
 
     try:
-        asyncio.run(serve_forever(settings, ready))
+        if role is not None:
+            asyncio.run(serve_forever(settings, role.announce, role))
+        elif settings.file.smtp.processes() > 1:
+            sys.exit(supervise(settings, partial(worker_command, obj, settings), ready))
+        else:
+            asyncio.run(serve_forever(settings, ready))
     except SourceFileError as exc:  # directory, rules, policy, labels or templates
         raise Refused(f"{exc}\nFix the file(s) above and run again.") from exc
     except OSError as exc:
@@ -171,6 +190,15 @@ def serve(obj: Context) -> None:
             f"cannot listen on {settings.file.smtp.host}:{settings.file.smtp.port}: {exc}. "
             "Is another server using that port? Change [smtp] port in the config."
         ) from exc
+
+
+def worker_command(obj: Context, settings: Settings, role: WorkerRole) -> list[str]:
+    """The command line of one of `serve`'s workers: this `serve`, with its role."""
+    verbose = ["-v"] if obj.verbose else []
+    config = ["--config", str(settings.source.resolve())]
+    return [sys.executable, "-m", "gateway", *config, *verbose, "serve",
+            "--worker", str(role.number), "--supervisor", str(role.supervisor),
+            "--port", str(role.port)]  # fmt: skip
 
 
 @main.group()

@@ -17,6 +17,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gateway.config.limits import LimitsSection
+from gateway.config.sections import (
+    HttpSection,
+    ImapSection,
+    LoggingSection,
+    PathsSection,
+    RelaySection,
+    RetentionSection,
+    SmtpSection,
+    StorageSection,
+)
 from gateway.domain import Agent, Contact, Directory, DomainPolicy, Organization, Queue
 from gateway.domain.signing import SigningKey, is_key_id
 from rules.sourcefile import Located, Problem, SourceFileError, load_toml, load_yaml, validate
@@ -84,85 +94,6 @@ class GatewaySection(_Strict):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone '{value}' (use an IANA name)") from exc
         return value
-
-
-class StorageSection(_Strict):
-    url: str | None = None
-
-
-class SmtpSection(_Strict):
-    host: str = "127.0.0.1"
-    port: int = Field(2525, ge=0, le=65535)
-    max_message_bytes: int = Field(26214400, ge=1024)
-
-
-class ImapSection(_Strict):
-    host: str
-    port: int = Field(993, ge=1, le=65535)
-    tls: bool = True
-    starttls: bool = False
-    username: str
-    password_env: str = "IMAP_PASSWORD"
-    folder: str = "INBOX"
-    done_folder: str = "Processed"
-    # Beyond DESIGN.md (see README "IMAP mailboxes"):
-    error_folder: str = "Errors"  # where a message goes after max_attempts failures
-    mark_as: Literal["move", "flag"] = "move"  # move to done_folder, or set done_flag
-    done_flag: str = "$Ticketgate"
-    idle: bool = True  # IDLE (RFC 2177) where offered, else poll
-    poll_seconds: float = Field(60.0, gt=0)
-    batch_size: int = Field(100, ge=1, le=10000)
-    max_attempts: int = Field(3, ge=1)
-    ca_file: str | None = None  # PEM of a private CA; relative to the config file
-    oauth2_token_command: str | None = None  # prints an XOAUTH2 access token
-    oauth2_token_file: str | None = None  # holds one (kept fresh by some other tool)
-
-    @model_validator(mode="after")
-    def _one_way(self) -> ImapSection:
-        if self.tls and self.starttls:
-            raise ValueError(
-                "starttls = true needs tls = false: either TLS from the first byte (port 993, "
-                "tls = true) or STARTTLS on a plain port (143, tls = false, starttls = true)"
-            )
-        if self.oauth2_token_command and self.oauth2_token_file:
-            raise ValueError("set oauth2_token_command or oauth2_token_file, not both")
-        return self
-
-
-class RelaySection(_Strict):
-    host: str = "127.0.0.1"
-    port: int = Field(25, ge=1, le=65535)
-    starttls: bool = False
-    username: str | None = None
-    password_env: str | None = None
-    pickup_dir: str | None = None  # not in DESIGN.md: the demo writes mail to a folder
-
-
-class HttpSection(_Strict):
-    host: str = "127.0.0.1"
-    port: int = Field(8025, ge=0, le=65535)
-    public_url: str = "https://support.example.com"
-    link_days: int = Field(60, ge=1, le=3650)  # how long a link in a mail opens its page
-    read_timeout: float = Field(15.0, gt=0, le=300)  # seconds for headers or a body to arrive
-    max_body_bytes: int = Field(16_384, ge=1024, le=1_048_576)  # a page's form, at most
-    rate_per_link: int = Field(30, ge=1)  # requests a minute to one link
-    rate_per_address: int = Field(300, ge=1)  # requests a minute from one client address
-
-
-class LoggingSection(_Strict):
-    format: Literal["text", "json"] = "text"  # json: an object per line, for log pipelines
-
-
-class PathsSection(_Strict):
-    directory: str = "directory.yaml"
-    rules: str = "rules"
-    policy: str = "policy.yaml"
-    templates: str = "templates"  # the admin's template overrides, e.g. pt_BR/*.txt.j2
-    labels: str = "labels.yaml"  # the admin's names of statuses, queues, categories…
-
-
-class RetentionSection(_Strict):
-    closed_ticket_days: int | None = Field(None, ge=0)  # raw mail of tickets closed N days ago
 
 
 class ConfigFile(_Strict):

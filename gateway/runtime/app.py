@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
 import os
 import signal
@@ -40,12 +39,14 @@ from gateway.runtime.alerts import AdminAlerts
 from gateway.runtime.edges import make_blobs, make_transport
 from gateway.runtime.group_commit import GroupCommit
 from gateway.runtime.imap_runner import ImapRunner, all_mailboxes, intake_delivery
+from gateway.runtime.leadership import ALONE_POLL, SHARED_POLL, hold_sqlite_lock, lead_outbox
 from gateway.runtime.outbox_store import DatabaseOutboxStore
 from gateway.runtime.scheduler import start_scheduler
 from gateway.runtime.status_pages import TicketPages
 from gateway.runtime.survey_page import SurveyPages
 from gateway.runtime.telemetry import Telemetry
 from gateway.runtime.web import WebEndpoint, WebLimits
+from gateway.runtime.workers import WorkerRole
 from inbound.smtp import SupportHandler, start_listener
 from outbound.compose import Templates
 from outbound.worker import OutboxWorker
@@ -102,7 +103,10 @@ def checked_templates(settings: Settings) -> Templates:
 
 
 def build(
-    settings: Settings, clock: Clock | None = None, on_commit: Callable[[], None] | None = None
+    settings: Settings,
+    clock: Clock | None = None,
+    on_commit: Callable[[], None] | None = None,
+    alert_admins: bool = True,  # False in all of `serve`'s workers but one: one mail per edit
 ) -> Gateway:
     clock = clock or SystemClock()
     db = Database.open(settings.storage_url)
@@ -121,29 +125,30 @@ def build(
         admins=gateway_cfg.admins,
         clock=clock,
     )
+    refused = alerts.file_refused if alert_admins else (lambda _what, _error: None)
 
     def template_names() -> dict[str, frozenset[str]]:
         """What `reply_with` may name, re-read on each reload of the rules."""
         return templates.rule_templates(gateway_cfg.locale)
 
     directory = watch_directory(
-        settings.directory_path, alerts.file_refused, settings.rules_path, template_names
+        settings.directory_path, refused, settings.rules_path, template_names
     )
     rules = watch_rules(
         settings.rules_path,
         settings.directory_path,
         directory,
         template_names,
-        alerts.file_refused,
+        refused,
         settings.templates_path,
     )
-    policy = watch_policy(settings.policy_path, zone, alerts.file_refused)
+    policy = watch_policy(settings.policy_path, zone, refused)
     labels = watch_labels(
         settings.labels_path,
         BUILTIN_LABELS,
         settings.directory_path,
         directory,
-        alerts.file_refused,
+        refused,
     )
     http_cfg = settings.file.http
     links = SurveyLinks(signer, http_cfg.public_url, http_cfg.link_days)
@@ -255,26 +260,14 @@ def prune_flow_marks(gateway: Gateway) -> int:
         return FlowLedger(session).prune(gateway.clock.now() - keep)
 
 
-def _hold_sqlite_lock(settings: Settings) -> int | None:
-    """One `serve` per SQLite file: the outbox's crash recovery relies on it."""
-    if not settings.storage_url.startswith("sqlite"):
-        return None
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(settings.data_dir / "serve.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise SystemExit(
-            f"another `ticketgate serve` is using {settings.data_dir}; stop it first "
-            "(SQLite serves one process; use PostgreSQL to run several)"
-        ) from None
-    return fd
-
-
-async def serve(settings: Settings, ready: Callable[[str, int], None] | None = None) -> None:
-    """Run the SMTP listener and the outbox worker until SIGTERM or SIGINT."""
-    lock = _hold_sqlite_lock(settings)
+async def serve(
+    settings: Settings,
+    ready: Callable[[str, int], None] | None = None,
+    worker: WorkerRole | None = None,
+) -> None:
+    """Run the SMTP listener and the outbox worker until SIGTERM or SIGINT; as one of a
+    supervisor's `worker`s, on its shared port (the supervisor holds the SQLite lock)."""
+    lock = hold_sqlite_lock(settings) if worker is None else None
     wake = asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -282,11 +275,7 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
         """Wake the outbox worker from any thread (a commit, a fired timer)."""
         loop.call_soon_threadsafe(wake.set)
 
-    gateway = build(settings, on_commit=wake_worker)
-    if lock is not None:
-        released = gateway.outbox_store.release_own_claims()
-        if released:
-            log.info("re-queued %d outbox mail(s) a previous run left mid-send", released)
+    gateway = build(settings, on_commit=wake_worker, alert_admins=not worker or worker.is_first)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -308,9 +297,10 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
     server = await start_listener(
         handler,
         smtp_cfg.host,
-        smtp_cfg.port,
+        worker.port if worker else smtp_cfg.port,
         smtp_cfg.max_message_bytes,
         settings.data_dir / "spool",
+        reuse_port=worker is not None,
     )
     host, port = server.sockets[0].getsockname()[:2]
     log.info(
@@ -319,14 +309,20 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
     if ready:
         ready(host, port)
     committer = asyncio.create_task(group.run())
-    worker = asyncio.create_task(gateway.outbox.run(stop, wake))
-    watcher = asyncio.create_task(_watch_admin_files(gateway, stop))
 
-    # IMAP pollers: one thread per [[imap]] mailbox, same Intake.receive (channel "imap").
-    # Several instances may share one store: a lease per mailbox and one for the sweep.
+    # Several processes may share one store (workers, instances on PostgreSQL): a lease
+    # for the outbox sender, one per IMAP mailbox, one for the sweep.
     def lease(name: str) -> Lease:
         return Lease(gateway.db.engine, name, settings.data_dir)
 
+    outbox_lease = lease("outbox")
+    alone = worker is None and not gateway.db.is_postgres  # every commit wakes the sender
+    sender = asyncio.create_task(
+        lead_outbox(gateway.outbox, gateway.outbox_store, outbox_lease, stop, wake,
+                    ALONE_POLL if alone else SHARED_POLL)
+    )  # fmt: skip
+    watcher = asyncio.create_task(_watch_admin_files(gateway, stop))
+    # IMAP pollers: one thread per [[imap]] mailbox, the intake's group commit (channel "imap").
     imap = ImapRunner(all_mailboxes(settings), intake_delivery(gateway.intake), lease)
     imap.start()
     # Lifecycle sweeps on APScheduler's thread; customer pages and /healthz on this loop.
@@ -339,14 +335,15 @@ async def serve(settings: Settings, ready: Callable[[str, int], None] | None = N
         retention=gateway.retention,
         prune=lambda: prune_flow_marks(gateway),
     )
-    http = await _start_http(gateway, telemetry)
+    http = await _start_http(gateway, telemetry) if not worker or worker.is_first else None
     try:
         await stop.wait()
     finally:
         threads = [scheduler.shutdown, lambda: imap.stop(SHUTDOWN_DEADLINE - 1)]
-        await _shut_down(server, handler, worker, threads, [http.stop()] if http else [])
+        await _shut_down(server, handler, sender, threads, [http.stop()] if http else [])
         committer.cancel()  # after the drain: every message in hand has had its answer
         sweep_lease.release()
+        outbox_lease.release()
         await watcher
         gateway.close()
         if lock is not None:

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from gateway.config.settings import ImapSection, Settings
+from gateway.config.sections import ImapSection
+from gateway.config.settings import Settings
 from gateway.intake.use_case import Intake
 from inbound.imap import (
     Credential,

@@ -12,10 +12,11 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, TextIO
 
 LogFormat = Literal["text", "json"]
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+WORKER_TEXT_FORMAT = "%(asctime)s %(levelname)s [worker %(worker)s] %(name)s: %(message)s"
 # The fields a log line about one message or one outbox mail may carry.
 CONTEXT_FIELDS = ("message_id", "ticket", "outbox_id", "channel", "sender", "outcome")
 QUIET = {
@@ -38,6 +39,8 @@ class JsonLines(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if (worker := getattr(record, "worker", None)) is not None:
+            data["worker"] = worker
         for field in CONTEXT_FIELDS:
             value = getattr(record, field, None)
             if value is not None:
@@ -47,11 +50,37 @@ class JsonLines(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
-def configure_logging(log_format: LogFormat = "text", *, verbose: bool = False) -> None:
+class _WorkerStamp(logging.Filter):
+    """Marks every record with the `serve` worker that wrote it (workers share one log)."""
+
+    def __init__(self, worker: int) -> None:
+        super().__init__()
+        self.worker = worker
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.worker = self.worker
+        return True
+
+
+def log_handler(
+    log_format: LogFormat = "text", worker: int | None = None, stream: TextIO | None = None
+) -> logging.Handler:
+    """A handler writing `log_format` lines to `stream` (stderr); a `serve` worker's lines
+    carry its number: `[worker 2]`, or `"worker": 2` in JSON (workers share one log)."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    text = TEXT_FORMAT if worker is None else WORKER_TEXT_FORMAT
+    handler.setFormatter(JsonLines() if log_format == "json" else logging.Formatter(text))
+    if worker is not None:
+        handler.addFilter(_WorkerStamp(worker))
+    return handler
+
+
+def configure_logging(
+    log_format: LogFormat = "text", *, verbose: bool = False, worker: int | None = None
+) -> None:
     """Send the process's log to stderr in `log_format`; safe to call again once the
     configuration is known (the CLI logs as text until it has read the config)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonLines() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    handler = log_handler(log_format, worker)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -45,7 +45,8 @@ def injected(folder: Path, storage_url: str, relay_port: int) -> GatewayConfig:
     doc = tomllib.loads(path.read_text(encoding="utf-8"))
     config = GatewayConfig(folder=folder, storage_url=storage_url, relay_port=relay_port)
     doc["storage"] = {"url": storage_url}
-    doc["smtp"] = {**doc.get("smtp", {}), "host": "127.0.0.1", "port": config.smtp_port}
+    smtp = {"host": "127.0.0.1", "port": config.smtp_port, "workers": config.workers}
+    doc["smtp"] = {**doc.get("smtp", {}), **smtp}  # one process, as GatewayConfig writes it
     doc["relay"] = {"host": "127.0.0.1", "port": relay_port}
     http = free_port()
     doc["http"] = {"host": "127.0.0.1", "port": http, "public_url": f"http://127.0.0.1:{http}"}

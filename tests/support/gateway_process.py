@@ -78,6 +78,8 @@ class GatewayConfig:
     locale: str = "pt_BR"  # [gateway] locale: the language of every mail it writes
     # The admin's template overrides: a path under templates/ (pt_BR/x.txt.j2) -> its text.
     templates: dict[str, str] = field(default_factory=dict)
+    # [smtp] workers: one process, as most tests want; None leaves it out (one per core).
+    workers: int | None = 1
 
     def write(self) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -102,7 +104,7 @@ url = "{self.storage_url}"
 host = "127.0.0.1"
 port = {self.smtp_port}
 max_message_bytes = {self.max_message_bytes}
-
+{self._workers_line()}
 [relay]
 host = "127.0.0.1"
 port = {self.relay_port}
@@ -111,6 +113,9 @@ port = {self.relay_port}
             encoding="utf-8",
         )
         return path
+
+    def _workers_line(self) -> str:
+        return "" if self.workers is None else f"workers = {self.workers}\n"
 
     @property
     def path(self) -> Path:

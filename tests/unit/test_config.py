@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,21 @@ def test_missing_gateway_section_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(SourceFileError) as exc:
         load_settings(path)
     assert "gateway" in problems(exc)[0] and "Field required" in problems(exc)[0]
+
+
+def test_smtp_workers_default_to_one_per_core_and_take_a_count(tmp_path: Path) -> None:
+    assert load_settings(write(tmp_path, GOOD)).file.smtp.processes() == (os.cpu_count() or 1)
+    assert load_settings(write(tmp_path, GOOD + "workers = 3\n")).file.smtp.processes() == 3
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "true", "1.5", '"4"'])
+def test_smtp_workers_below_one_or_not_a_count_name_their_line(tmp_path: Path, value: str) -> None:
+    path = write(tmp_path, GOOD + f"workers = {value}\n")
+    with pytest.raises(SourceFileError) as exc:
+        load_settings(path)
+    [problem] = problems(exc)
+    assert problem.startswith(f"{path}:7:1: smtp.workers")
+    assert "1 or more" in problem and "one per core" in problem
 
 
 def test_imap_array_of_tables_errors_point_into_the_right_entry(tmp_path: Path) -> None:
