@@ -71,14 +71,16 @@ def sink(mode: str, folder: Path) -> Iterator[int]:
         yield port
 
 
-def write_config(folder: Path, smtp_port: int = 0, relay_port: int = 0, extra: str = "") -> Path:
+def write_config(
+    folder: Path, smtp_port: int = 0, relay_port: int = 0, extra: str = "", workers: int = 1
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "directory.yaml").write_text(DIRECTORY)
     relay = f'[relay]\nhost = "127.0.0.1"\nport = {relay_port}\n' if relay_port else ""
     config = folder / "ticketgate.toml"
     config.write_text(
         '[gateway]\nsupport_addresses = ["suporte@example.com"]\ndata_dir = "data"\n'
-        f"[smtp]\nport = {smtp_port}\nworkers = 1\n{relay}[http]\nport = 0\n"
+        f"[smtp]\nport = {smtp_port}\nworkers = {workers}\n{relay}[http]\nport = 0\n"
         # Thousands of mails from a few customers measure throughput, not a loop.
         f"[limits]\n{NO_LIMITS}{extra}"
     )
@@ -106,9 +108,9 @@ class Serve:
 
 
 @contextlib.contextmanager
-def serve(folder: Path, relay_port: int, extra: str = "") -> Iterator[Serve]:
+def serve(folder: Path, relay_port: int, extra: str = "", workers: int = 1) -> Iterator[Serve]:
     port = free_port()
-    config = write_config(folder, port, relay_port, extra)
+    config = write_config(folder, port, relay_port, extra, workers)
     env = dict(os.environ, TICKETGATE_SECRET=SECRET)
     args = [sys.executable, "-m", "gateway", "--config", str(config), "serve"]
     with _running(args, port, "ticketgate serve", folder / "serve.log", env):

@@ -11,6 +11,8 @@ to the floor at that same rate.
 from __future__ import annotations
 
 import contextlib
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,11 +21,17 @@ from bench.mix import generate
 from bench.servers import serve, sink
 from bench.table import Row, median, percentile
 
+WORKERS = os.cpu_count() or 1  # `serve`'s default [smtp] workers: one process per core
+
 
 @contextlib.contextmanager
 def _target(name: str, folder: Path) -> Iterator[tuple[int, object]]:
-    if name == "serve":
-        with sink("bare", folder / "relay") as relay, serve(folder / "serve", relay) as gateway:
+    if name.startswith("serve"):
+        workers = WORKERS if name == "serve-workers" else 1
+        with (
+            sink("bare", folder / "relay") as relay,
+            serve(folder / name, relay, workers=workers) as gateway,
+        ):
             yield gateway.port, gateway
     else:
         with sink(name, folder / name) as port:
@@ -41,8 +49,6 @@ def _rate(name: str, folder: Path, n: int, conns: int, rounds: int) -> list[floa
                 raise RuntimeError(f"{name}: only {run.codes} of {n}")
             elapsed = run.elapsed
             if gateway is not None:
-                import time
-
                 start = time.perf_counter()
                 gateway.wait_drained()  # type: ignore[attr-defined]
                 elapsed += time.perf_counter() - start
@@ -54,10 +60,8 @@ def run(root: Path, n: int, rounds: int, connections: tuple[int, ...]) -> list[R
     rows: list[Row] = []
     serve_c4 = 0.0
     for conns in connections:
-        got = {
-            t: median(_rate(t, root / f"c{conns}", n, conns, rounds))
-            for t in ("bare", "floor", "serve")
-        }
+        targets = ("bare", "floor", "serve") + (("serve-workers",) if WORKERS > 1 else ())
+        got = {t: median(_rate(t, root / f"c{conns}", n, conns, rounds)) for t in targets}
         floor_target = "≥ 0.70 of floor, ≥ 0.25 of bare" if conns == 4 else ""
         rows.append(
             Row(
@@ -76,6 +80,16 @@ def run(root: Path, n: int, rounds: int, connections: tuple[int, ...]) -> list[R
                 f"bare {got['bare']:.0f}/s",
             )
         )
+        if "serve-workers" in got:
+            rows.append(
+                Row(
+                    f"smtp-ingest c={conns}",
+                    f"serve, {WORKERS} workers / floor",
+                    got["serve-workers"] / got["floor"],
+                    f"serve {got['serve-workers']:.0f}/s with [smtp] workers = {WORKERS}",
+                    floor_target,
+                )
+            )
         if conns == 4 or not serve_c4:
             serve_c4 = got["serve"]
     rate = serve_c4 / 2

@@ -2,11 +2,14 @@
 
 Mail is queued by use cases in their own transactions; this worker claims due
 entries one at a time (row locks on PostgreSQL, so several processes never
-share one; a claim is never older than one send), hands each to the transport,
-and records the result only if the claim is still its own. A claim left behind by
-a crash is taken again after `stale_after`, so nothing queued is lost; the
-resent mail keeps its Message-ID, which lets receivers drop the rare
-duplicate of a send that crashed between the relay's 250 and our commit.
+share one), hands each to the transport, and records the result only if the
+claim is still its own. One mail is on the wire at a time; while it is, the
+previous mail's "sent" is committed and the next one claimed, so the commit
+and the relay's round trip overlap (a claim is never older than two sends). A
+claim left behind by a crash is taken again after `stale_after`, so nothing
+queued is lost; the resent mail keeps its Message-ID, which lets receivers
+drop the rare duplicate of a send that crashed between the relay's 250 and our
+commit (at most two per crash: the mail on the wire and the one before it).
 After `max_attempts` an entry is parked as failed instead of retried forever.
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -34,6 +38,10 @@ class OutboxStore(Protocol):
         ...
 
     def mark_failed(self, mail: ClaimedMail, error: str, retry_at: datetime | None) -> None: ...
+
+    def release(self, mail: ClaimedMail) -> None:
+        """Hand a claimed mail that was not sent back to the queue."""
+        ...
 
 
 @dataclass
@@ -73,39 +81,50 @@ class OutboxWorker:
         self.batch = batch
 
     async def flush(self, stop: asyncio.Event | None = None) -> FlushResult:
-        """Send everything due now, batch by batch, until nothing is due or `stop` is set
-        (checked between batches, so no claimed mail is left mid-claim; `serve` claims one
-        at a time, so a shutdown waits for the mail in hand only)."""
+        """Send everything due now, until nothing is due or `stop` is set (checked after
+        each send: the mail on the wire is finished and recorded, a mail claimed but not
+        yet sent goes back to the queue)."""
         result = FlushResult()
-
-        def stopped() -> bool:
-            return stop is not None and stop.is_set()
-
-        if stopped():
+        if stop is not None and stop.is_set():
             return result
-        claimed = await asyncio.to_thread(self.store.claim_due, self.clock.now(), self.batch)
-        while claimed:
-            *first, last = claimed
-            for mail in first:
-                await self._send_one(mail, result)
-            if not await self._send_one(last, result, mark=False):
-                claimed = [] if stopped() else await self._claim()
-            elif stopped():
-                await asyncio.to_thread(self.store.mark_sent, last, self.clock.now())
+        in_hand = deque(await self._claim())
+        sent: ClaimedMail | None = None  # sent, its "sent" not committed yet
+        while in_hand:
+            mail = in_hand.popleft()
+            claim_next = not in_hand and not (stop is not None and stop.is_set())
+            # The previous mail's "sent" (and the next claim) commit while this one is sent.
+            booking = asyncio.ensure_future(asyncio.to_thread(self._book, sent, claim_next))
+            try:
+                delivered = await self._send_one(mail, result)
+            finally:
+                in_hand.extend(await booking)
+            sent = mail if delivered else None
+            if stop is not None and stop.is_set():
                 break
-            else:
-                # The last mail's "sent" and the next claim share one commit.
-                claimed = await asyncio.to_thread(
-                    self.store.sent_then_claim, last, self.clock.now(), self.batch
-                )
+        await asyncio.to_thread(self._settle, sent, list(in_hand))
         return result
+
+    def _book(self, sent: ClaimedMail | None, claim_next: bool) -> list[ClaimedMail]:
+        """Record `sent` as sent and, if asked, claim the next due mail: one commit."""
+        now = self.clock.now()
+        if sent is not None and claim_next:
+            return self.store.sent_then_claim(sent, now, self.batch)
+        if sent is not None:
+            self.store.mark_sent(sent, now)
+        return self.store.claim_due(now, self.batch) if claim_next else []
+
+    def _settle(self, sent: ClaimedMail | None, unsent: list[ClaimedMail]) -> None:
+        if sent is not None:
+            self.store.mark_sent(sent, self.clock.now())
+        for mail in unsent:
+            self.store.release(mail)
 
     async def _claim(self) -> list[ClaimedMail]:
         return await asyncio.to_thread(self.store.claim_due, self.clock.now(), self.batch)
 
-    async def _send_one(self, mail: ClaimedMail, result: FlushResult, mark: bool = True) -> bool:
-        """Send one claimed mail and record the result; True when it was sent (then,
-        with `mark=False`, the caller records the "sent")."""
+    async def _send_one(self, mail: ClaimedMail, result: FlushResult) -> bool:
+        """Send one claimed mail; True when it was sent (the caller records the "sent"),
+        else its failure is recorded here."""
         about = {"outbox_id": mail.outbox_id, "message_id": mail.message_id}
         try:
             await self.transport.send(mail)
@@ -145,8 +164,6 @@ class OutboxWorker:
                 result.retrying += 1
             await asyncio.to_thread(self.store.mark_failed, mail, str(exc), retry_at)
             return False
-        if mark:
-            await asyncio.to_thread(self.store.mark_sent, mail, self.clock.now())
         log.info(
             "outbox %s sent %s to %s",
             mail.outbox_id,

@@ -107,6 +107,15 @@ class Outbox:
             values.update(status="pending", next_attempt_at=retry_at)
         self.session.execute(self._claimed(outbox_id, attempts).values(**values))
 
+    def release_claim(self, outbox_id: int, attempts: int) -> None:
+        """Hand a claimed mail that was never sent back to the queue, as it was before the
+        claim (a shutdown between the claim and the send)."""
+        self.session.execute(
+            self._claimed(outbox_id, attempts).values(
+                status="pending", claimed_at=None, attempts=attempts - 1
+            )
+        )
+
     def release_claims(self) -> int:
         """Put every `sending` row back in the queue (after a single-process crash)."""
         rows = list(self.session.scalars(select(OutboxRow).where(OutboxRow.status == "sending")))

@@ -3,8 +3,9 @@
 A claim marks rows `sending` in its own transaction (row-locked with SKIP
 LOCKED on PostgreSQL, so several gateway processes never claim the same
 row); the send happens outside any transaction; the result is a second short
-transaction, which also claims the next mail (one commit per mail sent).
-Claims older than `stale_after` belong to a crashed worker.
+transaction, which also claims the next mail (one commit per mail sent); the
+worker runs it while the next mail is on the wire. Claims older than
+`stale_after` belong to a crashed worker.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from gateway.domain import ClaimedMail
 from storage.db import Database
 from storage.repository import Outbox
 
-STALE_CLAIM = timedelta(seconds=45)  # well past one send's 20-second relay timeout
+# Well past two sends' 20-second relay timeouts: a mail is claimed while the one before
+# it is on the wire (outbound/worker.py).
+STALE_CLAIM = timedelta(seconds=60)
 
 
 class DatabaseOutboxStore:
@@ -44,6 +47,10 @@ class DatabaseOutboxStore:
     def mark_failed(self, mail: ClaimedMail, error: str, retry_at: datetime | None) -> None:
         with self.db.transaction() as session:
             Outbox(session).mark_failed(mail.outbox_id, mail.attempts, error, retry_at=retry_at)
+
+    def release(self, mail: ClaimedMail) -> None:
+        with self.db.transaction() as session:
+            Outbox(session).release_claim(mail.outbox_id, mail.attempts)
 
     def release_own_claims(self) -> int:
         """Return `sending` rows to the queue; only safe when no other process sends."""

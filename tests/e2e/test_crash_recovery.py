@@ -120,5 +120,6 @@ def test_sigkill_mid_burst_loses_and_doubles_nothing(
     assert set(per_ticket) == {t["ref"] for t in tickets}
     assert len(per_message_id) == total, "each ticket has exactly one acknowledgement"
     # A send cut between the relay's 250 and our commit is resent with the same
-    # Message-ID; the worker sends one mail at a time, so at most one per kill.
-    assert same_id_resends <= ROUNDS, per_message_id.most_common(3)
+    # Message-ID; one mail is on the wire while the one before it is recorded, so at
+    # most two per kill.
+    assert same_id_resends <= 2 * ROUNDS, per_message_id.most_common(3)

@@ -155,7 +155,7 @@ def test_killed_between_commit_and_move_makes_no_second_ticket(
     try:
         wait_for(lambda: dovecot.count("Processed") == 5, 30, "all 5 moved after the restart")
         assert imap_outcomes(serve).count("duplicate") == 5
-        # An ack the kill caught mid-send is taken again once its claim is stale (45 s).
+        # An ack the kill caught mid-send is taken again once its claim is stale (60 s).
         sink.wait_for_count(5, address="maria@alfa.edu.br", timeout=120)
     finally:
         serve.stop()

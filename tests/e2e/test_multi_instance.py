@@ -83,7 +83,7 @@ def test_on_sqlite_a_second_serve_on_the_same_store_is_refused(
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="several instances share PostgreSQL, not SQLite")
-@pytest.mark.timeout(1200)  # 2,000 mails through two gateways, then the 45 s stale-claim wait
+@pytest.mark.timeout(1200)  # 2,000 mails through two gateways, then the 60 s stale-claim wait
 def test_two_instances_share_one_store_and_survive_a_sigkill(
     gateway_config: GatewayConfig, sink: SmtpSink
 ) -> None:

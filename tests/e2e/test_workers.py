@@ -166,14 +166,15 @@ def test_two_workers_share_the_port_and_lose_nothing_when_one_is_killed(
             m.header("Message-ID") for m in sink.mails if m.rcpt_tos[0].endswith("@gama.org.br")
         )
 
-    # A dead sender's claim is taken again (at once on SQLite, after 45 s on PostgreSQL).
+    # A dead sender's claim is taken again (at once on SQLite, after 60 s on PostgreSQL).
     wait_for(lambda: len(acks()) >= TOTAL, 120, "an acknowledgement per ticket")
     per_customer = Counter(m.rcpt_tos[0] for m in sink.mails if "@gama.org.br" in m.rcpt_tos[0])
     assert len(per_customer) == TOTAL
-    # Each ticket is acknowledged by one mail; the one send cut by the SIGKILL may have
-    # reached the relay twice with the same Message-ID (the hand-off is at-least-once).
+    # Each ticket is acknowledged by one mail; the send cut by the SIGKILL and the one
+    # before it, whose "sent" was being recorded, may have reached the relay twice with
+    # the same Message-ID (the hand-off is at-least-once).
     assert len(acks()) == TOTAL
-    assert sum(acks().values()) - TOTAL <= 1, acks().most_common(3)
+    assert sum(acks().values()) - TOTAL <= 2, acks().most_common(3)
 
     log = serve.log()
     by_worker = Counter(int(n) for n in RECEIVED.findall(log))

@@ -28,3 +28,21 @@ def test_a_taken_over_claim_cannot_overwrite_the_new_owner(db_url: str) -> None:
         assert Outbox(session).counts() == {"sent": 1}
     assert store.claim_due(NOW + timedelta(hours=1), 5) == []  # sent once, never again
     db.close()
+
+
+def test_a_claim_handed_back_is_queued_as_before_and_only_by_its_owner(db_url: str) -> None:
+    db = Database.open(db_url)
+    store = DatabaseOutboxStore(db, stale_after=timedelta(seconds=60))
+    with db.transaction() as session:
+        mail = OutgoingMail(MailKind.ACKNOWLEDGEMENT, "<b@x>", "s@x.com", ("c@y.com",), b"x")
+        Outbox(session).enqueue(mail, NOW)
+    [claimed] = store.claim_due(NOW, 5)
+    store.release(claimed)  # a shutdown before its send
+    [again] = store.claim_due(NOW, 5)
+    assert again.attempts == 1  # handing back was no attempt
+    [late] = store.claim_due(NOW + timedelta(seconds=61), 5)  # stale: taken over
+    store.release(again)  # the old owner's hand-back changes nothing now
+    store.mark_sent(late, NOW + timedelta(seconds=62))
+    with db.transaction() as session:
+        assert Outbox(session).counts() == {"sent": 1}
+    db.close()

@@ -58,6 +58,10 @@ class MemoryOutbox:
         self.mark_sent(mail, now)
         return self.claim_due(now, limit)
 
+    def release(self, mail: ClaimedMail) -> None:
+        row = self.rows[mail.outbox_id]
+        row.status, row.attempts = "pending", row.attempts - 1
+
     def mark_failed(self, mail: ClaimedMail, error: str, retry_at: datetime | None) -> None:
         row = self.rows[mail.outbox_id]
         row.error = error
@@ -127,3 +131,44 @@ def test_a_permanent_refusal_is_not_retried() -> None:
     result = asyncio.run(OutboxWorker(store, relay, clock).flush())
     assert result.failed == 1 and store.rows[1].status == "failed"
     assert relay.tries == {"<m1@x>": 1}
+
+
+@dataclass
+class StoppingRelay:
+    """Accepts every mail; sets `stop` once `after` mails are in (a SIGTERM mid-flush)."""
+
+    stop: asyncio.Event
+    after: int
+    sent: list[str] = field(default_factory=list)
+
+    async def send(self, mail: ClaimedMail) -> None:
+        self.sent.append(mail.message_id)
+        if len(self.sent) == self.after:
+            self.stop.set()
+
+
+def test_every_mail_is_sent_once_and_recorded_while_the_next_is_claimed() -> None:
+    store, relay, clock = MemoryOutbox(), ScriptedRelay(failures=0), FixedClock(START)
+    for n in range(5):
+        store.add(n)
+    result = asyncio.run(OutboxWorker(store, relay, clock).flush())
+    assert result.sent == 5
+    assert relay.sent == [f"<m{n}@x>" for n in range(5)]
+    assert {r.status for r in store.rows.values()} == {"sent"}
+
+
+def test_a_stop_mid_flush_records_the_last_sent_and_hands_the_claimed_one_back() -> None:
+    store, clock = MemoryOutbox(), FixedClock(START)
+    for n in range(5):
+        store.add(n)
+
+    async def flush() -> StoppingRelay:
+        relay = StoppingRelay(asyncio.Event(), after=2)
+        await OutboxWorker(store, relay, clock).flush(relay.stop)
+        return relay
+
+    relay = asyncio.run(flush())
+    assert relay.sent == ["<m0@x>", "<m1@x>"]
+    statuses = [(n, r.status, r.attempts) for n, r in store.rows.items()]
+    # The third was claimed while the second was on the wire: back in the queue, untried.
+    assert statuses == [(0, "sent", 1), (1, "sent", 1)] + [(n, "pending", 0) for n in (2, 3, 4)]
