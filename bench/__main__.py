@@ -32,7 +32,7 @@ def main() -> int:
         "--only",
         nargs="*",
         default=None,
-        choices=("smtp-ingest", "bulk-ingest", "outbox", "big-mail", "scale"),
+        choices=("smtp-ingest", "smtp-workers", "bulk-ingest", "outbox", "big-mail", "scale"),
     )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--smtp-mails", type=int, default=None, help="mails per round (2000)")
@@ -58,6 +58,7 @@ def main() -> int:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     suites: dict[str, Callable[[Path], list[Row]]] = {
         "smtp-ingest": lambda root: smtp_ingest.run(root, smtp_n, rounds, (1, 4, 16)),
+        "smtp-workers": lambda root: smtp_ingest.run_workers(root, smtp_n, rounds),
         "bulk-ingest": lambda root: bulk.run(root, bulk_n, rounds),
         "outbox": lambda root: outbox.run(root, outbox_n, rounds),
         "big-mail": lambda root: big_mail.run(root, rounds, 5.0 if quick else 25.0),

@@ -13,6 +13,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+
 from bench.mix import DIRECTORY
 from tests.support.gateway_process import NO_LIMITS
 from tests.support.waiting import free_port
@@ -72,11 +74,17 @@ def sink(mode: str, folder: Path) -> Iterator[int]:
 
 
 def write_config(
-    folder: Path, smtp_port: int = 0, relay_port: int = 0, extra: str = "", workers: int = 1
+    folder: Path,
+    smtp_port: int = 0,
+    relay_port: int = 0,
+    extra: str = "",
+    workers: int = 1,
+    storage_url: str = "",
 ) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "directory.yaml").write_text(DIRECTORY)
     relay = f'[relay]\nhost = "127.0.0.1"\nport = {relay_port}\n' if relay_port else ""
+    relay += f'[storage]\nurl = "{storage_url}"\n' if storage_url else ""
     config = folder / "ticketgate.toml"
     config.write_text(
         '[gateway]\nsupport_addresses = ["suporte@example.com"]\ndata_dir = "data"\n'
@@ -90,14 +98,18 @@ def write_config(
 class Serve:
     """A running `ticketgate serve`: its SMTP port and a look into its outbox."""
 
-    def __init__(self, folder: Path, port: int) -> None:
+    def __init__(self, folder: Path, port: int, storage_url: str = "") -> None:
         self.folder = folder
         self.port = port
+        self.engine = create_engine(storage_url) if storage_url else None
 
     def unsent(self) -> int:
+        query = "SELECT count(*) FROM outbox WHERE status != 'sent'"
+        if self.engine is not None:
+            with self.engine.connect() as connection:
+                return int(connection.execute(text(query)).scalar_one())
         with contextlib.closing(sqlite3.connect(self.folder / "data" / "ticketgate.db")) as db:
-            row = db.execute("SELECT count(*) FROM outbox WHERE status != 'sent'").fetchone()
-            return int(row[0])
+            return int(db.execute(query).fetchone()[0])
 
     def wait_drained(self, timeout: float = 600) -> None:
         deadline = time.monotonic() + timeout
@@ -108,10 +120,12 @@ class Serve:
 
 
 @contextlib.contextmanager
-def serve(folder: Path, relay_port: int, extra: str = "", workers: int = 1) -> Iterator[Serve]:
+def serve(
+    folder: Path, relay_port: int, extra: str = "", workers: int = 1, storage_url: str = ""
+) -> Iterator[Serve]:
     port = free_port()
-    config = write_config(folder, port, relay_port, extra, workers)
+    config = write_config(folder, port, relay_port, extra, workers, storage_url)
     env = dict(os.environ, TICKETGATE_SECRET=SECRET)
     args = [sys.executable, "-m", "gateway", "--config", str(config), "serve"]
     with _running(args, port, "ticketgate serve", folder / "serve.log", env):
-        yield Serve(folder, port)
+        yield Serve(folder, port, storage_url)

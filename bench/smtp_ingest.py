@@ -20,17 +20,18 @@ from bench import wire
 from bench.mix import generate
 from bench.servers import serve, sink
 from bench.table import Row, median, percentile
+from tests.support.postgres import PostgresCluster
 
 WORKERS = os.cpu_count() or 1  # `serve`'s default [smtp] workers: one process per core
 
 
 @contextlib.contextmanager
-def _target(name: str, folder: Path) -> Iterator[tuple[int, object]]:
+def _target(name: str, folder: Path, storage_url: str = "") -> Iterator[tuple[int, object]]:
     if name.startswith("serve"):
         workers = WORKERS if name == "serve-workers" else 1
         with (
             sink("bare", folder / "relay") as relay,
-            serve(folder / name, relay, workers=workers) as gateway,
+            serve(folder / name, relay, workers=workers, storage_url=storage_url) as gateway,
         ):
             yield gateway.port, gateway
     else:
@@ -38,10 +39,12 @@ def _target(name: str, folder: Path) -> Iterator[tuple[int, object]]:
             yield port, None
 
 
-def _rate(name: str, folder: Path, n: int, conns: int, rounds: int) -> list[float]:
+def _rate(
+    name: str, folder: Path, n: int, conns: int, rounds: int, storage_url: str = ""
+) -> list[float]:
     """msgs/s of each round (fresh Message-IDs every round)."""
     rates = []
-    with _target(name, folder) as (port, gateway):
+    with _target(name, folder, storage_url) as (port, gateway):
         for r in range(rounds):
             mails = generate(n, f"{name}-c{conns}-r{r}")
             run = wire.send(port, mails, conns)
@@ -123,3 +126,25 @@ def run(root: Path, n: int, rounds: int, connections: tuple[int, ...]) -> list[R
         )
     )
     return rows
+
+
+def run_workers(root: Path, n: int, rounds: int, conns: int = 16) -> list[Row]:
+    """`serve` on PostgreSQL (its defaults: fsync on), one process against `[smtp] workers`
+    = cores: what every core buys where the store lets writers work side by side (SQLite
+    takes one writer at a time, so there the workers wait on each other)."""
+    cluster = PostgresCluster(durable=True).start()
+    try:
+        one = median(_rate("serve", root / "one", n, conns, rounds, cluster.new_database()))
+        many = median(
+            _rate("serve-workers", root / "many", n, conns, rounds, cluster.new_database())
+        )
+    finally:
+        cluster.stop()
+    return [
+        Row(
+            f"smtp-ingest c={conns} PostgreSQL",
+            f"{WORKERS} workers / 1 worker",
+            many / one,
+            f"serve {one:.0f}/s with 1, {many:.0f}/s with {WORKERS} workers",
+        )
+    ]

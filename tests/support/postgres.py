@@ -31,7 +31,11 @@ def _bindir() -> Path:
 
 
 class PostgresCluster:
-    def __init__(self) -> None:
+    """A throwaway cluster on loopback. Tests run it without fsync (speed, nothing to
+    keep); `durable=True` keeps PostgreSQL's defaults, for benchmarks."""
+
+    def __init__(self, durable: bool = False) -> None:
+        self.durable = durable
         self.bindir = _bindir()
         self.root = Path(tempfile.mkdtemp(prefix="tg-pg-"))
         self.data = self.root / "data"
@@ -66,8 +70,9 @@ class PostgresCluster:
             str(self.root / "log"),
             "-w",
             "-o",
-            f"-p {self.port} -h 127.0.0.1 -k {self.root} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+            f"-p {self.port} -h 127.0.0.1 -k {self.root} -c max_connections=200"
+            + ("" if self.durable else " -c fsync=off -c synchronous_commit=off")
+            + ("" if self.durable else " -c full_page_writes=off"),
             "start",
         )
         wait_for(self._ready, 30, "PostgreSQL to accept connections")
