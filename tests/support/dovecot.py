@@ -25,11 +25,12 @@ import ssl
 import subprocess
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from imapclient import IMAPClient
 
+from inbound.imap import MailboxSettings, Password
 from tests.support.waiting import free_port, wait_for
 
 DOVECOT = Path("/usr/sbin/dovecot")
@@ -253,3 +254,18 @@ service anvil {{
             "mailbox", "update", "-u", (user or self.user).name, "--uid-validity", str(value),
             folder,
         )  # fmt: skip
+
+
+def poller_settings(server: Dovecot, **overrides: object) -> MailboxSettings:
+    """A poller's settings for `server` (implicit TLS, its own CA), quick to poll and
+    to retry, with any field overridden."""
+    base = MailboxSettings(
+        host="127.0.0.1",
+        port=server.tls_port,
+        username=server.user.name,
+        credential=lambda: Password(server.user.password),
+        ca_file=str(server.cert),
+        poll_seconds=0.2,
+        backoff_initial=0.1,
+    )
+    return replace(base, **overrides)  # type: ignore[arg-type]

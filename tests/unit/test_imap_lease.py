@@ -15,43 +15,21 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
 from gateway.runtime.imap_runner import ImapRunner
-from inbound.imap import MailboxSettings, Password, one_by_one
+from inbound.imap import one_by_one
 from storage.db import make_engine
 from storage.leases import Lease, lease_key
-from tests.support.dovecot import Dovecot
+from tests.support.dovecot import Dovecot, poller_settings
 from tests.support.mailfiles import header, simple_mail
 from tests.support.waiting import wait_for
 
 ON_POSTGRES = os.environ.get("TICKETGATE_TEST_DB") == "postgresql"
-
-
-@pytest.fixture
-def dovecot() -> Iterator[Dovecot]:
-    server = Dovecot().start()
-    try:
-        server.create_folders("Processed", "Errors")
-        yield server
-    finally:
-        server.stop()
-
-
-def mailbox_of(server: Dovecot) -> MailboxSettings:
-    return MailboxSettings(
-        host="127.0.0.1",
-        port=server.tls_port,
-        username=server.user.name,
-        credential=lambda: Password(server.user.password),
-        ca_file=str(server.cert),
-        poll_seconds=0.2,
-        backoff_initial=0.1,
-    )
 
 
 def instance(
@@ -69,7 +47,7 @@ def instance(
     def lease(job: str) -> Lease:
         return Lease(engine, job, data_dir)
 
-    return ImapRunner([mailbox_of(server)], one_by_one(deliver), lease, retry_seconds=0.1)
+    return ImapRunner([poller_settings(server)], one_by_one(deliver), lease, retry_seconds=0.1)
 
 
 def stop_all(*runners: ImapRunner) -> None:

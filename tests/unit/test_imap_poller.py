@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import replace
+from collections.abc import Callable
 
 import pytest
 
@@ -24,32 +23,9 @@ from inbound.imap import (
     check_mailbox,
     one_by_one,
 )
-from tests.support.dovecot import BASE_CAPABILITIES, Dovecot
+from tests.support.dovecot import BASE_CAPABILITIES, Dovecot, poller_settings
 from tests.support.mailfiles import header, simple_mail
 from tests.support.waiting import wait_for
-
-
-@pytest.fixture
-def dovecot() -> Iterator[Dovecot]:
-    server = Dovecot().start()
-    try:
-        server.create_folders("Processed", "Errors")
-        yield server
-    finally:
-        server.stop()
-
-
-def settings_for(server: Dovecot, **overrides: object) -> MailboxSettings:
-    base = MailboxSettings(
-        host="127.0.0.1",
-        port=server.tls_port,
-        username=server.user.name,
-        credential=lambda: Password(server.user.password),
-        ca_file=str(server.cert),
-        poll_seconds=0.2,
-        backoff_initial=0.1,
-    )
-    return replace(base, **overrides)  # type: ignore[arg-type]
 
 
 class Running:
@@ -96,7 +72,7 @@ def test_moves_each_message_only_after_delivery_and_follows_idle(dovecot: Doveco
         return "created"
 
     dovecot.append("INBOX", *mails(3))
-    with Running(settings_for(dovecot), deliver):
+    with Running(poller_settings(dovecot), deliver):
         wait_for(lambda: dovecot.count("Processed") == 3, 20, "3 messages in Processed")
         dovecot.append("INBOX", *mails(1, "depois"))  # arrives while the poller IDLEs
         wait_for(lambda: dovecot.count("Processed") == 4, 20, "IDLE to pick up the new one")
@@ -114,7 +90,7 @@ def test_without_move_or_idle_it_copies_expunges_and_polls() -> None:
         with server.client() as client:
             assert b"MOVE" not in client.capabilities()
         server.append("INBOX", *mails(3))
-        with Running(settings_for(server), lambda raw: "created"):
+        with Running(poller_settings(server), lambda raw: "created"):
             wait_for(lambda: server.count("Processed") == 3, 20, "3 messages in Processed")
             server.append("INBOX", *mails(2, "depois"))
             wait_for(lambda: server.count("Processed") == 5, 20, "polling to pick up 2 more")
@@ -129,7 +105,7 @@ def test_without_move_or_idle_it_copies_expunges_and_polls() -> None:
 def test_flag_mode_leaves_mail_in_place_and_does_not_redeliver(dovecot: Dovecot) -> None:
     delivered: list[str] = []
     dovecot.append("INBOX", *mails(2))
-    flagging = settings_for(dovecot, mark_as="flag")
+    flagging = poller_settings(dovecot, mark_as="flag")
     with Running(flagging, lambda raw: delivered.append("x") or "") as running:
         wait_for(
             lambda: all(b"$Ticketgate" in f for _, f in dovecot.messages("INBOX")),
@@ -162,7 +138,7 @@ def test_when_may_poll_says_no_it_logs_out_and_returns(dovecot: Dovecot) -> None
 
     stop = threading.Event()
     poller = MailboxPoller(
-        settings_for(dovecot),
+        poller_settings(dovecot),
         one_by_one(lambda raw: delivered.append(header(raw, "Subject") or "") or "created"),
         stop,
         may_poll=may_poll,
@@ -199,7 +175,7 @@ def test_a_message_that_keeps_failing_goes_to_the_error_folder(
     dovecot.append("INBOX", *mails(3))
     with (
         caplog.at_level(logging.WARNING, "inbound.imap"),
-        Running(settings_for(dovecot, max_attempts=3), deliver),
+        Running(poller_settings(dovecot, max_attempts=3), deliver),
     ):
         wait_for(lambda: dovecot.count("Errors") == 1, 20, "the bad message in Errors")
     assert subjects(dovecot, "Errors") == ["pedido 1"]
@@ -227,7 +203,7 @@ def test_store_down_keeps_mail_on_the_server_and_backs_off(
     dovecot.append("INBOX", *mails(2))
     with (
         caplog.at_level(logging.WARNING, "inbound.imap"),
-        Running(settings_for(dovecot, max_attempts=1), deliver),
+        Running(poller_settings(dovecot, max_attempts=1), deliver),
     ):
         wait_for(
             lambda: sum("reconnecting in" in r.getMessage() for r in caplog.records) >= 3,
@@ -254,7 +230,7 @@ def test_backlog_is_fetched_in_bounded_groups_with_progress(
     with (
         caplog.at_level(logging.INFO, "inbound.imap"),
         Running(
-            settings_for(dovecot, batch_size=10, fetch_bytes=1000),
+            poller_settings(dovecot, batch_size=10, fetch_bytes=1000),
             lambda raw: seen.append(header(raw, "Subject") or "") or "created",
         ),
     ):
@@ -267,9 +243,8 @@ def test_backlog_is_fetched_in_bounded_groups_with_progress(
 
 def test_check_reports_what_is_wrong(dovecot: Dovecot) -> None:
     def problems(**overrides: object) -> list[str]:
-        return [
-            line.text for line in check_mailbox(settings_for(dovecot, **overrides)) if not line.ok
-        ]
+        found = check_mailbox(poller_settings(dovecot, **overrides))
+        return [line.text for line in found if not line.ok]
 
     assert problems() == []
     assert (
@@ -280,6 +255,6 @@ def test_check_reports_what_is_wrong(dovecot: Dovecot) -> None:
     assert "cannot connect to 127.0.0.1" in problems(port=1)[0]
     missing = problems(done_folder="Feitos")
     assert missing and "done_folder 'Feitos' does not exist" in missing[0]
-    starttls = check_mailbox(settings_for(dovecot, port=dovecot.port, tls=False, starttls=True))
+    starttls = check_mailbox(poller_settings(dovecot, port=dovecot.port, tls=False, starttls=True))
     assert all(line.ok for line in starttls)
     assert any("STARTTLS TLSv1" in line.text for line in starttls)
