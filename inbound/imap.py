@@ -1,17 +1,14 @@
 """The IMAP poller: the front door for support addresses that live in a provider's mailbox.
 
-It sits where `inbound/smtp.py` sits for SMTP: it gets raw bytes in and
-hands each fetched group to a `deliver` callback (in `serve`, the intake's
-group commit with channel "imap", which commits before it returns), and only then marks
-the message on the server: UID MOVE to `done_folder` (RFC 6851), or COPY +
-\\Deleted + UID EXPUNGE (RFC 4315) where MOVE is missing, or a flag. It is
-synchronous on purpose (imapclient is) and runs in its own thread, started
-by `gateway/runtime/imap_runner.py`.
+It sits where `inbound/smtp.py` sits for SMTP: it hands each fetched group
+to a `deliver` callback (in `serve`, the intake's group commit, which commits
+before it returns), and only then marks each message on the server: UID MOVE
+to `done_folder` (RFC 6851), or COPY + \\Deleted + UID EXPUNGE (RFC 4315)
+where MOVE is missing, or a flag. It is synchronous (imapclient is) and runs
+in its own thread, started by `gateway/runtime/imap_runner.py`.
 
-Connecting, login and `ticketgate imap check` live in
-`inbound/imap_connection.py` (the only module that imports imapclient), the
-settings, credentials and errors in `inbound/imap_settings.py`; the names
-callers use are re-exported here.
+Connecting, login and `imap check` live in `inbound/imap_connection.py` (the only
+imapclient module), settings and errors in `inbound/imap_settings.py`; re-exported here.
 
 Why nothing is lost or doubled:
 - No UID is remembered between sessions. Every pass selects the folder and
@@ -144,9 +141,15 @@ class MailboxPoller:
         return self._revoked or self.stop.is_set()
 
     def _still_allowed(self) -> bool:
-        """Ask `may_poll` (a lease check) again; once it says no, this run is over."""
-        if not self._revoked and not self.may_poll():
-            self._revoked = True
+        """Ask `may_poll` (a lease check) again; once it says no, this run is over. A check
+        that fails counts as a no: the caller stands by and asks again."""
+        if not self._revoked:
+            try:
+                allowed = self.may_poll()
+            except Exception:
+                log.exception("imap %s: the lease check failed", self.settings.label)
+                allowed = False
+            self._revoked = not allowed
         return not self._revoked
 
     def _session(self) -> str | None:
@@ -295,9 +298,9 @@ class MailboxPoller:
         fetched = client.fetch(group, ["BODY.PEEK[]"])
         done: list[int] = []
         failed: list[int] = []
-        retry_pending = False
-        present = [(uid, raw) for uid in group if (raw := fetched.get(uid, {}).get(b"BODY[]"))]
-        later: DeliverLater | None = None
+        retry_pending, later = False, None
+        bodies = [(uid, fetched.get(uid, {}).get(b"BODY[]")) for uid in group]
+        present = [(uid, raw) for uid, raw in bodies if raw is not None]
         try:
             results = self.deliver([raw for _, raw in present])
             for (uid, raw), result in zip(present, results, strict=False):

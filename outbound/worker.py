@@ -29,11 +29,15 @@ log = logging.getLogger(__name__)
 
 
 class OutboxStore(Protocol):
-    def claim_due(self, now: datetime, limit: int) -> list[ClaimedMail]: ...
+    def claim_due(self, now: datetime, limit: int, besides: int | None = None) -> list[ClaimedMail]:
+        """Due mail, claimed; never `besides`, the mail on the wire, however long its send."""
+        ...
 
     def mark_sent(self, mail: ClaimedMail, now: datetime) -> None: ...
 
-    def sent_then_claim(self, mail: ClaimedMail, now: datetime, limit: int) -> list[ClaimedMail]:
+    def sent_then_claim(
+        self, mail: ClaimedMail, now: datetime, limit: int, besides: int | None = None
+    ) -> list[ClaimedMail]:
         """`mark_sent`, then `claim_due`, in one transaction (one commit, not two)."""
         ...
 
@@ -93,7 +97,9 @@ class OutboxWorker:
             mail = in_hand.popleft()
             claim_next = not in_hand and not (stop is not None and stop.is_set())
             # The previous mail's "sent" (and the next claim) commit while this one is sent.
-            booking = asyncio.ensure_future(asyncio.to_thread(self._book, sent, claim_next))
+            booking = asyncio.ensure_future(
+                asyncio.to_thread(self._book, sent, claim_next, mail.outbox_id)
+            )
             try:
                 delivered = await self._send_one(mail, result)
             finally:
@@ -104,14 +110,14 @@ class OutboxWorker:
         await asyncio.to_thread(self._settle, sent, list(in_hand))
         return result
 
-    def _book(self, sent: ClaimedMail | None, claim_next: bool) -> list[ClaimedMail]:
+    def _book(self, sent: ClaimedMail | None, claim_next: bool, on_wire: int) -> list[ClaimedMail]:
         """Record `sent` as sent and, if asked, claim the next due mail: one commit."""
         now = self.clock.now()
         if sent is not None and claim_next:
-            return self.store.sent_then_claim(sent, now, self.batch)
+            return self.store.sent_then_claim(sent, now, self.batch, besides=on_wire)
         if sent is not None:
             self.store.mark_sent(sent, now)
-        return self.store.claim_due(now, self.batch) if claim_next else []
+        return self.store.claim_due(now, self.batch, besides=on_wire) if claim_next else []
 
     def _settle(self, sent: ClaimedMail | None, unsent: list[ClaimedMail]) -> None:
         if sent is not None:

@@ -38,7 +38,15 @@ class Lease:
     def __init__(self, engine: Engine, name: str, lock_dir: Path) -> None:
         # A lease's connection lives as long as the lease: outside the store's pool, so
         # held leases never starve the intake of connections.
-        self.engine = create_engine(engine.url, poolclass=NullPool)
+        # On PostgreSQL it notices a dead network within seconds (TCP keepalives, libpq's
+        # tcp_user_timeout), not after TCP's quarter-hour of retransmissions: a lease check
+        # must never hang the poller or the sender that asks it.
+        alive = (
+            {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 10,
+             "keepalives_interval": 5, "keepalives_count": 3, "tcp_user_timeout": 15000}
+            if engine.dialect.name == "postgresql" else {}
+        )  # fmt: skip
+        self.engine = create_engine(engine.url, poolclass=NullPool, connect_args=alive)
         self.name = name
         self.lock_dir = lock_dir
         self._connection: Connection | None = None

@@ -59,9 +59,16 @@ class Outbox:
         )
 
     def claim_due(
-        self, now: datetime, *, limit: int, stale_after: timedelta, skip_locked: bool
+        self,
+        now: datetime,
+        *,
+        limit: int,
+        stale_after: timedelta,
+        skip_locked: bool,
+        besides: int | None = None,
     ) -> list[ClaimedMail]:
-        """Claim due rows; a claim older than `stale_after` is a crashed worker's."""
+        """Claim due rows; a claim older than `stale_after` is a crashed worker's, except
+        `besides`, the caller's own mail on the wire (a slow send is not a crash)."""
         query = (
             select(OutboxRow)
             .where(
@@ -73,6 +80,8 @@ class Outbox:
             .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
             .limit(limit)
         )
+        if besides is not None:
+            query = query.where(OutboxRow.id != besides)
         if skip_locked:
             query = query.with_for_update(skip_locked=True)
         claimed: list[ClaimedMail] = []

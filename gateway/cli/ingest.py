@@ -92,6 +92,7 @@ def ingest(
 
 
 BATCH = 64  # messages per transaction (Intake.commit_batch)
+BATCH_BYTES = 16 * 1024 * 1024  # ... and no more raw bytes than this held at once
 
 
 class _NotStored(Exception):
@@ -120,12 +121,15 @@ def _ingest_batch(
 def _batches(
     items: Iterator[tuple[MessageSource, bytes]], size: int
 ) -> Iterator[list[tuple[MessageSource, bytes]]]:
+    """At most `size` messages and about BATCH_BYTES of them in memory at once."""
     batch: list[tuple[MessageSource, bytes]] = []
+    held = 0
     for item in items:
         batch.append(item)
-        if len(batch) == size:
+        held += len(item[1])
+        if len(batch) == size or held >= BATCH_BYTES:
             yield batch
-            batch = []
+            batch, held = [], 0
     if batch:
         yield batch
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from gateway.domain import Clock, Directory, Envelope, Outcome, ParsedMessage
@@ -159,6 +159,11 @@ class Intake:
                     self._decide(session, a.msg, a.channel, self.clock.now(), live)
                     for a in arrivals
                 ]
+        except (OperationalError, InterfaceError) as exc:
+            # The store is down or locked: no message is to blame, and trying each alone
+            # would only make every sender wait once per message. All are answered 451.
+            log.error("a batch of %d message(s) could not be committed: %s", len(arrivals), exc)
+            return [exc] * len(arrivals)
         except Exception as exc:
             log.warning(
                 "a batch of %d message(s) could not be committed (%s); each is retried alone",
@@ -176,15 +181,26 @@ class Intake:
         self, raws: Sequence[bytes], envelope: Envelope | None, channel: str
     ) -> list[Receipt | Exception]:
         """Several messages in hand at once (an IMAP fetch, an `ingest` batch): each stored
-        and parsed, then all committed together; in order, each receipt or its error."""
+        and parsed, then committed together, in order; each receipt or its error. A big
+        message is committed alone, after the ones before it (a reply must find the
+        ticket its predecessor in the group opened)."""
+        results: list[Receipt | Exception] = []
         prepared: list[Arrival | Receipt | Exception] = []
+
+        def commit_prepared() -> None:
+            committed = iter(self.commit_batch([p for p in prepared if isinstance(p, Arrival)]))
+            results.extend(next(committed) if isinstance(p, Arrival) else p for p in prepared)
+            prepared.clear()
+
         for raw in raws:
+            if len(raw) > BIG_MESSAGE:
+                commit_prepared()
             try:
                 prepared.append(self.prepare(io.BytesIO(raw), envelope, channel))
             except Exception as exc:  # the disk failed: nothing of this one is kept
                 prepared.append(exc)
-        committed = iter(self.commit_batch([p for p in prepared if isinstance(p, Arrival)]))
-        return [next(committed) if isinstance(p, Arrival) else p for p in prepared]
+        commit_prepared()
+        return results
 
     def _settle_alone(self, arrival: Arrival) -> Receipt | Exception:
         try:

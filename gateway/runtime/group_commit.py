@@ -31,6 +31,7 @@ class GroupCommit:
         self.max_batch = max_batch
         self._queue: list[tuple[Arrival, asyncio.Future[Receipt]]] = []
         self._ready = asyncio.Event()
+        self._stopped = False
 
     @property
     def pending(self) -> int:
@@ -42,20 +43,31 @@ class GroupCommit:
         arrival = await asyncio.to_thread(self.intake.prepare, spool, envelope, channel)
         if isinstance(arrival, Receipt):
             return arrival
+        if self._stopped:
+            raise RuntimeError("the committer stopped")
         answer: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
         self._queue.append((arrival, answer))
         self._ready.set()
         return await answer
 
     async def run(self) -> None:
-        """Commit batches until cancelled; the caller cancels it once nothing is in hand."""
-        while True:
-            await self._ready.wait()
-            self._ready.clear()
-            while self._queue:
-                batch = self._queue[: self.max_batch]
-                del self._queue[: self.max_batch]
-                await self._commit(batch)
+        """Commit batches until cancelled; the caller cancels it once nothing is in hand.
+        Should it stop any other way, what is still queued is answered with an error
+        (a 451 the client retries), never left waiting."""
+        try:
+            while True:
+                await self._ready.wait()
+                self._ready.clear()
+                while self._queue:
+                    batch = self._queue[: self.max_batch]
+                    del self._queue[: self.max_batch]
+                    await self._commit(batch)
+        finally:
+            self._stopped = True
+            left, self._queue = self._queue, []
+            for _, answer in left:
+                if not answer.done():
+                    answer.set_exception(RuntimeError("the committer stopped"))
 
     async def _commit(self, batch: list[tuple[Arrival, asyncio.Future[Receipt]]]) -> None:
         try:

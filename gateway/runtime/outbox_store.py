@@ -26,23 +26,32 @@ class DatabaseOutboxStore:
         self.db = db
         self.stale_after = stale_after
 
-    def claim_due(self, now: datetime, limit: int) -> list[ClaimedMail]:
+    def claim_due(self, now: datetime, limit: int, besides: int | None = None) -> list[ClaimedMail]:
         with self.db.transaction() as session:
-            return Outbox(session).claim_due(
-                now, limit=limit, stale_after=self.stale_after, skip_locked=self.db.is_postgres
-            )
+            return self._claim(Outbox(session), now, limit, besides)
 
     def mark_sent(self, mail: ClaimedMail, now: datetime) -> None:
         with self.db.transaction() as session:
             Outbox(session).mark_sent(mail.outbox_id, mail.attempts, now)
 
-    def sent_then_claim(self, mail: ClaimedMail, now: datetime, limit: int) -> list[ClaimedMail]:
+    def sent_then_claim(
+        self, mail: ClaimedMail, now: datetime, limit: int, besides: int | None = None
+    ) -> list[ClaimedMail]:
         with self.db.transaction() as session:
             outbox = Outbox(session)
             outbox.mark_sent(mail.outbox_id, mail.attempts, now)
-            return outbox.claim_due(
-                now, limit=limit, stale_after=self.stale_after, skip_locked=self.db.is_postgres
-            )
+            return self._claim(outbox, now, limit, besides)
+
+    def _claim(
+        self, outbox: Outbox, now: datetime, limit: int, besides: int | None
+    ) -> list[ClaimedMail]:
+        return outbox.claim_due(
+            now,
+            limit=limit,
+            stale_after=self.stale_after,
+            skip_locked=self.db.is_postgres,
+            besides=besides,
+        )
 
     def mark_failed(self, mail: ClaimedMail, error: str, retry_at: datetime | None) -> None:
         with self.db.transaction() as session:

@@ -9,7 +9,10 @@ or PostgreSQL, whichever store the suite runs on.
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import io
+import os
 import smtplib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -146,3 +149,49 @@ def test_concurrent_smtp_clients_each_get_their_ticket_and_ack(
         assert len(gateway_config.cli_json("tickets", "list")) == 80  # a redelivery: no 81st
     finally:
         serve.stop()
+
+
+def big_reply_to(message_id: str) -> bytes:
+    """Maria's reply with a 1.5 MB spreadsheet: past the size judged on its header first."""
+    data = base64.encodebytes(os.urandom(1_100_000)).replace(b"\n", b"\r\n")
+    return (
+        (
+            f"From: {MARIA}\r\nTo: suporte@example.com\r\nSubject: Re: Pedido 1\r\n"
+            f"Message-ID: <big@alfa>\r\nIn-Reply-To: {message_id}\r\nReferences: {message_id}\r\n"
+            'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+            "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSegue a planilha.\r\n"
+            '--b1\r\nContent-Type: application/vnd.ms-excel; name="dados.xls"\r\n'
+            'Content-Disposition: attachment; filename="dados.xls"\r\n'
+            "Content-Transfer-Encoding: base64\r\n\r\n"
+        ).encode()
+        + data
+        + b"--b1--\r\n"
+    )
+
+
+def test_a_big_reply_in_a_group_finds_the_ticket_its_predecessor_opened(
+    gateway: Gateway,
+) -> None:
+    first, reply = gateway.intake.receive_group(
+        [mail(1), big_reply_to("<p1@alfa>")], ENVELOPE, "imap"
+    )
+    assert isinstance(first, Receipt) and first.outcome is Outcome.CREATED
+    assert isinstance(reply, Receipt) and reply.outcome is Outcome.THREADED
+    assert reply.ticket == first.ticket
+
+
+def test_a_stopped_committer_answers_at_once_instead_of_leaving_mail_waiting(
+    gateway: Gateway,
+) -> None:
+    group = GroupCommit(gateway.intake)
+
+    async def after_stop() -> None:
+        committer = asyncio.create_task(group.run())
+        await asyncio.sleep(0)  # it starts and waits for mail
+        committer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await committer
+        with pytest.raises(RuntimeError, match="committer stopped"):
+            await group.receive(io.BytesIO(mail(7)), ENVELOPE, "smtp")
+
+    asyncio.run(asyncio.wait_for(after_stop(), 30))

@@ -46,3 +46,21 @@ def test_a_claim_handed_back_is_queued_as_before_and_only_by_its_owner(db_url: s
     with db.transaction() as session:
         assert Outbox(session).counts() == {"sent": 1}
     db.close()
+
+
+def test_the_mail_on_the_wire_is_not_taken_as_stale_by_its_own_sender(db_url: str) -> None:
+    db = Database.open(db_url)
+    store = DatabaseOutboxStore(db, stale_after=timedelta(seconds=60))
+    with db.transaction() as session:
+        for mid in ("<c@x>", "<d@x>"):
+            mail = OutgoingMail(MailKind.ACKNOWLEDGEMENT, mid, "s@x.com", ("c@y.com",), b"x")
+            Outbox(session).enqueue(mail, NOW)
+    [first] = store.claim_due(NOW, 1)
+    # The first send takes 90 s: the next claim, made while it is still on the wire,
+    # takes the other mail and leaves this one to its sender.
+    [second] = store.claim_due(NOW + timedelta(seconds=90), 5, besides=first.outbox_id)
+    assert second.message_id == "<d@x>"
+    store.mark_sent(first, NOW + timedelta(seconds=91))
+    with db.transaction() as session:
+        assert Outbox(session).counts() == {"sent": 1, "sending": 1}
+    db.close()

@@ -35,7 +35,7 @@ class MemoryOutbox:
     def add(self, n: int) -> None:
         self.rows[n] = Row(ClaimedMail(n, f"<m{n}@x>", "suporte@example.com", ("a@b.c",), b"x"))
 
-    def claim_due(self, now: datetime, limit: int) -> list[ClaimedMail]:
+    def claim_due(self, now: datetime, limit: int, besides: int | None = None) -> list[ClaimedMail]:
         due = [r for r in self.rows.values() if r.status == "pending" and r.due <= now][:limit]
         for row in due:
             row.status, row.attempts = "sending", row.attempts + 1
@@ -54,9 +54,11 @@ class MemoryOutbox:
     def mark_sent(self, mail: ClaimedMail, now: datetime) -> None:
         self.rows[mail.outbox_id].status = "sent"
 
-    def sent_then_claim(self, mail: ClaimedMail, now: datetime, limit: int) -> list[ClaimedMail]:
+    def sent_then_claim(
+        self, mail: ClaimedMail, now: datetime, limit: int, besides: int | None = None
+    ) -> list[ClaimedMail]:
         self.mark_sent(mail, now)
-        return self.claim_due(now, limit)
+        return self.claim_due(now, limit, besides)
 
     def release(self, mail: ClaimedMail) -> None:
         row = self.rows[mail.outbox_id]
