@@ -56,14 +56,12 @@ from inbound.imap_connection import (
 from inbound.imap_settings import (
     Credential,
     CredentialUnavailable,
-    Deliver,
     DeliverGroup,
     DeliverLater,
     ImapSetupError,
     MailboxSettings,
     OAuth2Token,
     Password,
-    one_by_one,
 )
 
 __all__ = [
@@ -72,7 +70,6 @@ __all__ = [
     "CheckLine",
     "Credential",
     "CredentialUnavailable",
-    "Deliver",
     "DeliverGroup",
     "DeliverLater",
     "ImapSetupError",
@@ -82,7 +79,6 @@ __all__ = [
     "Password",
     "check_mailbox",
     "connect",
-    "one_by_one",
 ]
 
 log = logging.getLogger(__name__)

@@ -74,28 +74,8 @@ class MailboxSettings:
         return "TLS" if self.tls else "STARTTLS" if self.starttls else "no encryption"
 
 
-Deliver = Callable[[bytes], str]
-"""Commits one raw message and returns a short outcome for the log ("created TG-00042")."""
-
 DeliverGroup = Callable[[Sequence[bytes]], list[str | Exception]]
 """Commits a group of raw messages together (group commit) and returns, in order, each one's
 outcome or the error that kept it out. A `DeliverLater` ends the list: it and the messages
 after it were not stored and stay on the server; a shorter list means the same."""
 
-
-def one_by_one(deliver: Deliver) -> DeliverGroup:
-    """A group delivery made of one delivery per message (tests, simple callers)."""
-
-    def deliver_group(raws: Sequence[bytes]) -> list[str | Exception]:
-        results: list[str | Exception] = []
-        for raw in raws:
-            try:
-                results.append(deliver(raw))
-            except DeliverLater as exc:
-                results.append(exc)
-                break
-            except Exception as exc:
-                results.append(exc)
-        return results
-
-    return deliver_group

@@ -114,16 +114,9 @@ class Intake:
     def receive(
         self, raw: bytes, envelope: Envelope | None = None, channel: str = "smtp"
     ) -> Receipt:
-        return self.receive_file(io.BytesIO(raw), envelope, channel)
-
-    def receive_file(
-        self, source: IO[bytes], envelope: Envelope | None = None, channel: str = "smtp"
-    ) -> Receipt:
-        """Receive a message from a file (the SMTP spool): stored and parsed in chunks."""
-        arrival = self.prepare(source, envelope, channel)
-        if isinstance(arrival, Receipt):
-            return arrival
-        return self._commit_alone(arrival)
+        """One message alone, in its own transaction (a release, a test, a bench)."""
+        arrival = self.prepare(io.BytesIO(raw), envelope, channel)
+        return arrival if isinstance(arrival, Receipt) else self._commit_alone(arrival)
 
     def prepare(
         self, source: IO[bytes], envelope: Envelope | None = None, channel: str = "smtp"

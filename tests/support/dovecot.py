@@ -24,13 +24,13 @@ import socket
 import ssl
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from imapclient import IMAPClient
 
-from inbound.imap import MailboxSettings, Password
+from inbound.imap import DeliverGroup, DeliverLater, MailboxSettings, Password
 from tests.support.waiting import free_port, wait_for
 
 DOVECOT = Path("/usr/sbin/dovecot")
@@ -269,3 +269,22 @@ def poller_settings(server: Dovecot, **overrides: object) -> MailboxSettings:
         backoff_initial=0.1,
     )
     return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+def one_by_one(deliver: Callable[[bytes], str]) -> DeliverGroup:
+    """A poller's group delivery made of one call per message, for tests that watch each
+    message (a failure or `DeliverLater` from one call becomes that message's result)."""
+
+    def deliver_group(raws: Sequence[bytes]) -> list[str | Exception]:
+        results: list[str | Exception] = []
+        for raw in raws:
+            try:
+                results.append(deliver(raw))
+            except DeliverLater as exc:
+                results.append(exc)
+                break
+            except Exception as exc:
+                results.append(exc)
+        return results
+
+    return deliver_group

@@ -22,10 +22,9 @@ import pytest
 from sqlalchemy import Engine, text
 
 from gateway.runtime.imap_runner import ImapRunner
-from inbound.imap import one_by_one
 from storage.db import make_engine
 from storage.leases import Lease, lease_key
-from tests.support.dovecot import Dovecot, poller_settings
+from tests.support.dovecot import Dovecot, one_by_one, poller_settings
 from tests.support.mailfiles import header, simple_mail
 from tests.support.waiting import wait_for
 

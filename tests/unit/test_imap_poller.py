@@ -1,7 +1,7 @@
 """The IMAP poller against a real Dovecot, with a delivery callback standing in for the intake.
 
-The callback is a plain function (the poller's `Deliver` port), so these
-tests can make delivery fail, stall or report the store down, and check the
+The callback is a plain function per message (made the poller's group
+delivery by `one_by_one`), so these tests can make delivery fail, stall or report the store down, and check the
 poller's side of the contract: mark only after delivery, error folder after
 `max_attempts`, COPY + UID EXPUNGE without MOVE, flags, batches, reconnects.
 The whole gateway over IMAP is tested in tests/e2e/test_imap.py.
@@ -21,9 +21,8 @@ from inbound.imap import (
     MailboxSettings,
     Password,
     check_mailbox,
-    one_by_one,
 )
-from tests.support.dovecot import BASE_CAPABILITIES, Dovecot, poller_settings
+from tests.support.dovecot import BASE_CAPABILITIES, Dovecot, one_by_one, poller_settings
 from tests.support.mailfiles import header, simple_mail
 from tests.support.waiting import wait_for
 
