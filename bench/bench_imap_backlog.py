@@ -9,7 +9,7 @@ ingested from a Maildir, as `ticketgate ingest` does, into another fresh
 gateway. Both run in this process under tracemalloc, so peak Python memory is
 comparable; the ratios are what to compare between commits.
 
-    .venv/bin/python bench/bench_imap_backlog.py [N] [--batch-size B] [--db URL]
+    .venv/bin/python -m bench.bench_imap_backlog [N] [--batch-size B] [--db URL]
 """
 
 from __future__ import annotations
@@ -25,18 +25,15 @@ import threading
 import time
 import tracemalloc
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from gateway.cli.sources import open_sources
 from gateway.config.settings import load_settings
 from gateway.runtime.app import Gateway, build
 from gateway.runtime.imap_runner import intake_delivery
-from inbound.imap import MailboxPoller, MailboxSettings, Password
-
-# The Dovecot fixture lives with the tests; make the repository root importable.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.support.dovecot import Dovecot
+from inbound.imap import MailboxPoller
+from tests.support.dovecot import Dovecot, poller_settings
 from tests.support.gateway_process import NO_LIMITS
 
 DIRECTORY = """\
@@ -131,20 +128,13 @@ def main() -> None:
             imap_outcomes: Counter[str] = Counter()
             intake = intake_delivery(imap_gw.intake)
 
-            def deliver(raw: bytes) -> str:
-                outcome = intake(raw)
-                imap_outcomes[outcome.split()[0]] += 1
-                return outcome
+            def deliver(raws: Sequence[bytes]) -> list[str | Exception]:
+                results = intake(raws)
+                imap_outcomes.update(str(r).split()[0] for r in results)
+                return results
 
             stop = threading.Event()
-            settings = MailboxSettings(
-                host="127.0.0.1",
-                port=server.tls_port,
-                username=server.user.name,
-                credential=lambda: Password(server.user.password),
-                ca_file=str(server.cert),
-                batch_size=args.batch_size,
-            )
+            settings = poller_settings(server, batch_size=args.batch_size)
             # One pass drains the backlog; stop after it instead of waiting in IDLE.
             poller = MailboxPoller(settings, deliver, stop, stop.set)
             imap_time, imap_peak = measured(poller.run)

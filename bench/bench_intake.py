@@ -5,7 +5,7 @@ the baseline) and (b) the whole intake (blob store, pipeline, one transaction,
 the acknowledgement composed and queued), and their ratio. Absolute numbers
 vary on shared machines; the ratio is what to compare between commits.
 
-    .venv/bin/python bench/bench_intake.py [N] [--db URL]
+    .venv/bin/python -m bench.bench_intake [N] [--db URL]
 """
 
 from __future__ import annotations

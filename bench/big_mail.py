@@ -9,7 +9,7 @@ the message size; issue 12's targets are ≤ 6× for one mail and, for four at
 once, ≤ 1.5× the one-mail peak. A stranger's mail is measured too: it must
 not be decoded beyond its header.
 
-    .venv/bin/python bench/big_mail.py [--mb 25]
+    .venv/bin/python -m bench.big_mail [--mb 25]
 """
 
 from __future__ import annotations
