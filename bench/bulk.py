@@ -1,12 +1,11 @@
 """`bulk-ingest`: a Maildir and an mbox of the mix, through the code `ticketgate ingest`
-runs (batches of `BATCH` messages, each one `Intake.receive_group` and one commit),
+runs (its `batches`, each one `Intake.receive_group` and one commit),
 against the work floor reading the same files (stdlib parse and one SQLite WAL commit
 per message)."""
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import mailbox
 import sqlite3
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 from bench.mix import generate
 from bench.servers import write_config
 from bench.table import Row, median
-from gateway.cli.ingest import BATCH
+from gateway.cli.ingest import batches, each_message
 from gateway.cli.sources import open_sources
 from gateway.config.settings import load_settings
 from gateway.runtime.app import build
@@ -48,10 +47,8 @@ def _gateway(source: Path, folder: Path) -> float:
     gateway = build(load_settings(write_config(folder)))
     try:
         start = time.perf_counter()
-        for src in open_sources([source]):
-            messages = src.messages()
-            while batch := list(itertools.islice(messages, BATCH)):
-                gateway.intake.receive_group(batch, None, "ingest")
+        for batch in batches(each_message(open_sources([source]))):
+            gateway.intake.receive_group([raw for _, raw in batch], None, "ingest")
         return time.perf_counter() - start
     finally:
         gateway.close()

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from gateway.cli.sources import MessageSource, open_sources
 from gateway.domain import Envelope
-from gateway.intake.use_case import Intake, Receipt
+from gateway.intake.use_case import MAX_BATCH, Receipt
 
 # sysexits.h: Postfix pipe(8) and other MTAs keep the mail queued and retry on this code.
 EX_TEMPFAIL = 75
@@ -75,53 +75,30 @@ def ingest(
                 )
             bar.update(1)
 
-        for batch in _batches(_each_message(sources), BATCH):
-            try:
-                settled = _ingest_batch(gateway.intake, batch, envelope)
-            except _NotStored as failed:
-                log.error("%s: could not be stored", failed.source.label, exc_info=failed.cause)
-                for source, receipt in failed.settled:
-                    report(source, receipt)
+        for batch in batches(each_message(sources)):
+            results = gateway.intake.receive_group([raw for _, raw in batch], envelope, "ingest")
+            failed: tuple[MessageSource, Exception] | None = None
+            for (source, _), result in zip(batch, results, strict=True):
+                if isinstance(result, Exception):
+                    failed = failed or (source, result)
+                else:
+                    report(source, result)
+            if failed is not None:  # the rest of its batch is in all the same
+                log.error("%s: could not be stored", failed[0].label, exc_info=failed[1])
                 gateway.close()
-                _give_back(f"{failed.source.label}: not stored ({_first_line(failed.cause)})")
-            for source, receipt in settled:
-                report(source, receipt)
+                _give_back(f"{failed[0].label}: not stored ({_first_line(failed[1])})")
     summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
     click.echo(f"ingested {sum(counts.values())} message(s): {summary or 'none'}", err=True)
     gateway.close()
 
 
-BATCH = 64  # messages per transaction (Intake.commit_batch)
-BATCH_BYTES = 16 * 1024 * 1024  # ... and no more raw bytes than this held at once
+BATCH_BYTES = 16 * 1024 * 1024  # raw bytes held at once, whatever the batch's count
 
 
-class _NotStored(Exception):
-    """A message of a batch could not be stored; the others' receipts are in `settled`."""
-
-    def __init__(
-        self, source: MessageSource, cause: Exception, settled: list[tuple[MessageSource, Receipt]]
-    ) -> None:
-        super().__init__(str(cause))
-        self.source, self.cause, self.settled = source, cause, settled
-
-
-def _ingest_batch(
-    intake: Intake, batch: list[tuple[MessageSource, bytes]], envelope: Envelope | None
-) -> list[tuple[MessageSource, Receipt]]:
-    """Commit `batch` in one transaction; the receipts in input order. Raises _NotStored
-    naming the first message the store refused (the others are in all the same)."""
-    results = intake.receive_group([raw for _, raw in batch], envelope, "ingest")
-    settled = [(s, r) for (s, _), r in zip(batch, results, strict=True) if isinstance(r, Receipt)]
-    for (source, _), result in zip(batch, results, strict=True):
-        if isinstance(result, Exception):
-            raise _NotStored(source, result, settled)
-    return settled
-
-
-def _batches(
-    items: Iterator[tuple[MessageSource, bytes]], size: int
+def batches(
+    items: Iterator[tuple[MessageSource, bytes]], size: int = MAX_BATCH
 ) -> Iterator[list[tuple[MessageSource, bytes]]]:
-    """At most `size` messages and about BATCH_BYTES of them in memory at once."""
+    """`ingest`'s transactions: at most `size` messages, about BATCH_BYTES of them."""
     batch: list[tuple[MessageSource, bytes]] = []
     held = 0
     for item in items:
@@ -134,7 +111,7 @@ def _batches(
         yield batch
 
 
-def _each_message(sources: list[MessageSource]) -> Iterator[tuple[MessageSource, bytes]]:
+def each_message(sources: list[MessageSource]) -> Iterator[tuple[MessageSource, bytes]]:
     for source in sources:
         for raw in source.messages():
             yield source, raw

@@ -55,11 +55,13 @@ from storage.repository import ReceiptLedger, TicketRepository
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Arrival", "Intake", "IntakePolicy", "Receipt"]
+__all__ = ["MAX_BATCH", "Arrival", "Intake", "IntakePolicy", "Receipt"]
 
 # Past this size a message is judged on its header before its body is parsed, and such
 # messages are parsed one at a time (a parsed tree costs a few times the message's size).
 BIG_MESSAGE = 1024 * 1024
+# Messages per group commit: bounds what one refused message sends back one by one.
+MAX_BATCH = 64
 
 
 @dataclass(frozen=True)

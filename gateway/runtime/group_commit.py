@@ -16,11 +16,9 @@ import logging
 from typing import IO
 
 from gateway.domain import Envelope
-from gateway.intake.use_case import Arrival, Intake, Receipt
+from gateway.intake.use_case import MAX_BATCH, Arrival, Intake, Receipt
 
 log = logging.getLogger(__name__)
-
-MAX_BATCH = 64  # messages per transaction: bounds the batch a failure sends back one by one
 
 
 class GroupCommit:

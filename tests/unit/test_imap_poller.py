@@ -1,9 +1,10 @@
 """The IMAP poller against a real Dovecot, with a delivery callback standing in for the intake.
 
 The callback is a plain function per message (made the poller's group
-delivery by `one_by_one`), so these tests can make delivery fail, stall or report the store down, and check the
-poller's side of the contract: mark only after delivery, error folder after
-`max_attempts`, COPY + UID EXPUNGE without MOVE, flags, batches, reconnects.
+delivery by `one_by_one`), so these tests can make delivery fail, stall or
+report the store down, and check the poller's side of the contract: mark
+only after delivery, error folder after `max_attempts`, COPY + UID EXPUNGE
+without MOVE, flags, batches, reconnects.
 The whole gateway over IMAP is tested in tests/e2e/test_imap.py.
 """
 
