@@ -55,20 +55,27 @@ async def lead_outbox(
     interval: float,
 ) -> None:
     """Send due mail while this process holds `lease`: whenever woken by a commit, and
-    every `interval` seconds; without the lease, ask for it again every `interval`."""
-    leading = False
+    every `interval` seconds. The lease is checked at most once an `interval` (a commit
+    wake costs no database round trip); without it, wakes are ignored and the lease is
+    asked for again every `interval`."""
+    loop = asyncio.get_running_loop()
+    leading, checked_at = False, float("-inf")
     while not stop.is_set():
         wake.clear()
         try:
-            took = await asyncio.to_thread(lease.try_acquire)
-            if took and not leading:
-                await asyncio.to_thread(_requeue_orphans, store)
-            leading = took
+            if not leading or loop.time() - checked_at >= interval:
+                took = await asyncio.to_thread(lease.try_acquire)
+                checked_at = loop.time()
+                if took and not leading:
+                    await asyncio.to_thread(_requeue_orphans, store)
+                leading = took
             if leading:
                 await outbox.flush(stop)
         except Exception:
             log.exception("outbox flush failed; will try again")
-        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+        waiters = [asyncio.ensure_future(stop.wait())]
+        if leading:
+            waiters.append(asyncio.ensure_future(wake.wait()))
         await asyncio.wait(waiters, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
         for waiter in waiters:
             waiter.cancel()
