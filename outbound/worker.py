@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -70,63 +69,63 @@ class RetryPolicy:
 
 
 class OutboxWorker:
+    """Sends one mail at a time; its "sent" is recorded while the next is on the wire."""
+
     def __init__(
         self,
         store: OutboxStore,
         transport: Transport,
         clock: Clock,
         retry: RetryPolicy = RetryPolicy(),
-        batch: int = 1,
     ) -> None:
         self.store = store
         self.transport = transport
         self.clock = clock
         self.retry = retry
-        self.batch = batch
 
     async def flush(self, stop: asyncio.Event | None = None) -> FlushResult:
         """Send everything due now, until nothing is due or `stop` is set (checked after
         each send: the mail on the wire is finished and recorded, a mail claimed but not
         yet sent goes back to the queue)."""
         result = FlushResult()
-        if stop is not None and stop.is_set():
+
+        def stopping() -> bool:
+            return stop is not None and stop.is_set()
+
+        if stopping():
             return result
-        in_hand = deque(await self._claim())
+        mail = _one(await asyncio.to_thread(self.store.claim_due, self.clock.now(), 1))
         sent: ClaimedMail | None = None  # sent, its "sent" not committed yet
-        while in_hand:
-            mail = in_hand.popleft()
-            claim_next = not in_hand and not (stop is not None and stop.is_set())
+        while mail is not None:
             # The previous mail's "sent" (and the next claim) commit while this one is sent.
             booking = asyncio.ensure_future(
-                asyncio.to_thread(self._book, sent, claim_next, mail.outbox_id)
+                asyncio.to_thread(self._book, sent, not stopping(), mail.outbox_id)
             )
             try:
                 delivered = await self._send_one(mail, result)
             finally:
-                in_hand.extend(await booking)
+                upcoming = await booking
             sent = mail if delivered else None
-            if stop is not None and stop.is_set():
+            mail = upcoming
+            if stopping():
                 break
-        await asyncio.to_thread(self._settle, sent, list(in_hand))
+        await asyncio.to_thread(self._settle, sent, mail)
         return result
 
-    def _book(self, sent: ClaimedMail | None, claim_next: bool, on_wire: int) -> list[ClaimedMail]:
+    def _book(self, sent: ClaimedMail | None, claim: bool, on_wire: int) -> ClaimedMail | None:
         """Record `sent` as sent and, if asked, claim the next due mail: one commit."""
         now = self.clock.now()
-        if sent is not None and claim_next:
-            return self.store.sent_then_claim(sent, now, self.batch, besides=on_wire)
+        if sent is not None and claim:
+            return _one(self.store.sent_then_claim(sent, now, 1, besides=on_wire))
         if sent is not None:
             self.store.mark_sent(sent, now)
-        return self.store.claim_due(now, self.batch, besides=on_wire) if claim_next else []
+        return _one(self.store.claim_due(now, 1, besides=on_wire)) if claim else None
 
-    def _settle(self, sent: ClaimedMail | None, unsent: list[ClaimedMail]) -> None:
+    def _settle(self, sent: ClaimedMail | None, unsent: ClaimedMail | None) -> None:
         if sent is not None:
             self.store.mark_sent(sent, self.clock.now())
-        for mail in unsent:
-            self.store.release(mail)
-
-    async def _claim(self) -> list[ClaimedMail]:
-        return await asyncio.to_thread(self.store.claim_due, self.clock.now(), self.batch)
+        if unsent is not None:
+            self.store.release(unsent)
 
     async def _send_one(self, mail: ClaimedMail, result: FlushResult) -> bool:
         """Send one claimed mail; True when it was sent (the caller records the "sent"),
@@ -194,3 +193,7 @@ class OutboxWorker:
             )
             for task in pending:
                 task.cancel()
+
+
+def _one(claimed: list[ClaimedMail]) -> ClaimedMail | None:
+    return claimed[0] if claimed else None

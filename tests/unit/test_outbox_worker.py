@@ -31,11 +31,13 @@ class Row:
 @dataclass
 class MemoryOutbox:
     rows: dict[int, Row] = field(default_factory=dict)
+    on_wire: list[int | None] = field(default_factory=list)  # `besides` of each claim
 
     def add(self, n: int) -> None:
         self.rows[n] = Row(ClaimedMail(n, f"<m{n}@x>", "suporte@example.com", ("a@b.c",), b"x"))
 
     def claim_due(self, now: datetime, limit: int, besides: int | None = None) -> list[ClaimedMail]:
+        self.on_wire.append(besides)
         due = [r for r in self.rows.values() if r.status == "pending" and r.due <= now][:limit]
         for row in due:
             row.status, row.attempts = "sending", row.attempts + 1
@@ -157,6 +159,8 @@ def test_every_mail_is_sent_once_and_recorded_while_the_next_is_claimed() -> Non
     assert result.sent == 5
     assert relay.sent == [f"<m{n}@x>" for n in range(5)]
     assert {r.status for r in store.rows.values()} == {"sent"}
+    # The first claim; then each claim made while a mail was on the wire spares that mail.
+    assert store.on_wire == [None, 0, 1, 2, 3, 4]
 
 
 def test_a_stop_mid_flush_records_the_last_sent_and_hands_the_claimed_one_back() -> None:
