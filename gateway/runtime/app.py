@@ -255,7 +255,7 @@ async def _start_http(gateway: Gateway, telemetry: Telemetry) -> WebEndpoint | N
 
 def prune_flow_marks(gateway: Gateway) -> int:
     """Forget flood-count marks older than the longest window (and a day at least)."""
-    keep = max(gateway.settings.file.limits.limits().longest_window(), timedelta(days=1))
+    keep = max(gateway.intake.policy.limits.longest_window(), timedelta(days=1))
     with gateway.db.transaction() as session:
         return FlowLedger(session).prune(gateway.clock.now() - keep)
 
