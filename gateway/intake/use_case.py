@@ -208,23 +208,23 @@ class Intake:
         self, source: IO[bytes], raw_sha: str, size: int, envelope: Envelope | None, channel: str
     ) -> Receipt:
         head = parse_head(source, raw_sha, size, envelope)
-        if self._body_needed(head):
+        live = self._live()  # the header is judged, and the mail decided, on one snapshot
+        if self._body_needed(head, live):
             msg = parse_message_file(source, raw_sha, size, envelope)
-            return self._commit_alone(self._stored(msg, channel))
+            return self._commit_alone(self._stored(msg, channel), live)
         log.info("%s sha256:%s: decided on its header alone", channel, raw_sha[:12])
-        return self._commit_alone(self._stored(head, channel))
+        return self._commit_alone(self._stored(head, channel), live)
 
-    def _body_needed(self, head: ParsedMessage) -> bool:
-        directory, rules, live = self.directory(), self.rules(), self.support_policy()
+    def _body_needed(self, head: ParsedMessage, live: _Live) -> bool:
         with self.db.transaction() as session:
             facts = StoreFacts(
                 session,
                 self.policy,
-                directory,
+                live.directory,
                 self.tokens,
                 self.clock.now(),
-                rules,
-                live,
+                live.rules,
+                live.policy,
                 self.lifecycle,
             )
             return body_needed(head, facts)
@@ -237,10 +237,10 @@ class Intake:
             self.blobs.put(part.content)
         return Arrival(msg, channel)
 
-    def _commit_alone(self, arrival: Arrival) -> Receipt:
+    def _commit_alone(self, arrival: Arrival, live: _Live | None = None) -> Receipt:
         msg = arrival.msg
         try:
-            live = self._live()
+            live = live or self._live()
             with self.db.transaction() as session:
                 receipt = self._decide(session, msg, arrival.channel, self.clock.now(), live)
         except IntegrityError:
