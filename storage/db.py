@@ -28,14 +28,28 @@ log = logging.getLogger(__name__)
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, a busy timeout and immediate writes."""
+# libpq's connection settings: a dead network or server is noticed within seconds (TCP
+# keepalives, tcp_user_timeout), not after TCP's quarter-hour of retransmissions, so a
+# commit, a claim or a lease check never hangs a thread that long.
+POSTGRES_CONNECT_ARGS = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 15000,
+}
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout and immediate writes,
+    PostgreSQL connections that notice a dead peer. `options` go to `create_engine`."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 60})
+        engine = create_engine(url, connect_args={"timeout": 60}, **options)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, connect_args=POSTGRES_CONNECT_ARGS, **options)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

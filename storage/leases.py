@@ -19,9 +19,11 @@ import os
 import threading
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
+
+from storage.db import make_engine
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +40,8 @@ class Lease:
     def __init__(self, engine: Engine, name: str, lock_dir: Path) -> None:
         # A lease's connection lives as long as the lease: outside the store's pool, so
         # held leases never starve the intake of connections.
-        # On PostgreSQL it notices a dead network within seconds (TCP keepalives, libpq's
-        # tcp_user_timeout), not after TCP's quarter-hour of retransmissions: a lease check
-        # must never hang the poller or the sender that asks it.
-        alive = (
-            {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 10,
-             "keepalives_interval": 5, "keepalives_count": 3, "tcp_user_timeout": 15000}
-            if engine.dialect.name == "postgresql" else {}
-        )  # fmt: skip
-        self.engine = create_engine(engine.url, poolclass=NullPool, connect_args=alive)
+        url = engine.url.render_as_string(hide_password=False)
+        self.engine = make_engine(url, poolclass=NullPool)
         self.name = name
         self.lock_dir = lock_dir
         self._connection: Connection | None = None
