@@ -151,6 +151,17 @@ class QuarantineStore:
         row = self.session.scalar(query)
         return quarantined_mail(row) if row else None
 
+    def still_held(self, held_id: int) -> QuarantinedMail:
+        """The held mail, row-locked until the transaction ends, so that a release and a
+        drop at once cannot both settle it. LookupError if there is none, ValueError if
+        it was already released or dropped."""
+        held = self.get(held_id, for_update=True)
+        if held is None:
+            raise LookupError(f"no held mail #{held_id}")
+        if held.state is not QuarantineState.HELD:
+            raise ValueError(f"mail #{held_id} was already {held.state.value}")
+        return held
+
     def settle(
         self,
         held_id: int,

@@ -182,12 +182,12 @@ def drop(obj: Any, held_id: int, as_json: bool) -> None:
     try:  # read, check and settle under one row lock: a release at the same time wins or waits
         with db.transaction() as session:
             store = QuarantineStore(session)
-            held = store.get(held_id, for_update=True)
-            if held is None:
-                raise _missing(held_id)
-            if held.state is not QuarantineState.HELD:
-                raise click.ClickException(f"mail #{held_id} was already {held.state.value}")
+            held = store.still_held(held_id)
             store.settle(held_id, QuarantineState.DROPPED, datetime.now().astimezone(), by=_actor())
+    except LookupError as exc:
+        raise _missing(held_id) from exc
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
     finally:
         db.close()
     if as_json:

@@ -286,11 +286,7 @@ class Intake:
         bytes; the admin vouched for it, so no flood limit holds it again (a forged or
         oversized mail is quarantined again). Its one receipt takes the new outcome."""
         with self.db.transaction() as session:
-            held = QuarantineStore(session).get(held_id)
-        if held is None:
-            raise LookupError(f"no held mail #{held_id}")
-        if held.state is not QuarantineState.HELD:
-            raise ValueError(f"mail #{held_id} was already {held.state.value}")
+            held = QuarantineStore(session).still_held(held_id)
         envelope = Envelope(mail_from=held.mail_from, rcpt_tos=held.rcpt_tos)
         try:
             msg = storable_message(parse_message(self.blobs.get(held.raw_sha256), envelope))
@@ -298,10 +294,7 @@ class Intake:
             raise ValueError(f"mail #{held_id} still cannot be parsed: {exc}") from exc
         live = self._live()
         with self.db.transaction() as session:
-            # Two admins releasing one mail: the second finds it gone.
-            again = QuarantineStore(session).get(held_id, for_update=True)
-            if again is None or again.state is not QuarantineState.HELD:
-                raise ValueError(f"mail #{held_id} is no longer held")
+            QuarantineStore(session).still_held(held_id)  # two admins at once: one wins
             now = self.clock.now()
             receipt = self._decide(session, msg, held.channel, now, live, released=(held_id, by))
         log.info("released held mail #%d by %s: %s", held_id, by, receipt.outcome.value)
