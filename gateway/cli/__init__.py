@@ -55,6 +55,7 @@ class Context:
     config_path: Path | None
     verbose: bool = False
     is_demo: bool = False
+    worker: int | None = None  # a supervisor's worker: its number on every log line
     _settings: Settings | None = None
 
     def settings(self) -> Settings:
@@ -71,7 +72,7 @@ class Context:
                 ) from exc
             wanted = _env_log_format(self._settings.file.logging.format)
             if wanted != _env_log_format():  # the config asks for other lines than so far
-                configure_logging(wanted, verbose=self.verbose)
+                configure_logging(wanted, verbose=self.verbose, worker=self.worker)
         return self._settings
 
     def tickets_zone(self) -> ZoneInfo:
@@ -148,14 +149,12 @@ def serve(obj: Context, worker: int | None, supervisor: int | None, port: int | 
     if worker is not None and supervisor is not None and port is not None:
         role = WorkerRole(worker, supervisor, port)
         role.follow_supervisor()
+        obj.worker = worker
         configure_logging(_env_log_format(), verbose=obj.verbose, worker=worker)
     try:
         settings = obj.settings()
     except click.ClickException as exc:  # ticketgate.toml refused, file:line:column
         raise Refused(exc.message) from exc
-    if role is not None:  # the config's log format, with this worker's number on each line
-        format_ = _env_log_format(settings.file.logging.format)
-        configure_logging(format_, verbose=obj.verbose, worker=role.number)
     if created := ensure_signing_key(settings):  # a fresh deployment starts as it is
         click.echo(f"{settings.gateway.secret_env} is not set: created {created}", err=True)
 
