@@ -28,13 +28,13 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from bench.servers import write_config
 from gateway.cli.sources import open_sources
 from gateway.config.settings import load_settings
 from gateway.runtime.app import Gateway, build
 from gateway.runtime.imap_runner import intake_delivery
 from inbound.imap import MailboxPoller
 from tests.support.dovecot import Dovecot, poller_settings
-from tests.support.gateway_process import NO_LIMITS
 
 DIRECTORY = """\
 queues: [{id: n1, name: N1}]
@@ -45,8 +45,6 @@ organizations:
 """
 
 
-# Thousands of mails from one contact measure throughput, not a loop (issue 12 [limits]).
-NO_SENDER_LIMITS = f"\n[limits]\n{NO_LIMITS}"
 
 
 def message(n: int, tag: str) -> bytes:
@@ -59,15 +57,7 @@ def message(n: int, tag: str) -> bytes:
 
 
 def fresh_gateway(root: Path, db: str | None) -> Gateway:
-    root.mkdir(parents=True)
-    (root / "directory.yaml").write_text(DIRECTORY)
-    storage = f'\n[storage]\nurl = "{db}"\n' if db else ""
-    (root / "ticketgate.toml").write_text(
-        '[gateway]\nsupport_addresses = ["suporte@example.com"]\ndata_dir = "data"\n'
-        + storage
-        + NO_SENDER_LIMITS
-    )
-    return build(load_settings(root / "ticketgate.toml"))
+    return build(load_settings(write_config(root, storage_url=db or "", directory=DIRECTORY)))
 
 
 def measured(work: Callable[[], None]) -> tuple[float, int]:
@@ -130,7 +120,7 @@ def main() -> None:
 
             def deliver(raws: Sequence[bytes]) -> list[str | Exception]:
                 results = intake(raws)
-                imap_outcomes.update(str(r).split()[0] for r in results)
+                imap_outcomes.update(r.split()[0] for r in results if isinstance(r, str))
                 return results
 
             stop = threading.Event()

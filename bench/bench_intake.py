@@ -18,10 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.servers import write_config
 from gateway.config.settings import load_settings
 from gateway.runtime.app import build
 from inbound.mime import parse_message
-from tests.support.gateway_process import NO_LIMITS
 
 DIRECTORY = """\
 queues: [{id: n1, name: N1}]
@@ -32,8 +32,6 @@ organizations:
 """
 
 
-# Thousands of mails from one contact measure throughput, not a loop (issue 12 [limits]).
-NO_SENDER_LIMITS = f"\n[limits]\n{NO_LIMITS}"
 
 
 def message(n: int) -> bytes:
@@ -63,15 +61,8 @@ def main() -> None:
     logging.disable(logging.INFO)
     os.environ.setdefault("TICKETGATE_SECRET", "bench-secret-bench-secret-bench")
     with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder)
-        (root / "directory.yaml").write_text(DIRECTORY)
-        storage = f'\n[storage]\nurl = "{args.db}"\n' if args.db else ""
-        (root / "ticketgate.toml").write_text(
-            '[gateway]\nsupport_addresses = ["suporte@example.com"]\ndata_dir = "data"\n'
-            + storage
-            + NO_SENDER_LIMITS
-        )
-        gateway = build(load_settings(root / "ticketgate.toml"))
+        config = write_config(Path(folder), storage_url=args.db or "", directory=DIRECTORY)
+        gateway = build(load_settings(config))
         mails = [message(n) for n in range(args.n)]
         baseline = parse_cost(mails)
         # Every intake round needs new Message-IDs, or it would only measure duplicates.

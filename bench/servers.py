@@ -80,9 +80,11 @@ def write_config(
     extra: str = "",
     workers: int = 1,
     storage_url: str = "",
+    directory: str = DIRECTORY,
 ) -> Path:
+    """A `serve` config for the benches: every flood limit off, one process unless asked."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "directory.yaml").write_text(DIRECTORY)
+    (folder / "directory.yaml").write_text(directory)
     relay = f'[relay]\nhost = "127.0.0.1"\nport = {relay_port}\n' if relay_port else ""
     relay += f'[storage]\nurl = "{storage_url}"\n' if storage_url else ""
     config = folder / "ticketgate.toml"
