@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import event, text
+from sqlalchemy.exc import OperationalError
 
 from gateway.config.settings import load_settings
 from gateway.domain import Envelope, Outcome
@@ -34,7 +35,7 @@ from tests.support.gateway_process import (
 )
 from tests.support.mailfiles import simple_mail
 from tests.support.sink import SmtpSink
-from tests.support.store_faults import accept_again, refuse_receipt_of
+from tests.support.store_faults import accept_again, refuse_receipt_of, store_locked
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -122,6 +123,21 @@ def test_a_message_the_store_refuses_is_retried_alone_and_the_others_commit(
     with gateway.db.transaction() as session:
         tickets = session.execute(text("SELECT count(*) FROM tickets")).scalar_one()
     assert tickets == 5
+
+
+def test_a_store_that_is_locked_fails_the_batch_at_once_not_once_per_message(
+    gateway: Gateway,
+) -> None:
+    batch = [arrival(gateway, mail(n)) for n in range(3)]
+    with store_locked(gateway.db.engine):
+        results = gateway.intake.commit_batch(batch)
+    # One error for all three (each answered 451): none was tried again alone.
+    assert all(isinstance(r, OperationalError) for r in results), results
+    assert results[0] is results[1] is results[2]
+    with gateway.db.transaction() as session:
+        assert session.execute(text("SELECT count(*) FROM tickets")).scalar_one() == 0
+    (again,) = gateway.intake.commit_batch([batch[0]])  # the store is back
+    assert isinstance(again, Receipt) and again.outcome is Outcome.CREATED
 
 
 def test_concurrent_smtp_clients_each_get_their_ticket_and_ack(

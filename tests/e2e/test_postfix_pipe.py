@@ -120,10 +120,23 @@ def hide_secret(desk: PipeUserConfig) -> Callable[[], None]:
     return lambda: shutil.chown(secret, USER)
 
 
+def break_directory(desk: PipeUserConfig) -> Callable[[], None]:
+    """An admin's edit left directory.yaml unreadable: `serve` would refuse to start, so the
+    pipe holds the mail too (exit 1 would bounce it)."""
+    directory = desk.folder / "directory.yaml"
+    working = directory.read_text()
+    directory.write_text("organizations: [\n")
+    return lambda: directory.write_text(working)
+
+
 @pytest.mark.parametrize(
     ("breakage", "reason"),
-    [(break_store, "the store cannot be opened"), (hide_secret, "a file it needs cannot be used")],
-    ids=["store-down", "secret-unreadable"],
+    [
+        (break_store, "the store cannot be opened"),
+        (hide_secret, "a file it needs cannot be used"),
+        (break_directory, "the configuration cannot be used"),
+    ],
+    ids=["store-down", "secret-unreadable", "directory-broken"],
 )
 def test_ingest_that_cannot_store_makes_postfix_defer_then_deliver_once(
     desk: PipeUserConfig,

@@ -4,7 +4,12 @@ or a broken constraint would raise), for the tests of what the others' mail does
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, text
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.pool import NullPool
 
 _REFUSE = {
     "sqlite": [
@@ -37,3 +42,34 @@ def _run(engine: Engine, statements: list[str]) -> None:
     with engine.begin() as connection:
         for statement in statements:
             connection.execute(text(statement))
+
+
+@contextmanager
+def store_locked(engine: Engine) -> Iterator[None]:
+    """Another process holds the store's write lock, and `engine` gives up on it after a
+    moment (SQLite: "database is locked"; PostgreSQL: a lock timeout on the receipts)."""
+    postgres = engine.dialect.name == "postgresql"
+
+    def impatient(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET lock_timeout = '300ms'" if postgres else "PRAGMA busy_timeout=300")
+        cursor.close()
+        if postgres:
+            dbapi_connection.commit()
+
+    event.listen(engine, "connect", impatient)
+    engine.dispose()  # pooled connections are made again, impatient
+    other = create_engine(engine.url, poolclass=NullPool)
+    with other.connect() as holder:
+        if postgres:
+            holder.execute(text("BEGIN"))
+            holder.execute(text("LOCK TABLE receipts IN ACCESS EXCLUSIVE MODE"))
+        else:
+            holder.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            holder.rollback()
+            event.remove(engine, "connect", impatient)
+            engine.dispose()
+    other.dispose()
