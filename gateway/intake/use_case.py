@@ -317,7 +317,7 @@ class Intake:
         )
         assessment, decision = steps.assess(msg, facts, released=released is not None)
         ledger = ReceiptLedger(session)
-        key = steps.dedup_key(msg)
+        key = assessment.dedup_key
         if decision.outcome is Outcome.DUPLICATE:
             earlier = ledger.outcome_of(key)
             ticket = earlier.ticket if earlier else None

@@ -14,12 +14,11 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from gateway.domain import Directory, EventKind, MailKind, Sla, TokenPurpose
+from gateway.domain import EventKind, MailKind, Sla, TokenPurpose
 from gateway.lifecycle import sla as lifecycle
 from gateway.lifecycle.sla import ClockState
 from gateway.lifecycle.step import SCHEDULER, STALE, Firing
 from gateway.mail.contexts import SlaNotice, TicketLine
-from gateway.mail.labels import Words
 from gateway.mail.letters import Letter
 
 log = logging.getLogger(__name__)
@@ -130,7 +129,7 @@ def _queue_notice(
         ticket=TicketLine(str(fields.ref), fields.subject, int(fields.priority)),
         sla_label=label,
         due=words.when(due) if due else "",
-        queue=queue_name(parts.directory(), fields.queue, words),
+        queue=words.queue_in(parts.directory(), fields.queue) if fields.queue else "-",
         assignee=fields.assignee or "",
         level=level,
         answer_address=answer,
@@ -149,8 +148,3 @@ def _queue_notice(
         )
     )
 
-
-def queue_name(directory: Directory, queue_id: str | None, words: Words) -> str:
-    """The queue as labels.yaml or directory.yaml names it (an agent reads "Suporte Nível
-    1", not "n1")."""
-    return words.queue_in(directory, queue_id) if queue_id else "-"

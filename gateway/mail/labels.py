@@ -293,16 +293,14 @@ class Words:
         """A status as an agent reads it (labels.yaml `agent_status`)."""
         return self._label(LabelKind.AGENT_STATUS, status)
 
-    def queue(self, queue_id: str, name: str) -> str:
-        """A queue by the label table's name for it, else directory.yaml's `name`."""
-        found = self.table.label(self.locale, LabelKind.QUEUE, queue_id)
-        return found if found is not None else name
-
     def queue_in(self, directory: Directory, queue_id: str) -> str:
         """A queue as agents and customers read it: labels.yaml's name, else
         directory.yaml's, else its id (an agent reads "Suporte Nível 1", not "n1")."""
+        found = self.table.label(self.locale, LabelKind.QUEUE, queue_id)
+        if found is not None:
+            return found
         queue = directory.queue(queue_id)
-        return self.queue(queue_id, queue.name if queue else queue_id)
+        return queue.name if queue else queue_id
 
     def sla(self, sla: str) -> str:
         return SLA_LABELS[self.locale][sla]

@@ -67,11 +67,12 @@ def test_the_admins_labels_are_laid_over_the_built_in_ones(tmp_path: Path) -> No
     assert pt.priority(Priority.CRITICAL) == "urgente"
     assert pt.category("question") == "pergunta"
     assert pt.environment("staging") == "teste"
-    assert pt.queue("n1", "Suporte Nível 1") == "Atendimento"
+    queues = Directory(queues=(Queue("n1", "Suporte Nível 1"), Queue("n2", "Suporte Nível 2")))
+    assert pt.queue_in(queues, "n1") == "Atendimento"
     # What the file leaves out keeps its built-in label, or directory.yaml's name.
     assert pt.status("resolved") == "resolvido"
     assert pt.priority(Priority.NORMAL) == "normal"
-    assert pt.queue("n2", "Suporte Nível 2") == "Suporte Nível 2"
+    assert pt.queue_in(queues, "n2") == "Suporte Nível 2"
     assert en.status("open") == "being worked on"
     assert en.status("waiting_customer") == "waiting for your answer"
 
@@ -150,7 +151,7 @@ def test_every_mistake_is_reported_at_once(tmp_path: Path) -> None:
 
 def test_queue_ids_are_not_checked_without_a_directory(tmp_path: Path) -> None:
     table = load_labels(write(tmp_path, "pt_BR: {queue: {n9: Outra}}\n"), BUILTIN_LABELS)
-    assert Words("pt_BR", SP, table).queue("n9", "n9") == "Outra"
+    assert Words("pt_BR", SP, table).queue_in(Directory(), "n9") == "Outra"
 
 
 def settle(path: Path) -> None:
