@@ -8,12 +8,13 @@ in the transaction of the decision that caused them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from gateway.domain import ReceivedMail
 from gateway.domain.flood import (
     Counter,
     Hold,
@@ -103,31 +104,23 @@ class QuarantineStore:
 
     def hold(
         self,
+        mail: ReceivedMail,
         *,
-        dedup_key: str,
-        message_id: str | None,
-        raw_sha256: str,
-        size: int,
-        sender: str,
-        subject: str,
-        mail_from: str | None,
-        rcpt_tos: Sequence[str],
-        channel: str,
         cause: QuarantineCause,
         reason: str,
         ticket_id: int | None,
         now: datetime,
     ) -> int:
         row = QuarantineRow(
-            dedup_key=fit(dedup_key, 1000),
-            message_id=fit(message_id, 998) if message_id else None,
-            raw_sha256=raw_sha256,
-            size=size,
-            sender=fit(sender, 320),
-            subject=fit(subject, 998),
-            mail_from=fit(mail_from, 320) if mail_from else None,
-            rcpt_tos=list(rcpt_tos),
-            channel=channel,
+            dedup_key=fit(mail.dedup_key, 1000),
+            message_id=fit(mail.message_id, 998) if mail.message_id else None,
+            raw_sha256=mail.raw_sha256,
+            size=mail.size,
+            sender=fit(mail.sender, 320),
+            subject=fit(mail.subject, 998),
+            mail_from=fit(mail.mail_from, 320) if mail.mail_from else None,
+            rcpt_tos=list(mail.rcpt_tos),
+            channel=mail.channel,
             cause=cause.value,
             reason=reason,
             ticket_id=ticket_id,

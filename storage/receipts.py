@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gateway.domain import Outcome, ReceiptRecord, TicketRef
+from gateway.domain import Outcome, ReceiptRecord, ReceivedMail, TicketRef
 from storage.fitting import fit
 from storage.models import ReceiptRow
 from storage.records import receipt_record
@@ -30,13 +30,8 @@ class ReceiptLedger:
 
     def record(
         self,
+        mail: ReceivedMail,
         *,
-        dedup_key: str,
-        message_id: str | None,
-        raw_sha256: str,
-        size: int,
-        sender: str,
-        channel: str,
         outcome: Outcome,
         reason: str,
         ticket: TicketRef | None,
@@ -44,12 +39,12 @@ class ReceiptLedger:
     ) -> None:
         self.session.add(
             ReceiptRow(
-                dedup_key=dedup_key,
-                message_id=fit(message_id, 998) if message_id else None,
-                raw_sha256=raw_sha256,
-                size=size,
-                sender=fit(sender, 320),
-                channel=channel,
+                dedup_key=mail.dedup_key,
+                message_id=fit(mail.message_id, 998) if mail.message_id else None,
+                raw_sha256=mail.raw_sha256,
+                size=mail.size,
+                sender=fit(mail.sender, 320),
+                channel=mail.channel,
                 outcome=outcome.value,
                 reason=reason,
                 ticket_id=ticket.number if ticket else None,

@@ -55,7 +55,13 @@ from gateway.domain.kinds import (
     is_agent_actor,
     rule_actor,
 )
-from gateway.domain.message import AttachmentPart, EmailAddress, Envelope, ParsedMessage
+from gateway.domain.message import (
+    AttachmentPart,
+    EmailAddress,
+    Envelope,
+    ParsedMessage,
+    ReceivedMail,
+)
 from gateway.domain.outgoing import ClaimedMail, MailKind, OutgoingMail
 from gateway.domain.tickets import (
     CATEGORIES,
@@ -120,6 +126,7 @@ __all__ = [
     "Quarantine",
     "Queue",
     "ReceiptRecord",
+    "ReceivedMail",
     "RecordBounce",
     "RejectUnauthorized",
     "RuleMatch",

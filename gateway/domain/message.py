@@ -114,3 +114,38 @@ class ParsedMessage:
             if mid not in seen:
                 seen.append(mid)
         return tuple(seen)
+
+
+@dataclass(frozen=True)
+class ReceivedMail:
+    """A mail as its receipt and, when held, the quarantine keep it: what identifies it
+    and whom it came from (one value for both, not two lists of the same fields)."""
+
+    dedup_key: str
+    message_id: str | None
+    raw_sha256: str
+    size: int
+    sender: str
+    channel: str
+    subject: str = ""
+    mail_from: str | None = None
+    rcpt_tos: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, msg: ParsedMessage, dedup_key: str, channel: str) -> ReceivedMail:
+        return cls(
+            dedup_key=dedup_key,
+            message_id=msg.message_id,
+            raw_sha256=msg.raw_sha256,
+            size=msg.size,
+            sender=msg.sender.address if msg.sender else "",
+            channel=channel,
+            subject=msg.subject,
+            mail_from=msg.envelope.mail_from,
+            rcpt_tos=tuple(msg.envelope.rcpt_tos),
+        )
+
+    @classmethod
+    def unparseable(cls, raw_sha256: str, size: int, channel: str) -> ReceivedMail:
+        """Bytes no parser reads: their hash is all that names them."""
+        return cls(f"sha256:{raw_sha256}", None, raw_sha256, size, "", channel)

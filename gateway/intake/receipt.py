@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from gateway.domain import Outcome, TicketRef
+from gateway.domain import Outcome, ReceivedMail, TicketRef
 from gateway.domain.flood import QuarantineCause
 from storage.db import Database
 from storage.flow import QuarantineStore
@@ -33,34 +33,15 @@ def quarantine_unparseable(
 ) -> Receipt:
     """Bytes no parser can read are kept for the admins, once per content (their hash
     is their identity, having no Message-ID we could trust)."""
-    key = f"sha256:{raw_sha}"
+    mail = ReceivedMail.unparseable(raw_sha, size, channel)
     try:
         with db.transaction() as session:
             ledger = ReceiptLedger(session)
-            if ledger.seen(key):
+            if ledger.seen(mail.dedup_key):
                 return Receipt(None, Outcome.DUPLICATE, None, "already received")
-            ledger.record(
-                dedup_key=key,
-                message_id=None,
-                raw_sha256=raw_sha,
-                size=size,
-                sender="",
-                channel=channel,
-                outcome=Outcome.QUARANTINED,
-                reason=reason,
-                ticket=None,
-                now=now,
-            )
+            ledger.record(mail, outcome=Outcome.QUARANTINED, reason=reason, ticket=None, now=now)
             QuarantineStore(session).hold(
-                dedup_key=key,
-                message_id=None,
-                raw_sha256=raw_sha,
-                size=size,
-                sender="",
-                subject="",
-                mail_from=None,
-                rcpt_tos=(),
-                channel=channel,
+                mail,
                 cause=QuarantineCause.UNPARSEABLE,
                 reason=reason,
                 ticket_id=None,

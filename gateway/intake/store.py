@@ -19,6 +19,7 @@ from gateway.domain import (
     Directory,
     MailKind,
     OutgoingMail,
+    ReceivedMail,
     TicketRef,
     TicketSnapshot,
     TicketStatus,
@@ -206,17 +207,8 @@ class SessionHeld:
         self._limits = limits
 
     def hold(self, job: Job, cause: QuarantineCause, reason: str, ticket: TicketRef | None) -> None:
-        msg = job.msg
         QuarantineStore(self._session).hold(
-            dedup_key=job.dedup_key,
-            message_id=msg.message_id,
-            raw_sha256=msg.raw_sha256,
-            size=msg.size,
-            sender=job.sender,
-            subject=msg.subject,
-            mail_from=msg.envelope.mail_from,
-            rcpt_tos=msg.envelope.rcpt_tos,
-            channel=job.channel,
+            ReceivedMail.of(job.msg, job.dedup_key, job.channel),
             cause=cause,
             reason=reason,
             ticket_id=ticket.number if ticket else None,

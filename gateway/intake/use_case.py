@@ -27,7 +27,7 @@ from typing import IO
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from gateway.domain import Clock, Directory, Envelope, Outcome, ParsedMessage
+from gateway.domain import Clock, Directory, Envelope, Outcome, ParsedMessage, ReceivedMail
 from gateway.domain.flood import QuarantineState
 from gateway.domain.policy import Policy
 from gateway.domain.signing import ReplyTokens
@@ -350,12 +350,7 @@ class Intake:
             )
             return Receipt(msg.message_id, decision.outcome, ticket, decision.reason)
         ledger.record(
-            dedup_key=key,
-            message_id=msg.message_id,
-            raw_sha256=msg.raw_sha256,
-            size=msg.size,
-            sender=msg.sender.address if msg.sender else "",
-            channel=channel,
+            ReceivedMail.of(msg, key, channel),
             outcome=decision.outcome,
             reason=decision.reason,
             ticket=ticket,
