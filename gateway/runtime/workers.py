@@ -131,7 +131,6 @@ class Supervisor:
         self.stop = asyncio.Event()
         self.exit_code = 0
         self._listened: set[int] = set()  # workers that have listened since the start
-        self._started = False  # ... all of them: `ready` was called
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -206,11 +205,10 @@ class Supervisor:
 
     def _listening(self, slot: _Slot) -> None:
         """Count a worker in; ready once every one of them has listened."""
-        if self._started:
+        if len(self._listened) == len(self.slots):  # ready was said; this one restarted
             return
         self._listened.add(slot.number)
         if len(self._listened) == len(self.slots):
-            self._started = True
             log.info("%d workers receiving mail on %s:%d", len(self.slots), self.host, self.port)
             if self.ready:
                 self.ready(self.host, self.port)
