@@ -8,9 +8,11 @@ keeps the default of gateway/domain/flood.py, where each default says why.
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from datetime import timedelta
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from gateway.domain.flood import FloodLimits, Rate
 
@@ -36,11 +38,25 @@ def parse_rate(text: str) -> Rate | None:
     return Rate(int(match.group(1)), parse_duration(match.group(2)))
 
 
+def _rate(value: object) -> Rate | None:
+    if value is None or isinstance(value, Rate):  # a default
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f'{value!r} is not a limit; write it as "30 per 10m" or "off"')
+    return parse_rate(value)
+
+
+def _duration(value: object) -> timedelta:
+    if isinstance(value, timedelta):  # the default
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a duration; write it as 30s, 10m, 1h or 2d")
+    return parse_duration(value)
+
+
+# A limit as the file writes it ("30 per 10m", "off"), parsed once when the file is read.
+Limit = Annotated[Rate | None, BeforeValidator(_rate)]
 _DEFAULTS = FloodLimits()
-
-
-def _written(rate: Rate | None) -> str:
-    return "off" if rate is None else str(rate)
 
 
 class LimitsSection(BaseModel):
@@ -48,46 +64,15 @@ class LimitsSection(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    sender_mails: str = _written(_DEFAULTS.sender_mails)
-    ticket_mails: str = _written(_DEFAULTS.ticket_mails)
-    loop_signals: str = _written(_DEFAULTS.loop_signals)
-    sender_tickets: str = _written(_DEFAULTS.sender_tickets)
-    global_tickets: str = _written(_DEFAULTS.global_tickets)
-    recipient_mails: str = _written(_DEFAULTS.recipient_mails)
-    ticket_auto_mails: str = _written(_DEFAULTS.ticket_auto_mails)
-    global_mails: str = _written(_DEFAULTS.global_mails)
-    cool_down: str = "1h"
-
-    @field_validator(
-        "sender_mails",
-        "ticket_mails",
-        "loop_signals",
-        "sender_tickets",
-        "global_tickets",
-        "recipient_mails",
-        "ticket_auto_mails",
-        "global_mails",
-    )
-    @classmethod
-    def _rate(cls, value: str) -> str:
-        parse_rate(value)
-        return value
-
-    @field_validator("cool_down")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
+    sender_mails: Limit = _DEFAULTS.sender_mails
+    ticket_mails: Limit = _DEFAULTS.ticket_mails
+    loop_signals: Limit = _DEFAULTS.loop_signals
+    sender_tickets: Limit = _DEFAULTS.sender_tickets
+    global_tickets: Limit = _DEFAULTS.global_tickets
+    recipient_mails: Limit = _DEFAULTS.recipient_mails
+    ticket_auto_mails: Limit = _DEFAULTS.ticket_auto_mails
+    global_mails: Limit = _DEFAULTS.global_mails
+    cool_down: Annotated[timedelta, BeforeValidator(_duration)] = _DEFAULTS.cool_down
 
     def limits(self) -> FloodLimits:
-        return FloodLimits(
-            sender_mails=parse_rate(self.sender_mails),
-            ticket_mails=parse_rate(self.ticket_mails),
-            loop_signals=parse_rate(self.loop_signals),
-            sender_tickets=parse_rate(self.sender_tickets),
-            global_tickets=parse_rate(self.global_tickets),
-            recipient_mails=parse_rate(self.recipient_mails),
-            ticket_auto_mails=parse_rate(self.ticket_auto_mails),
-            global_mails=parse_rate(self.global_mails),
-            cool_down=parse_duration(self.cool_down),
-        )
+        return FloodLimits(**{f.name: getattr(self, f.name) for f in fields(FloodLimits)})
