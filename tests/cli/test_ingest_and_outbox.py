@@ -24,6 +24,15 @@ from tests.support.waiting import free_port
 MARIA = "Maria Souza <maria@alfa.edu.br>"
 
 
+def mbox_of(path: Path, n: int, tag: str) -> Path:
+    """An mbox of `n` mails from Maria, subjects "lote N", Message-IDs <{tag}N@alfa.edu.br>."""
+    box = mailbox.mbox(path, create=True)
+    for i in range(n):
+        box.add(simple_mail(MARIA, f"lote {i}", "z", message_id=f"<{tag}{i}@alfa.edu.br>"))
+    box.flush()
+    return path
+
+
 def lines(result: subprocess.CompletedProcess[bytes]) -> list[dict[str, object]]:
     return [json.loads(line) for line in result.stdout.decode().splitlines()]
 
@@ -76,14 +85,11 @@ def test_ingest_maildir_and_mbox(gateway_config: GatewayConfig, tmp_path: Path) 
 def test_a_message_the_store_refuses_exits_75_and_the_rest_of_its_batch_is_in(
     gateway_config: GatewayConfig, tmp_path: Path
 ) -> None:
-    box = mailbox.mbox(tmp_path / "mail.mbox", create=True)
-    for n in range(5):
-        box.add(simple_mail(MARIA, f"lote {n}", "z", message_id=f"<lt{n}@alfa.edu.br>"))
-    box.flush()
+    mbox = mbox_of(tmp_path / "mail.mbox", 5, "lt")
     gateway_config.cli("db", "upgrade")
     engine = create_engine(gateway_config.storage_url)
     refuse_receipt_of(engine, "<lt2@alfa.edu.br>")
-    result = gateway_config.cli("ingest", "--json", str(tmp_path / "mail.mbox"), check=False)
+    result = gateway_config.cli("ingest", "--json", str(mbox), check=False)
     assert result.returncode == 75, result.stderr
     assert b"not stored" in result.stderr and b"run ingest again" in result.stderr
     assert [line["message_id"] for line in lines(result)] == [
@@ -92,7 +98,7 @@ def test_a_message_the_store_refuses_exits_75_and_the_rest_of_its_batch_is_in(
 
     accept_again(engine)  # the MTA (or the admin) runs it again: the one left becomes its ticket
     engine.dispose()
-    result = gateway_config.cli("ingest", "--json", str(tmp_path / "mail.mbox"))
+    result = gateway_config.cli("ingest", "--json", str(mbox))
     assert [line["outcome"] for line in lines(result)] == ["duplicate"] * 2 + ["created"] + [
         "duplicate"
     ] * 2
@@ -108,10 +114,7 @@ def test_ingest_refuses_unknown_paths_with_a_clear_message(gateway_config: Gatew
 def test_ingest_shows_a_progress_bar_on_a_terminal(
     gateway_config: GatewayConfig, tmp_path: Path
 ) -> None:
-    box = mailbox.mbox(tmp_path / "bulk.mbox", create=True)
-    for n in range(25):
-        box.add(simple_mail(MARIA, f"lote {n}", "z", message_id=f"<bulk{n}@alfa.edu.br>"))
-    box.flush()
+    mbox_of(tmp_path / "bulk.mbox", 25, "bulk")
     controller, terminal = pty.openpty()
     # A new pty is 0 columns wide; give it the size of a real terminal window.
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))

@@ -12,30 +12,36 @@ from storage.repository import Outbox
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
-def test_a_taken_over_claim_cannot_overwrite_the_new_owner(db_url: str) -> None:
+def queued(db_url: str, *message_ids: str, stale_after: int = 60) -> DatabaseOutboxStore:
+    """A store with one acknowledgement queued per Message-ID, due at NOW."""
     db = Database.open(db_url)
-    store = DatabaseOutboxStore(db, stale_after=timedelta(seconds=45))
     with db.transaction() as session:
-        mail = OutgoingMail(MailKind.ACKNOWLEDGEMENT, "<a@x>", "s@x.com", ("c@y.com",), b"x")
-        Outbox(session).enqueue(mail, NOW)
+        for mid in message_ids:
+            mail = OutgoingMail(MailKind.ACKNOWLEDGEMENT, mid, "s@x.com", ("c@y.com",), b"x")
+            Outbox(session).enqueue(mail, NOW)
+    return DatabaseOutboxStore(db, stale_after=timedelta(seconds=stale_after))
+
+
+def counts(store: DatabaseOutboxStore) -> dict[str, int]:
+    with store.db.transaction() as session:
+        return Outbox(session).counts()
+
+
+def test_a_taken_over_claim_cannot_overwrite_the_new_owner(db_url: str) -> None:
+    store = queued(db_url, "<a@x>", stale_after=45)
     [slow] = store.claim_due(NOW, 5)
     assert store.claim_due(NOW + timedelta(seconds=10), 5) == []  # claimed: nobody else
     [late] = store.claim_due(NOW + timedelta(seconds=46), 5)  # stale: taken over
     assert (slow.attempts, late.attempts) == (1, 2)
     store.mark_failed(slow, "timeout", NOW + timedelta(minutes=1))  # the old owner's verdict
     store.mark_sent(late, NOW + timedelta(seconds=47))
-    with db.transaction() as session:
-        assert Outbox(session).counts() == {"sent": 1}
+    assert counts(store) == {"sent": 1}
     assert store.claim_due(NOW + timedelta(hours=1), 5) == []  # sent once, never again
-    db.close()
+    store.db.close()
 
 
 def test_a_claim_handed_back_is_queued_as_before_and_only_by_its_owner(db_url: str) -> None:
-    db = Database.open(db_url)
-    store = DatabaseOutboxStore(db, stale_after=timedelta(seconds=60))
-    with db.transaction() as session:
-        mail = OutgoingMail(MailKind.ACKNOWLEDGEMENT, "<b@x>", "s@x.com", ("c@y.com",), b"x")
-        Outbox(session).enqueue(mail, NOW)
+    store = queued(db_url, "<b@x>")
     [claimed] = store.claim_due(NOW, 5)
     store.release(claimed)  # a shutdown before its send
     [again] = store.claim_due(NOW, 5)
@@ -43,24 +49,17 @@ def test_a_claim_handed_back_is_queued_as_before_and_only_by_its_owner(db_url: s
     [late] = store.claim_due(NOW + timedelta(seconds=61), 5)  # stale: taken over
     store.release(again)  # the old owner's hand-back changes nothing now
     store.mark_sent(late, NOW + timedelta(seconds=62))
-    with db.transaction() as session:
-        assert Outbox(session).counts() == {"sent": 1}
-    db.close()
+    assert counts(store) == {"sent": 1}
+    store.db.close()
 
 
 def test_the_mail_on_the_wire_is_not_taken_as_stale_by_its_own_sender(db_url: str) -> None:
-    db = Database.open(db_url)
-    store = DatabaseOutboxStore(db, stale_after=timedelta(seconds=60))
-    with db.transaction() as session:
-        for mid in ("<c@x>", "<d@x>"):
-            mail = OutgoingMail(MailKind.ACKNOWLEDGEMENT, mid, "s@x.com", ("c@y.com",), b"x")
-            Outbox(session).enqueue(mail, NOW)
+    store = queued(db_url, "<c@x>", "<d@x>")
     [first] = store.claim_due(NOW, 1)
     # The first send takes 90 s: the next claim, made while it is still on the wire,
     # takes the other mail and leaves this one to its sender.
     [second] = store.claim_due(NOW + timedelta(seconds=90), 5, besides=first.outbox_id)
     assert second.message_id == "<d@x>"
     store.mark_sent(first, NOW + timedelta(seconds=91))
-    with db.transaction() as session:
-        assert Outbox(session).counts() == {"sent": 1, "sending": 1}
-    db.close()
+    assert counts(store) == {"sent": 1, "sending": 1}
+    store.db.close()
