@@ -38,4 +38,3 @@ class Assessment:
     triage: TriageOutcome | None = None
     commands: CommandSheet | None = None
     flow: FlowReading | None = None  # what it adds to the flood counts (flood.py)
-    released: bool = False  # an admin released it from quarantine: no flood hold again

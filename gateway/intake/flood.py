@@ -94,7 +94,7 @@ def read_flow(a: Assessment, facts: Facts) -> Assessment | Decision:
 
 def hold_cooling_sources(a: Assessment, facts: Facts) -> Assessment | Decision:
     """Mail from a sender, or on a ticket, that is cooling down after a loop is held."""
-    if a.released or a.flow is None:
+    if a.flow is None:
         return a
     found = facts.active_hold(HoldSource.SENDER, a.flow.sender)
     if found is None and a.flow.ticket is not None:
@@ -119,7 +119,7 @@ def _over(facts: Facts, rate: Rate | None, counter: Counter, key: str | None) ->
 def detect_loop(a: Assessment, facts: Facts) -> Assessment | Decision:
     """Too much mail from one sender or on one thread, answered or not, or too many
     loop signals: a robot. This mail is held and its source cools down."""
-    if a.released or a.flow is None:
+    if a.flow is None:
         return a
     flow, limits = a.flow, facts.flood_limits
     ticket = a.ticket.ref if a.ticket else None
@@ -161,7 +161,7 @@ def detect_loop(a: Assessment, facts: Facts) -> Assessment | Decision:
 def cap_new_tickets(decision: Decision, a: Assessment, facts: Facts) -> Decision:
     """A ticket over the per-sender or global limit of tickets opened is not opened:
     the mail is held (kept, releasable) and the admins are told once."""
-    if not isinstance(decision, CreateTicket) or a.released or a.flow is None:
+    if not isinstance(decision, CreateTicket) or a.flow is None:
         return decision
     limits = facts.flood_limits
     requester = decision.requester_or(a.flow.sender)

@@ -62,7 +62,7 @@ def dedup_key(msg: ParsedMessage) -> str:
 
 
 def skip_duplicate(a: Assessment, facts: Facts) -> Assessment | Decision:
-    if not a.released and facts.already_received(a.dedup_key):
+    if facts.already_received(a.dedup_key):
         return Duplicate("already received: nothing new is made")
     return a
 
@@ -318,16 +318,27 @@ GUARDS: tuple[Guard, ...] = (
 )
 
 
+# A mail an admin let out of the quarantine: it is already received, and the admin
+# vouched for it, so no flood limit or cool-down holds it again.
+RELEASED_STEPS: tuple[Step, ...] = tuple(
+    s for s in STEPS if s not in (skip_duplicate, hold_cooling_sources, detect_loop)
+)
+RELEASED_GUARDS: tuple[Guard, ...] = ()
+
+
 def assess(
-    msg: ParsedMessage, facts: Facts, steps: Sequence[Step] = STEPS, *, released: bool = False
+    msg: ParsedMessage,
+    facts: Facts,
+    steps: Sequence[Step] = STEPS,
+    guards: Sequence[Guard] = GUARDS,
 ) -> tuple[Assessment, Decision]:
     """The decision, and what the steps had learned when they reached it (the use case
-    records the flood counts from it). `released`: an admin let it out of quarantine."""
-    assessment = Assessment(message=msg, dedup_key=dedup_key(msg), released=released)
+    records the flood counts from it)."""
+    assessment = Assessment(message=msg, dedup_key=dedup_key(msg))
     for step in steps:
         result = step(assessment, facts)
         if isinstance(result, Decision):
-            for guard in GUARDS:
+            for guard in guards:
                 result = guard(result, assessment, facts)
             return assessment, result
         assessment = result

@@ -315,7 +315,12 @@ class Intake:
         facts = StoreFacts(
             session, self.policy, directory, self.tokens, now, rules, live.policy, self.lifecycle
         )
-        assessment, decision = steps.assess(msg, facts, released=released is not None)
+        if released is None:
+            assessment, decision = steps.assess(msg, facts)
+        else:
+            assessment, decision = steps.assess(
+                msg, facts, steps.RELEASED_STEPS, steps.RELEASED_GUARDS
+            )
         ledger = ReceiptLedger(session)
         key = assessment.dedup_key
         if decision.outcome is Outcome.DUPLICATE:

@@ -118,7 +118,9 @@ def test_a_released_mail_is_not_held_again() -> None:
     world = facts(mail_from__maria=99, ticket_opened__maria=99)
     world.holds[(HoldSource.SENDER, MARIA)] = Hold(HoldSource.SENDER, MARIA, "robot", UNTIL)
     world.received.add("mid:<new@alfa.edu.br>")
-    _, decision = pipeline.assess(mail(), world, released=True)
+    _, decision = pipeline.assess(
+        mail(), world, pipeline.RELEASED_STEPS, pipeline.RELEASED_GUARDS
+    )
     assert isinstance(decision, CreateTicket)
 
 
