@@ -1,22 +1,27 @@
 """The outbox worker: drains queued mail to the relay, retrying with backoff.
 
 Mail is queued by use cases in their own transactions; this worker claims due
-entries one at a time (row locks on PostgreSQL, so several processes never
+entries a hand at a time (row locks on PostgreSQL, so several processes never
 share one), hands each to the transport, and records the result only if the
 claim is still its own. One mail is on the wire at a time; while it is, the
-previous mail's "sent" is committed and the next one claimed, so the commit
-and the relay's round trip overlap (a claim is never older than two sends). A
+previous mail's "sent" is committed (and, when the hand runs low, more are
+claimed), so the commit and the relay's round trip overlap. A claim held for
+half the store's `stale_after` is handed back and taken afresh before its mail
+is sent, so no other worker can take it as a crashed one's while we send it. A
 claim left behind by a crash is taken again after `stale_after`, so nothing
 queued is lost; the resent mail keeps its Message-ID, which lets receivers
 drop the rare duplicate of a send that crashed between the relay's 250 and our
-commit (at most two per crash: the mail on the wire and the one before it).
-After `max_attempts` an entry is parked as failed instead of retried forever.
+commit (at most two per crash: the mail on the wire and the one before it; the
+rest of the hand was never sent). After `max_attempts` an entry is parked as
+failed instead of retried forever.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -28,6 +33,8 @@ log = logging.getLogger(__name__)
 
 
 class OutboxStore(Protocol):
+    stale_after: timedelta  # a claim this old is taken as a crashed worker's
+
     def claim_due(self, now: datetime, limit: int, besides: int | None = None) -> list[ClaimedMail]:
         """Due mail, claimed; never `besides`, the mail on the wire, however long its send."""
         ...
@@ -42,8 +49,8 @@ class OutboxStore(Protocol):
 
     def mark_failed(self, mail: ClaimedMail, error: str, retry_at: datetime | None) -> None: ...
 
-    def release(self, mail: ClaimedMail) -> None:
-        """Hand a claimed mail that was not sent back to the queue."""
+    def release(self, mails: Sequence[ClaimedMail]) -> None:
+        """Hand claimed mail that was not sent back to the queue, in one transaction."""
         ...
 
 
@@ -69,7 +76,8 @@ class RetryPolicy:
 
 
 class OutboxWorker:
-    """Sends one mail at a time; its "sent" is recorded while the next is on the wire."""
+    """Sends one mail at a time from a hand of claimed ones; its "sent" is recorded
+    while the next is on the wire."""
 
     def __init__(
         self,
@@ -77,16 +85,18 @@ class OutboxWorker:
         transport: Transport,
         clock: Clock,
         retry: RetryPolicy = RetryPolicy(),
+        hand: int = 16,
     ) -> None:
         self.store = store
         self.transport = transport
         self.clock = clock
         self.retry = retry
+        self.hand = hand  # mails claimed at once: one claim statement serves many sends
 
     async def flush(self, stop: asyncio.Event | None = None) -> FlushResult:
         """Send everything due now, until nothing is due or `stop` is set (checked after
-        each send: the mail on the wire is finished and recorded, a mail claimed but not
-        yet sent goes back to the queue)."""
+        each send: the mail on the wire is finished and recorded, the mail claimed but
+        not yet sent goes back to the queue)."""
         result = FlushResult()
 
         def stopping() -> bool:
@@ -94,37 +104,52 @@ class OutboxWorker:
 
         if stopping():
             return result
-        mail = _one(await asyncio.to_thread(self.store.claim_due, self.clock.now(), 1))
+        hand: deque[tuple[ClaimedMail, datetime]] = deque()
         sent: ClaimedMail | None = None  # sent, its "sent" not committed yet
-        while mail is not None:
-            # The previous mail's "sent" (and the next claim) commit while this one is sent.
+        claimed = await asyncio.to_thread(self._book, None, self.hand, None)
+        while True:
+            now = self.clock.now()
+            hand.extend((mail, now) for mail in claimed)
+            if not hand:
+                break
+            mail, claimed_at = hand.popleft()
+            if now - claimed_at > self.store.stale_after / 2:
+                # Held too long (slow sends before it): take the claims afresh first.
+                stale = [mail, *(held for held, _ in hand)]
+                hand.clear()
+                await asyncio.to_thread(self._settle, sent, stale)
+                sent = None
+                claimed = await asyncio.to_thread(self._book, None, self.hand, None)
+                continue
+            # Refill before the hand is empty, so the next claim overlaps a send too.
+            refill = self.hand if len(hand) < 2 and not stopping() else 0
             booking = asyncio.ensure_future(
-                asyncio.to_thread(self._book, sent, not stopping(), mail.outbox_id)
+                asyncio.to_thread(self._book, sent, refill, mail.outbox_id)
             )
             try:
                 delivered = await self._send_one(mail, result)
             finally:
-                upcoming = await booking
+                claimed = await booking
             sent = mail if delivered else None
-            mail = upcoming
             if stopping():
+                hand.extend((extra, now) for extra in claimed)
                 break
-        await asyncio.to_thread(self._settle, sent, mail)
+        await asyncio.to_thread(self._settle, sent, [held for held, _ in hand])
         return result
 
-    def _book(self, sent: ClaimedMail | None, claim: bool, on_wire: int) -> ClaimedMail | None:
-        """Record `sent` as sent and, if asked, claim the next due mail: one commit."""
+    def _book(self, sent: ClaimedMail | None, claim: int, on_wire: int | None) -> list[ClaimedMail]:
+        """Record `sent` as sent and claim up to `claim` more due mails: one commit."""
         now = self.clock.now()
         if sent is not None and claim:
-            return _one(self.store.sent_then_claim(sent, now, 1, besides=on_wire))
+            return self.store.sent_then_claim(sent, now, claim, besides=on_wire)
         if sent is not None:
             self.store.mark_sent(sent, now)
-        return _one(self.store.claim_due(now, 1, besides=on_wire)) if claim else None
+        return self.store.claim_due(now, claim, besides=on_wire) if claim else []
 
-    def _settle(self, sent: ClaimedMail | None, unsent: ClaimedMail | None) -> None:
+    def _settle(self, sent: ClaimedMail | None, unsent: Sequence[ClaimedMail]) -> None:
         if sent is not None:
             self.store.mark_sent(sent, self.clock.now())
-        if unsent is not None:
+        if unsent:
             self.store.release(unsent)
 
     async def _send_one(self, mail: ClaimedMail, result: FlushResult) -> bool:
@@ -193,7 +218,3 @@ class OutboxWorker:
             )
             for task in pending:
                 task.cancel()
-
-
-def _one(claimed: list[ClaimedMail]) -> ClaimedMail | None:
-    return claimed[0] if claimed else None

@@ -6,12 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from gateway.domain import ClaimedMail, OutgoingMail, TicketRef
 from storage.models import OutboxRow
-from storage.records import claimed_mail
 
 
 class Outbox:
@@ -67,30 +66,34 @@ class Outbox:
         skip_locked: bool,
         besides: int | None = None,
     ) -> list[ClaimedMail]:
-        """Claim due rows; a claim older than `stale_after` is a crashed worker's, except
-        `besides`, the caller's own mail on the wire (a slow send is not a crash)."""
-        query = (
-            select(OutboxRow)
-            .where(
-                or_(
-                    (OutboxRow.status == "pending") & (OutboxRow.next_attempt_at <= now),
-                    (OutboxRow.status == "sending") & (OutboxRow.claimed_at <= now - stale_after),
-                )
+        """Claim due rows, earliest first; a claim older than `stale_after` is a crashed
+        worker's, except `besides`, the caller's own mail on the wire (a slow send is not
+        a crash). One UPDATE … RETURNING claims the whole hand."""
+        rows = self.session.execute(
+            _CLAIM_LOCKED if skip_locked else _CLAIM,
+            {
+                "now": now,
+                "stale_before": now - stale_after,
+                "limit": limit,
+                "besides": besides or 0,  # row ids start at 1: 0 spares nothing
+            },
+        ).all()
+        return [
+            ClaimedMail(
+                outbox_id=row.id,
+                message_id=row.message_id,
+                mail_from=row.mail_from,
+                recipients=tuple(row.recipients),
+                content=row.content,
+                attempts=row.attempts,
             )
-            .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
-            .limit(limit)
+            for row in sorted(rows, key=lambda row: (row.next_attempt_at, row.id))
+        ]
+
+    def mark_sent(self, outbox_id: int, attempts: int, now: datetime) -> None:
+        self.session.execute(
+            _SENT, {"outbox_id": outbox_id, "claim_attempts": attempts, "now": now}
         )
-        if besides is not None:
-            query = query.where(OutboxRow.id != besides)
-        if skip_locked:
-            query = query.with_for_update(skip_locked=True)
-        claimed: list[ClaimedMail] = []
-        for row in self.session.scalars(query):
-            row.status = "sending"
-            row.claimed_at = now
-            row.attempts += 1
-            claimed.append(claimed_mail(row))
-        return claimed
 
     def _claimed(self, outbox_id: int, attempts: int) -> Any:
         """The row, only while this claim is still the latest (a stale one was taken over)."""
@@ -98,11 +101,6 @@ class Outbox:
             update(OutboxRow)
             .where(OutboxRow.id == outbox_id)
             .where(OutboxRow.status == "sending", OutboxRow.attempts == attempts)
-        )
-
-    def mark_sent(self, outbox_id: int, attempts: int, now: datetime) -> None:
-        self.session.execute(
-            self._claimed(outbox_id, attempts).values(status="sent", sent_at=now, last_error="")
         )
 
     def mark_failed(
@@ -155,3 +153,52 @@ class Outbox:
             .group_by(OutboxRow.status)
         ).all()
         return {status: int(n) for status, n in rows}
+
+
+# The sender's two statements, built once against the table (plain Core: no ORM session
+# synchronisation, no statement built per call). A claim is one UPDATE … RETURNING
+# (SQLite ≥ 3.35, PostgreSQL), its subquery row-locked with SKIP LOCKED on PostgreSQL.
+_TABLE: Table = OutboxRow.__table__  # type: ignore[assignment]  # always a Table
+
+
+def _claim(skip_locked: bool) -> Any:
+    due = (
+        select(_TABLE.c.id)
+        .where(
+            or_(
+                (_TABLE.c.status == "pending") & (_TABLE.c.next_attempt_at <= bindparam("now")),
+                (_TABLE.c.status == "sending") & (_TABLE.c.claimed_at <= bindparam("stale_before")),
+            ),
+            _TABLE.c.id != bindparam("besides"),
+        )
+        .order_by(_TABLE.c.next_attempt_at, _TABLE.c.id)
+        .limit(bindparam("limit"))
+    )
+    if skip_locked:
+        due = due.with_for_update(skip_locked=True)
+    return (
+        update(_TABLE)
+        .where(_TABLE.c.id.in_(due.scalar_subquery()))
+        .values(status="sending", claimed_at=bindparam("now"), attempts=_TABLE.c.attempts + 1)
+        .returning(
+            _TABLE.c.id,
+            _TABLE.c.message_id,
+            _TABLE.c.mail_from,
+            _TABLE.c.recipients,
+            _TABLE.c.content,
+            _TABLE.c.attempts,
+            _TABLE.c.next_attempt_at,
+        )
+    )
+
+
+_CLAIM, _CLAIM_LOCKED = _claim(skip_locked=False), _claim(skip_locked=True)
+_SENT = (
+    update(_TABLE)
+    .where(
+        _TABLE.c.id == bindparam("outbox_id"),
+        _TABLE.c.status == "sending",
+        _TABLE.c.attempts == bindparam("claim_attempts"),
+    )
+    .values(status="sent", sent_at=bindparam("now"), last_error="")
+)

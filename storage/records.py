@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 
 from gateway.domain import (
     AttachmentRecord,
-    ClaimedMail,
     Direction,
     EventRecord,
     MessageRecord,
@@ -35,7 +34,6 @@ from storage.models import (
     EventRow,
     FlowHoldRow,
     MessageRow,
-    OutboxRow,
     QuarantineRow,
     ReceiptRow,
     SurveyRow,
@@ -103,17 +101,6 @@ def receipt_record(row: ReceiptRow) -> ReceiptRecord:
         outcome=Outcome(row.outcome),
         ticket=TicketRef(row.ticket_id) if row.ticket_id else None,
         received_at=row.received_at,
-    )
-
-
-def claimed_mail(row: OutboxRow) -> ClaimedMail:
-    return ClaimedMail(
-        outbox_id=row.id,
-        message_id=row.message_id,
-        mail_from=row.mail_from,
-        recipients=tuple(row.recipients),
-        content=row.content,
-        attempts=row.attempts,
     )
 
 

@@ -1,15 +1,16 @@
 """The outbox worker's port, backed by the database: short claim transactions.
 
-A claim marks rows `sending` in its own transaction (row-locked with SKIP
-LOCKED on PostgreSQL, so several gateway processes never claim the same
-row); the send happens outside any transaction; the result is a second short
-transaction, which also claims the next mail (one commit per mail sent); the
-worker runs it while the next mail is on the wire. Claims older than
+A claim marks a hand of rows `sending` in its own transaction (row-locked with
+SKIP LOCKED on PostgreSQL, so several gateway processes never claim the same
+row); the send happens outside any transaction; each result is a second short
+transaction (one commit per mail sent), which may also claim the next hand;
+the worker runs it while the next mail is on the wire. Claims older than
 `stale_after` belong to a crashed worker.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from gateway.domain import ClaimedMail
@@ -17,7 +18,8 @@ from storage.db import Database
 from storage.repository import Outbox
 
 # Well past two sends' 20-second relay timeouts: a mail is claimed while the one before
-# it is on the wire (outbound/worker.py).
+# it is on the wire, and the worker hands back a claim held for half of this before its
+# send (outbound/worker.py).
 STALE_CLAIM = timedelta(seconds=60)
 
 
@@ -57,9 +59,11 @@ class DatabaseOutboxStore:
         with self.db.transaction() as session:
             Outbox(session).mark_failed(mail.outbox_id, mail.attempts, error, retry_at=retry_at)
 
-    def release(self, mail: ClaimedMail) -> None:
+    def release(self, mails: Sequence[ClaimedMail]) -> None:
         with self.db.transaction() as session:
-            Outbox(session).release_claim(mail.outbox_id, mail.attempts)
+            outbox = Outbox(session)
+            for mail in mails:
+                outbox.release_claim(mail.outbox_id, mail.attempts)
 
     def release_own_claims(self) -> int:
         """Return `sending` rows to the queue; only safe when no other process sends."""

@@ -43,11 +43,11 @@ def test_a_taken_over_claim_cannot_overwrite_the_new_owner(db_url: str) -> None:
 def test_a_claim_handed_back_is_queued_as_before_and_only_by_its_owner(db_url: str) -> None:
     store = queued(db_url, "<b@x>")
     [claimed] = store.claim_due(NOW, 5)
-    store.release(claimed)  # a shutdown before its send
+    store.release([claimed])  # a shutdown before its send
     [again] = store.claim_due(NOW, 5)
     assert again.attempts == 1  # handing back was no attempt
     [late] = store.claim_due(NOW + timedelta(seconds=61), 5)  # stale: taken over
-    store.release(again)  # the old owner's hand-back changes nothing now
+    store.release([again])  # the old owner's hand-back changes nothing now
     store.mark_sent(late, NOW + timedelta(seconds=62))
     assert counts(store) == {"sent": 1}
     store.db.close()
@@ -62,4 +62,18 @@ def test_the_mail_on_the_wire_is_not_taken_as_stale_by_its_own_sender(db_url: st
     assert second.message_id == "<d@x>"
     store.mark_sent(first, NOW + timedelta(seconds=91))
     assert counts(store) == {"sent": 1, "sending": 1}
+    store.db.close()
+
+
+def test_a_hand_is_claimed_in_queue_order_and_is_nobody_elses(db_url: str) -> None:
+    store = queued(db_url, *(f"<h{n}@x>" for n in range(5)))
+    hand = store.claim_due(NOW, 3)
+    assert [(m.message_id, m.attempts, m.content) for m in hand] == [
+        (f"<h{n}@x>", 1, b"x") for n in range(3)
+    ]
+    assert hand[0].recipients == ("c@y.com",)
+    rest = store.claim_due(NOW + timedelta(seconds=1), 5)  # another sender: only the others
+    assert [m.message_id for m in rest] == ["<h3@x>", "<h4@x>"]
+    assert store.claim_due(NOW + timedelta(seconds=2), 5) == []
+    assert counts(store) == {"sending": 5}
     store.db.close()

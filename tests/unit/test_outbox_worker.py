@@ -8,6 +8,7 @@ tests/cli (relay down, crash mid-burst).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -31,6 +32,7 @@ class Row:
 @dataclass
 class MemoryOutbox:
     rows: dict[int, Row] = field(default_factory=dict)
+    stale_after: timedelta = timedelta(seconds=60)
     on_wire: list[int | None] = field(default_factory=list)  # `besides` of each claim
 
     def add(self, n: int) -> None:
@@ -62,9 +64,10 @@ class MemoryOutbox:
         self.mark_sent(mail, now)
         return self.claim_due(now, limit, besides)
 
-    def release(self, mail: ClaimedMail) -> None:
-        row = self.rows[mail.outbox_id]
-        row.status, row.attempts = "pending", row.attempts - 1
+    def release(self, mails: Sequence[ClaimedMail]) -> None:
+        for mail in mails:
+            row = self.rows[mail.outbox_id]
+            row.status, row.attempts = "pending", row.attempts - 1
 
     def mark_failed(self, mail: ClaimedMail, error: str, retry_at: datetime | None) -> None:
         row = self.rows[mail.outbox_id]
@@ -155,12 +158,53 @@ def test_every_mail_is_sent_once_and_recorded_while_the_next_is_claimed() -> Non
     store, relay, clock = MemoryOutbox(), ScriptedRelay(failures=0), FixedClock(START)
     for n in range(5):
         store.add(n)
-    result = asyncio.run(OutboxWorker(store, relay, clock).flush())
+    result = asyncio.run(OutboxWorker(store, relay, clock, hand=2).flush())
     assert result.sent == 5
     assert relay.sent == [f"<m{n}@x>" for n in range(5)]
     assert {r.status for r in store.rows.values()} == {"sent"}
-    # The first claim; then each claim made while a mail was on the wire spares that mail.
-    assert store.on_wire == [None, 0, 1, 2, 3, 4]
+    # The first hand (m0, m1); then, whenever under two are left in hand, a claim made
+    # while a mail is on the wire, which spares that mail.
+    assert store.on_wire == [None, 0, 2, 3, 4]
+
+
+def test_a_hand_is_claimed_at_once_and_refilled_only_when_it_runs_low() -> None:
+    store, relay, clock = MemoryOutbox(), ScriptedRelay(failures=0), FixedClock(START)
+    for n in range(40):
+        store.add(n)
+    result = asyncio.run(OutboxWorker(store, relay, clock, hand=16).flush())
+    assert result.sent == 40 and relay.sent == [f"<m{n}@x>" for n in range(40)]
+    # 40 mails in hands of 16: the first claim, refills while the 15th and 31st are on the
+    # wire, and the claims that find nothing left.
+    assert store.on_wire[:3] == [None, 14, 30]
+    assert len(store.on_wire) < 10
+
+
+@dataclass
+class SlowRelay:
+    """Each send takes `seconds` of the test's clock (a relay answering slowly)."""
+
+    clock: FixedClock
+    seconds: int
+    sent: list[tuple[str, int]] = field(default_factory=list)
+
+    async def send(self, mail: ClaimedMail) -> None:
+        self.sent.append((mail.message_id, mail.attempts))
+        self.clock.instant += timedelta(seconds=self.seconds)
+
+
+def test_a_claim_held_for_half_the_stale_time_is_taken_afresh_before_its_send() -> None:
+    """Otherwise another worker could take it as a crashed worker's while we send it."""
+    clock = FixedClock(START)
+    store, relay = MemoryOutbox(stale_after=timedelta(seconds=60)), SlowRelay(clock, 20)
+    for n in range(4):
+        store.add(n)
+    result = asyncio.run(OutboxWorker(store, relay, clock, hand=4).flush())
+    assert result.sent == 4
+    # m2 waited 40 s in the hand (over half of 60): handed back and claimed again, so it
+    # is sent under a fresh claim; each mail goes out once, on its first try.
+    assert relay.sent == [("<m0@x>", 1), ("<m1@x>", 1), ("<m2@x>", 1), ("<m3@x>", 1)]
+    assert {r.status for r in store.rows.values()} == {"sent"}
+    assert store.on_wire.count(None) == 2  # the first hand, and the fresh one
 
 
 def test_a_stop_mid_flush_records_the_last_sent_and_hands_the_claimed_one_back() -> None:
