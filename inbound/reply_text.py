@@ -35,7 +35,7 @@ import re
 from dataclasses import dataclass
 
 from inbound import reply_patterns as pat
-from inbound.html_text import _ZERO_WIDTH, _collapse_blank_lines, html_to_text
+from inbound.html_text import _collapse_blank_lines, html_to_text, without_zero_width
 from inbound.reply_quotes import (
     EMAIL_RE,
     attribution_start,
@@ -106,7 +106,7 @@ def split_reply(text: str) -> Reply:
 
 
 def _split_lines(text: str) -> list[str]:
-    return text.translate(_ZERO_WIDTH).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return without_zero_width(text).replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 # --- where the history starts ----------------------------------------------------
