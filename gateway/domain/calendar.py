@@ -57,14 +57,24 @@ class BusinessCalendar:
         default_factory=lambda: DEFAULT_HOURS
     )
     is_holiday: Callable[[date], bool] = field(default=lambda _day: False)
+    # A day's windows never change: every due time walks the same days again.
+    _windows: dict[date, tuple[tuple[datetime, datetime], ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     # --- the working windows -------------------------------------------------------
 
-    def windows(self, day: date) -> list[tuple[datetime, datetime]]:
+    def windows(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """The working intervals of a local day as UTC instants, earliest first."""
+        found = self._windows.get(day)
+        if found is None:
+            found = self._windows[day] = self._windows_of(day)
+        return found
+
+    def _windows_of(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         spans = self.hours.get(day.weekday())
         if not spans or self.is_holiday(day):
-            return []
+            return ()
         out = []
         for opens, closes in _spans(spans):
             start = datetime.combine(day, opens, tzinfo=self.zone).astimezone(UTC)
@@ -72,7 +82,7 @@ class BusinessCalendar:
             end = datetime.combine(closing_day, closes, tzinfo=self.zone).astimezone(UTC)
             if end > start:
                 out.append((start, end))
-        return out
+        return tuple(out)
 
     def window(self, day: date) -> tuple[datetime, datetime] | None:
         """The first opening and last closing of a day, or None if nobody works then."""
