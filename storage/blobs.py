@@ -22,6 +22,21 @@ class BlobStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._made: set[Path] = set()  # folders known to exist: a mkdir is a syscall
+
+    def _ensure(self, folder: Path) -> None:
+        if folder not in self._made:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._made.add(folder)
+
+    def _temp(self, folder: Path) -> tuple[int, str]:
+        """A new temporary file in `folder`, made first unless known to exist."""
+        try:
+            self._ensure(folder)
+            return tempfile.mkstemp(dir=folder, prefix=".tmp-")
+        except OSError:
+            self._made.clear()  # someone removed folders: the next try makes them again
+            raise
 
     def path_for(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256[2:4] / sha256
@@ -32,8 +47,7 @@ class BlobStore:
         target = self.path_for(digest)
         if target.exists():
             return digest
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        fd, tmp = self._temp(target.parent)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(content)
@@ -50,10 +64,9 @@ class BlobStore:
     def put_stream(self, source: IO[bytes]) -> tuple[str, int]:
         """Store what `source` holds from its current position, copied in chunks and
         hashed on the way (a big message is never one buffer); its sha256 and size."""
-        self.root.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         size = 0
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-")
+        fd, tmp = self._temp(self.root)
         try:
             with os.fdopen(fd, "wb") as handle:
                 while chunk := source.read(_CHUNK):
@@ -68,10 +81,11 @@ class BlobStore:
             if target.exists():
                 Path(tmp).unlink()
                 return digest.hexdigest(), size
-            target.parent.mkdir(parents=True, exist_ok=True)
+            self._ensure(target.parent)
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
+            self._made.clear()
             raise
         _fsync_dir(target.parent)
         return digest.hexdigest(), size
