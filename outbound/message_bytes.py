@@ -17,13 +17,15 @@ import base64
 import re
 import secrets
 from collections.abc import Iterable, Sequence
-from email.header import Header
 from email.utils import encode_rfc2231
 
 from gateway.domain import AttachmentPart
 from gateway.domain.storable import one_line
 
 _LINE = 78  # RFC 5322 section 2.1.1: lines SHOULD be no longer
+_FOLD = "\r\n "  # RFC 5322 section 2.2.3: a header line continued
+_MAX_WORD = 75  # RFC 2047 section 2: the longest encoded word
+_NAME_WORD = 900  # a display name's one encoded word stays within RFC 5322's 998
 
 
 _MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+>")  # no space, control or '<>'
@@ -48,12 +50,62 @@ def _is_ascii(value: str) -> bool:
 
 
 def encoded(value: str, name: str) -> str:
-    """An unstructured header value (Subject), folded; encoded words when not ASCII."""
+    """An unstructured header value (Subject), folded: its ASCII words as they are up to
+    the first that is not, the rest as encoded words (so "[#TG-00042] Recebemos" stays
+    readable and filterable in the raw mail)."""
     value = one_line(value)
-    if _is_ascii(value) and len(name) + 2 + len(value) <= _LINE:
-        return value
-    charset = "us-ascii" if _is_ascii(value) else "utf-8"
-    return Header(value, charset, header_name=name).encode(linesep="\r\n", maxlinelen=_LINE)
+    first = _LINE - len(name) - 2  # "Name: " before the value on its first line
+    words = value.split(" ")
+    plain = next((i for i, word in enumerate(words) if not _is_ascii(word)), len(words))
+    head = _folded(" ".join(words[:plain]), first) if plain else ""
+    if plain == len(words):
+        return head
+    # The space between plain text and an encoded word is kept by readers; the folds
+    # between encoded words are not (RFC 2047 section 6.2).
+    used = len(head.rpartition("\r\n")[2]) + (_LINE - first if "\r\n" not in head else 0)
+    rest = " ".join(words[plain:])
+    if not head:
+        return _encoded_words(rest, first)
+    if _LINE - used - 1 < 20:  # too little room left for a useful word: a new line
+        return f"{head}{_FOLD}{_encoded_words(rest, _LINE - 1)}"
+    return f"{head} {_encoded_words(rest, _LINE - used - 1)}"
+
+
+def _folded(value: str, first: int) -> str:
+    """ASCII folded before spaces (RFC 5322 section 2.2.3): each line within the limit
+    when its words allow; a word longer than a line stays whole."""
+    lines: list[str] = []
+    line, room = "", first
+    for word in value.split(" "):
+        if line and len(line) + 1 + len(word) > room:
+            lines.append(line)
+            line, room = word, _LINE - 1  # a continuation line starts with its space
+        else:
+            line = f"{line} {word}" if line else word
+    lines.append(line)
+    return _FOLD.join(lines)
+
+
+def _encoded_words(text: str, first: int, longest: int = _MAX_WORD) -> str:
+    """`text` as RFC 2047 "B" encoded words folded one per line: each at most `longest`
+    characters (75, section 2) and of whole characters (section 5); a reader drops the
+    folding between adjacent words (section 6.2), so the text reads back exactly."""
+    words: list[bytes] = []
+    chunk, room = b"", _word_bytes(first, longest)
+    for char in text:
+        data = char.encode("utf-8")
+        if chunk and len(chunk) + len(data) > room:
+            words.append(chunk)
+            chunk, room = b"", _word_bytes(_LINE - 1, longest)
+        chunk += data
+    words.append(chunk)
+    return _FOLD.join(f"=?utf-8?b?{base64.b64encode(w).decode('ascii')}?=" for w in words)
+
+
+def _word_bytes(columns: int, longest: int) -> int:
+    """How many bytes of text one encoded word holds within `columns` (and `longest`)."""
+    encoded_chars = min(columns, longest) - len("=?utf-8?b??=")
+    return max(encoded_chars // 4 * 3, 6)  # never too small for one character (4 bytes)
 
 
 _SPECIALS = set('()<>[]:;@\\,."')
@@ -68,8 +120,11 @@ def mailbox(name: str, address: str) -> str:
     if not name:
         return address
     if not _is_ascii(name):
-        words = Header(name, "utf-8").encode(linesep="\r\n", maxlinelen=_LINE)
-        return f"{words} <{address}>"
+        # One word, however long: Python's address parser (among others) reads the fold
+        # between two encoded words of a display name as a space, against section 6.2.
+        words = _encoded_words(name, _NAME_WORD, _NAME_WORD)
+        fits = len("From: ") + len(words) + len(f" <{address}>") <= _LINE
+        return f"{words}{' ' if fits else _FOLD}<{address}>"
     if any(c in _SPECIALS for c in name):
         quoted = name.replace("\\", "\\\\").replace('"', '\\"')
         return f'"{quoted}" <{address}>'
@@ -77,12 +132,12 @@ def mailbox(name: str, address: str) -> str:
 
 
 def mailboxes(pairs: Iterable[tuple[str, str]]) -> str:
-    return ",\r\n ".join(mailbox(name, address) for name, address in pairs)
+    return f",{_FOLD}".join(mailbox(name, address) for name, address in pairs)
 
 
 def folded_ids(ids: Sequence[str]) -> str:
     """The well-formed Message-IDs for References/In-Reply-To, one per folded line."""
-    return "\r\n ".join(message_ids(ids))
+    return _FOLD.join(message_ids(ids))
 
 
 def _text_part(subtype: str, text: str) -> bytes:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from gateway.domain import AttachmentPart, MailKind, TicketRef
+from gateway.domain.storable import one_line
 from outbound.compose import Addressing, Rendered, compose
+from outbound.message_bytes import encoded, mailbox
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -58,3 +64,36 @@ def test_attachments_keep_their_names() -> None:
     [attached] = list(msg.iter_attachments())  # type: ignore[attr-defined]
     assert attached.get_filename() == "relatório final.pdf"
     assert attached.get_content() == b"%PDF-1.4" * 100
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=300)
+
+
+@settings(max_examples=300, deadline=None)
+@given(subject=_TEXT, name=_TEXT)
+def test_any_subject_and_name_read_back_exactly(subject: str, name: str) -> None:
+    """A subject as RFC 2047 words of whole characters, at most 75 long, folded so no
+    line passes 78 columns (a word of ASCII longer than a line excepted); a display name
+    as one word, which every reader takes as one name."""
+    subject_line = encoded(subject, "Subject")
+    raw = f"From: {mailbox(name, 'suporte@example.com')}\r\nSubject: {subject_line}\r\n\r\n"
+    msg = message_from_bytes(raw.encode(), policy=policy.default)
+    assert str(msg["Subject"]) == one_line(subject)
+    assert msg["From"].addresses[0].display_name == one_line(name)  # type: ignore[index]
+    assert msg["From"].addresses[0].addr_spec == "suporte@example.com"  # type: ignore[index]
+    for line in f"Subject: {subject_line}".split("\r\n"):
+        assert len(line) <= 78 or (len(line.split()) == 1 and line.isascii()), line
+        assert all(len(word) <= 75 for word in re.findall(r"=\?utf-8\?b\?[^?]*\?=", line))
+
+
+def test_a_long_ascii_subject_is_folded_at_spaces() -> None:
+    words = ["Relatorio"] * 20
+    value = encoded(" ".join(words), "Subject")
+    assert "=?" not in value and all(len(line) <= 78 for line in value.split("\r\n"))
+    assert value.replace("\r\n", "") == " ".join(words)
+
+
+def test_a_subject_keeps_its_ascii_lead_readable_in_the_raw_mail() -> None:
+    """Filters and people reading raw mail find the ticket tag as written."""
+    value = encoded("[#TG-00042] Recebemos sua solicitação", "Subject")
+    assert value.startswith("[#TG-00042] Recebemos sua =?utf-8?b?")
