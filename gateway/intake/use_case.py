@@ -62,6 +62,7 @@ __all__ = ["MAX_BATCH", "Arrival", "Intake", "IntakePolicy", "Receipt"]
 BIG_MESSAGE = 1024 * 1024
 # Messages per group commit: bounds what one refused message sends back one by one.
 MAX_BATCH = 64
+PREPARERS = 4  # threads storing and parsing a group's messages
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,8 @@ class Intake:
         self.lifecycle = lifecycle  # the SLA clock, status timers and surveys
         self.mailer = lifecycle.parts.mailer  # one mailer: same templates, words and limits
         self._big_messages = ThreadPoolExecutor(1, thread_name_prefix="big-mail")
+        # A group's messages are stored and parsed side by side: their fsyncs overlap.
+        self._preparers = ThreadPoolExecutor(PREPARERS, thread_name_prefix="prepare")
 
     def receive(
         self, raw: bytes, envelope: Envelope | None = None, channel: str = "smtp"
@@ -180,21 +183,26 @@ class Intake:
         message is committed alone, after the ones before it (a reply must find the
         ticket its predecessor in the group opened)."""
         results: list[Receipt | Exception] = []
-        prepared: list[Arrival | Receipt | Exception] = []
+        small: list[bytes] = []
 
-        def commit_prepared() -> None:
+        def prepare(raw: bytes) -> Arrival | Receipt | Exception:
+            try:
+                return self.prepare(io.BytesIO(raw), envelope, channel)
+            except Exception as exc:  # the disk failed: nothing of this one is kept
+                return exc
+
+        def commit(prepared: list[Arrival | Receipt | Exception]) -> None:
             committed = iter(self.commit_batch([p for p in prepared if isinstance(p, Arrival)]))
             results.extend(next(committed) if isinstance(p, Arrival) else p for p in prepared)
-            prepared.clear()
 
         for raw in raws:
             if len(raw) > BIG_MESSAGE:
-                commit_prepared()
-            try:
-                prepared.append(self.prepare(io.BytesIO(raw), envelope, channel))
-            except Exception as exc:  # the disk failed: nothing of this one is kept
-                prepared.append(exc)
-        commit_prepared()
+                commit(list(self._preparers.map(prepare, small)))
+                small.clear()
+                commit([prepare(raw)])
+            else:
+                small.append(raw)
+        commit(list(self._preparers.map(prepare, small)))
         return results
 
     def _settle_alone(self, arrival: Arrival) -> Receipt | Exception:
