@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import Enum, StrEnum
 from typing import ClassVar
 
-from gateway.domain.flood import HoldSource, QuarantineCause
+from gateway.domain.flood import HoldSource, QuarantineCause, Tripped
 from gateway.domain.tickets import TicketChanges, TicketRef, Triage
 from gateway.domain.triage import TriageOutcome
 
@@ -262,6 +262,8 @@ class HoldLoop(_Decided):
     reason: str
     source: HoldSource
     key: str  # the sender's address, the ticket's ref, or "*"
+    # `reason` in data: which limit, its count and window (the alert words it per locale)
+    tripped: Tripped
     ticket: TicketRef | None = None
 
 

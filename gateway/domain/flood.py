@@ -115,6 +115,35 @@ class QuarantineState(StrEnum):
     DROPPED = "dropped"  # set aside by an admin; the raw bytes are kept
 
 
+class LoopSignal(StrEnum):
+    """Why one mail looks machine-made; the value is how receipts and logs word it."""
+
+    OUR_IDS = "References carry our own Message-IDs outside a live thread"
+    QUOTED_BACK = "quotes our own mail back outside a live thread"
+    REPEATED = "the same text again"
+    REPEATED_ELSEWHERE = "the same answer on another ticket"
+
+
+class Trip(StrEnum):
+    """What a held loop went over: a `[limits]` key, or an agent's repeated answer."""
+
+    SENDER_MAILS = "sender_mails"
+    TICKET_MAILS = "ticket_mails"
+    LOOP_SIGNALS = "loop_signals"
+    SENDER_TICKETS = "sender_tickets"
+    GLOBAL_TICKETS = "global_tickets"
+    REPEATED_ANSWER = "repeated_answer"  # no limit: once is never what an agent meant
+
+
+@dataclass(frozen=True)
+class Tripped:
+    """Why a loop was held, as data the admins' alert words in its own locale."""
+
+    trip: Trip
+    rate: Rate | None = None  # the limit gone over (None for a repeated answer)
+    signals: tuple[LoopSignal, ...] = ()  # for loop_signals: what this mail showed
+
+
 @dataclass(frozen=True)
 class FlowReading:
     """What the pipeline counts about one inbound mail, recorded with its decision."""
@@ -123,7 +152,7 @@ class FlowReading:
     ticket: str | None  # the ticket it is about, by ref, when it threads into one
     # sender (+ ticket) + digest of the new words, to notice a robot repeating itself
     text_keys: tuple[str, ...]
-    signals: tuple[str, ...] = ()  # why it looks machine-made, if it does
+    signals: tuple[LoopSignal, ...] = ()  # why it looks machine-made, if it does
 
 
 @dataclass(frozen=True)

@@ -28,15 +28,15 @@ from gateway.domain.flood import (
     Counter,
     FlowReading,
     HoldSource,
+    LoopSignal,
     QuarantineCause,
     Rate,
+    Trip,
+    Tripped,
 )
 from gateway.intake.assessment import Assessment
 from gateway.intake.facts import Facts
 from outbound.compose import is_our_message_id
-
-REPEATED = "the same text again"
-REPEATED_ELSEWHERE = "the same answer on another ticket"
 
 
 def _our_domains(facts: Facts) -> set[str]:
@@ -54,14 +54,14 @@ def read_flow(a: Assessment, facts: Facts) -> Assessment | Decision:
     msg = a.message
     assert msg.sender is not None
     sender = msg.sender.address
-    signals: list[str] = []
+    signals: list[LoopSignal] = []
     if not _live(a):
         ours = _our_domains(facts)
         quoted = [m for m in (*msg.references, *msg.in_reply_to) if is_our_message_id(m, ours)]
         if quoted:
-            signals.append("References carry our own Message-IDs outside a live thread")
+            signals.append(LoopSignal.OUR_IDS)
         if TicketRef.find_in_subject(msg.text_body) or TicketRef.find_in_subject(msg.html_body):
-            signals.append("quotes our own mail back outside a live thread")
+            signals.append(LoopSignal.QUOTED_BACK)
     text_keys: tuple[str, ...] = ()
     # The words, not an agent's `#` command lines: "#assumir" twice is a person.
     words = " ".join(
@@ -78,7 +78,7 @@ def read_flow(a: Assessment, facts: Facts) -> Assessment | Decision:
         here = f"{sender}:{a.ticket.ref}:{digest}"
         text_keys = (here,)
         if rate is not None and facts.count(Counter.TEXT_FROM, here, rate.window):
-            signals.append(REPEATED)
+            signals.append(LoopSignal.REPEATED)
         if a.role is AuthorRole.AGENT:
             # An agent mailbox's robot answers every ticket's notification with one text:
             # the same words on other tickets count too (a reply pasted now and then stays
@@ -86,8 +86,8 @@ def read_flow(a: Assessment, facts: Facts) -> Assessment | Decision:
             anywhere = f"{sender}:*:{digest}"
             text_keys += (anywhere,)
             seen = rate is not None and facts.count(Counter.TEXT_FROM, anywhere, rate.window)
-            if seen and REPEATED not in signals:
-                signals.append(REPEATED_ELSEWHERE)
+            if seen and LoopSignal.REPEATED not in signals:
+                signals.append(LoopSignal.REPEATED_ELSEWHERE)
     ticket = str(a.ticket.ref) if a.ticket is not None else None
     return replace(a, flow=FlowReading(sender, ticket, text_keys, tuple(signals)))
 
@@ -128,6 +128,7 @@ def detect_loop(a: Assessment, facts: Facts) -> Assessment | Decision:
             f"mail from {flow.sender} over sender_mails ({limits.sender_mails})",
             source=HoldSource.SENDER,
             key=flow.sender,
+            tripped=Tripped(Trip.SENDER_MAILS, limits.sender_mails),
             ticket=ticket,
         )
     if _over(facts, limits.ticket_mails, Counter.MAIL_ON_TICKET, flow.ticket):
@@ -136,15 +137,18 @@ def detect_loop(a: Assessment, facts: Facts) -> Assessment | Decision:
             f"mail on {flow.ticket} over ticket_mails ({limits.ticket_mails})",
             source=HoldSource.TICKET,
             key=flow.ticket,
+            tripped=Tripped(Trip.TICKET_MAILS, limits.ticket_mails),
             ticket=ticket,
         )
-    if a.role is AuthorRole.AGENT and flow.ticket is not None and REPEATED in flow.signals:
+    repeated = LoopSignal.REPEATED in flow.signals
+    if a.role is AuthorRole.AGENT and flow.ticket is not None and repeated:
         # Relaying the same answer to a customer twice is never what an agent meant; it
         # is an agent mailbox's robot answering our notifications (issue 12).
         return HoldLoop(
             f"{flow.sender} repeated an earlier answer on {flow.ticket}: not relayed",
             source=HoldSource.TICKET,
             key=flow.ticket,
+            tripped=Tripped(Trip.REPEATED_ANSWER),
             ticket=ticket,
         )
     if flow.signals and _over(facts, limits.loop_signals, Counter.LOOP_SIGNAL, flow.sender):
@@ -153,6 +157,7 @@ def detect_loop(a: Assessment, facts: Facts) -> Assessment | Decision:
             + "; ".join(flow.signals),
             source=HoldSource.SENDER,
             key=flow.sender,
+            tripped=Tripped(Trip.LOOP_SIGNALS, limits.loop_signals, flow.signals),
             ticket=ticket,
         )
     return a
@@ -171,11 +176,13 @@ def cap_new_tickets(decision: Decision, a: Assessment, facts: Facts) -> Decision
             f"tickets opened by {requester} over sender_tickets ({limits.sender_tickets})",
             source=HoldSource.SENDER,
             key=requester,
+            tripped=Tripped(Trip.SENDER_TICKETS, limits.sender_tickets),
         )
     if _over(facts, limits.global_tickets, Counter.TICKET_OPENED, EVERYONE):
         return HoldLoop(
             f"tickets opened by everyone over global_tickets ({limits.global_tickets})",
             source=HoldSource.EVERYONE,
             key=EVERYONE,
+            tripped=Tripped(Trip.GLOBAL_TICKETS, limits.global_tickets),
         )
     return decision

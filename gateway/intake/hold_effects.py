@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 
 from gateway.domain import EventKind, HoldLoop, MailKind, Quarantine
-from gateway.domain.flood import HoldSource, QuarantineCause
+from gateway.domain.flood import QuarantineCause
 from gateway.intake.ports import Job
+from gateway.mail.contexts import LoopAlert
 from gateway.mail.letters import Letter
 
 log = logging.getLogger(__name__)
@@ -39,15 +40,7 @@ def cool_down_and_tell(d: HoldLoop, job: Job) -> None:
         Letter(
             kind=MailKind.ADMIN_ALERT,
             template="loop_alert",
-            context={
-                "source": d.source.value,
-                "key": d.key,
-                "is_sender": d.source is HoldSource.SENDER,
-                "is_ticket": d.source is HoldSource.TICKET,
-                "reason": d.reason,
-                "subject": job.msg.subject,
-                "sender": job.sender,
-            },
+            context=LoopAlert.of(d, job.msg.subject, job.sender, job.ports.words),
             to=[("", admin) for admin in job.ports.admins],
             automatic="auto-generated",
             from_name="ticketgate",

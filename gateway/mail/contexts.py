@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from gateway.domain import AgentNews, Directory, TicketRecord
+from gateway.domain import AgentNews, Directory, HoldLoop, TicketRecord
+from gateway.domain.flood import HoldSource
 from gateway.mail.labels import Words
 
 
@@ -351,3 +352,38 @@ class SlaNotice(TemplateContext):
     # An agent's own signed addresses (empty for the direction, who acts through agents).
     answer_address: str = ""
     note_address: str = ""
+
+
+@dataclass(frozen=True)
+class LoopAlert(TemplateContext):
+    """`loop_alert`: what the gateway stopped answering and why, as data the template words
+    in its locale (`limit` is the `[limits]` key gone over, or `repeated_answer`)."""
+
+    source: str
+    key: str
+    is_sender: bool
+    is_ticket: bool
+    limit: str
+    count: int  # the limit's count; 0 for a repeated answer, which has none
+    window: str  # the limit's window in words ("10 minutos"); "" for a repeated answer
+    signals: tuple[str, ...]  # for loop_signals: what the mail showed, in words
+    subject: str
+    sender: str
+    reason: str  # the receipt's English words, for an admin's own template that shows them
+
+    @classmethod
+    def of(cls, d: HoldLoop, subject: str, sender: str, words: Words) -> LoopAlert:
+        rate = d.tripped.rate
+        return cls(
+            source=d.source.value,
+            key=d.key,
+            is_sender=d.source is HoldSource.SENDER,
+            is_ticket=d.source is HoldSource.TICKET,
+            limit=d.tripped.trip.value,
+            count=rate.count if rate else 0,
+            window=words.span(rate.window) if rate else "",
+            signals=tuple(words.loop_signal(s) for s in d.tripped.signals),
+            subject=subject,
+            sender=sender,
+            reason=d.reason,
+        )

@@ -48,3 +48,23 @@ LINK_REQUEST = {
     "pt_BR": "(pedido pelo link do e-mail de status, sem texto)",
     "en": "(asked through the link in a status email, no text)",
 }
+
+# Why a mail looked machine-made (gateway/domain/flood.py `LoopSignal`), in the admins' alert.
+LOOP_SIGNALS = {
+    "pt_BR": {
+        "References carry our own Message-IDs outside a live thread": (
+            "o References traz Message-IDs nossos fora de uma conversa em andamento"
+        ),
+        "quotes our own mail back outside a live thread": (
+            "cita de volta uma mensagem nossa fora de uma conversa em andamento"
+        ),
+        "the same text again": "o mesmo texto de novo",
+        "the same answer on another ticket": "a mesma resposta em outro chamado",
+    },
+    "en": {},  # each signal's value is already its English words
+}
+# A limit's window (calendar time, `[limits]`), largest whole unit first: singular, plural.
+SPAN_UNITS = {
+    "pt_BR": (("dia", "dias"), ("hora", "horas"), ("minuto", "minutos"), ("segundo", "segundos")),
+    "en": (("day", "days"), ("hour", "hours"), ("minute", "minutes"), ("second", "seconds")),
+}

@@ -12,14 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from gateway.domain.commands import REPLY_ABOVE
 from gateway.domain.directory import Directory
 from gateway.domain.labels import LabelKind, LabelTable
 from gateway.domain.policy import Duration
-from gateway.mail.label_texts import FAULTS, LINK_REQUEST
+from gateway.mail.label_texts import FAULTS, LINK_REQUEST, LOOP_SIGNALS, SPAN_UNITS
 
 LOCALES = ("pt_BR", "en")
 SUPPORT_NAMES = {"pt_BR": "Suporte", "en": "Support"}
@@ -371,6 +371,17 @@ class Words:
         if whole_hours:
             parts.append(f"{whole_hours} {hour if whole_hours == 1 else hours}")
         return " + ".join(parts) or str(duration)
+
+    def span(self, window: timedelta) -> str:
+        """A limit's window in words, in the largest unit that divides it ("10 minutos")."""
+        seconds = int(window.total_seconds())
+        units = zip(SPAN_UNITS[self.locale], (86400, 3600, 60, 1), strict=True)
+        (one, many), size = next(unit for unit in units if seconds % unit[1] == 0)
+        return f"{seconds // size} {one if seconds == size else many}"
+
+    def loop_signal(self, signal: str) -> str:
+        """Why a mail looked machine-made, in the locale (the signal's value in English)."""
+        return LOOP_SIGNALS[self.locale].get(signal, signal)
 
     def link_request(self) -> str:
         """The text agents see for an escalation asked from a page with no words of its own

@@ -264,3 +264,35 @@ def test_automatic_mail_over_a_limit_is_kept_as_suppressed_not_sent(
     )
     event = events[0]
     assert "2 per 1h" in event["data"]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("locale", "why"),
+    [
+        ("pt_BR", "Motivo: mais de 2 chamados abertos por maria@alfa.edu.br em 1 hora "
+                  "([limits] sender_tickets)."),
+        ("en", "Reason: more than 2 tickets opened by maria@alfa.edu.br in 1 hour "
+               "([limits] sender_tickets)."),
+    ],
+)  # fmt: skip
+def test_the_loop_alert_tells_the_admins_why_in_the_mails_locale(
+    gateway_config: GatewayConfig, sink: SmtpSink, tmp_path: Path, locale: str, why: str
+) -> None:
+    gateway_config.locale = locale
+    gateway_config.extra_gateway = f'admins = ["{ADMIN}"]'
+    gateway_config.limits = 'sender_tickets = "2 per 1h"'
+    gateway_config.write()
+    outcomes = []
+    for n in range(3):
+        mail = tmp_path / f"pedido{n}.eml"
+        mail.write_bytes(simple_mail(MARIA, f"Pedido {n}", f"Pedido número {n}."))
+        out = gateway_config.cli("ingest", "--json", str(mail)).stdout
+        outcomes += [json.loads(line)["outcome"] for line in out.splitlines()]
+    assert outcomes == ["created", "created", "quarantined"]
+    gateway_config.cli("outbox", "flush")
+    [alert] = sink.to(ADMIN)
+    [held] = gateway_config.cli_json("quarantine", "list")
+    # The receipt keeps the gateway's English bookkeeping; the alert speaks the locale.
+    assert held["reason"] == "tickets opened by maria@alfa.edu.br over sender_tickets (2 per 1h)"
+    assert why in alert.text, alert.text
+    assert held["reason"] not in alert.text and "over sender_tickets" not in alert.text

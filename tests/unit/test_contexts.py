@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway.domain import Priority, TicketRecord, TicketRef, TicketStatus
+from gateway.domain import HoldLoop, Priority, TicketRecord, TicketRef, TicketStatus
+from gateway.domain.flood import EVERYONE, HoldSource, LoopSignal, Rate, Trip, Tripped
 from gateway.domain.policy import Policy
 from gateway.mail.contexts import (
     AboutTicket,
@@ -19,6 +20,7 @@ from gateway.mail.contexts import (
     AutoResolved,
     Closed,
     CustomerActions,
+    LoopAlert,
     Reminder,
     StatusChanged,
     TemplateContext,
@@ -142,3 +144,68 @@ def test_an_auto_resolved_mail_without_a_close_deadline_names_none(locale: str) 
     for broken in ("até :", "até ,", "by  ", "by ,", "by and"):
         assert broken not in text and broken not in html, broken
     assert ("será reaberto" if locale == "pt_BR" else "will be reopened") in text
+
+
+ROBOT = "robo@alfa.edu.br"
+HOUR = timedelta(hours=1)
+# Each way a loop is held, the receipt's English reason, and the alert's reason per locale.
+LOOPS = [
+    (
+        HoldLoop(f"mail from {ROBOT} over sender_mails (30 per 10m)", HoldSource.SENDER, ROBOT,
+                 Tripped(Trip.SENDER_MAILS, Rate(30, timedelta(minutes=10)))),
+        f"mais de 30 mensagens de {ROBOT} em 10 minutos ([limits] sender_mails).",
+        f"more than 30 mails from {ROBOT} in 10 minutes ([limits] sender_mails).",
+    ),
+    (
+        HoldLoop("mail on TG-00042 over ticket_mails (10 per 5m)", HoldSource.TICKET,
+                 "TG-00042", Tripped(Trip.TICKET_MAILS, Rate(10, timedelta(minutes=5)))),
+        "mais de 10 mensagens no chamado TG-00042 em 5 minutos ([limits] ticket_mails).",
+        "more than 10 mails on ticket TG-00042 in 5 minutes ([limits] ticket_mails).",
+    ),
+    (
+        HoldLoop(f"loop signals from {ROBOT} over loop_signals (3 per 1h): the same text again;"
+                 " quotes our own mail back outside a live thread", HoldSource.SENDER, ROBOT,
+                 Tripped(Trip.LOOP_SIGNALS, Rate(3, HOUR),
+                         (LoopSignal.REPEATED, LoopSignal.QUOTED_BACK))),
+        f"mais de 3 mensagens de {ROBOT} com sinais de laço em 1 hora (o mesmo texto de novo; "
+        "cita de volta uma mensagem nossa fora de uma conversa em andamento) "
+        "([limits] loop_signals).",
+        f"more than 3 mails from {ROBOT} with loop signals in 1 hour (the same text again; "
+        "quotes our own mail back outside a live thread) ([limits] loop_signals).",
+    ),
+    (
+        HoldLoop(f"tickets opened by {ROBOT} over sender_tickets (20 per 1h)", HoldSource.SENDER,
+                 ROBOT, Tripped(Trip.SENDER_TICKETS, Rate(20, HOUR))),
+        f"mais de 20 chamados abertos por {ROBOT} em 1 hora ([limits] sender_tickets).",
+        f"more than 20 tickets opened by {ROBOT} in 1 hour ([limits] sender_tickets).",
+    ),
+    (
+        HoldLoop("tickets opened by everyone over global_tickets (1000 per 1h)",
+                 HoldSource.EVERYONE, EVERYONE,
+                 Tripped(Trip.GLOBAL_TICKETS, Rate(1000, timedelta(days=2)))),
+        "mais de 1000 chamados abertos no total em 2 dias ([limits] global_tickets).",
+        "more than 1000 tickets opened by everyone in 2 days ([limits] global_tickets).",
+    ),
+    (
+        HoldLoop(f"{ROBOT} repeated an earlier answer on TG-00042: not relayed",
+                 HoldSource.TICKET, "TG-00042", Tripped(Trip.REPEATED_ANSWER)),
+        f"{ROBOT} repetiu uma resposta anterior no chamado TG-00042, que não foi repassada ao "
+        "cliente.",
+        f"{ROBOT} repeated an earlier answer on ticket TG-00042, not relayed to the customer.",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("loop", "pt_br", "en"), LOOPS, ids=[x[0].tripped.trip for x in LOOPS])
+def test_a_loop_alert_tells_why_in_the_mails_locale(loop: HoldLoop, pt_br: str, en: str) -> None:
+    """The admins read which limit, its count and window in their language; the receipt's
+    English reason stays in the receipt (and in the context, for an admin's own template)."""
+    for locale, reason, word in (("pt_BR", pt_br, "Motivo: "), ("en", en, "Reason: ")):
+        context = LoopAlert.of(loop, "Confirmação 7", ROBOT, WORDS[locale])
+        assert context.reason == loop.reason
+        text, html = render("loop_alert", locale, context)
+        assert word + reason + "\n" in text
+        assert word + reason + "<br>" in html
+        assert loop.reason not in text and loop.reason not in html
+        if locale == "pt_BR":
+            assert not {"over", "per", "mails", "tickets", "relayed"} & set(text.split())

@@ -53,14 +53,20 @@ from gateway.domain import (
     Visibility,
     is_agent_actor,
 )
-from gateway.domain.flood import HoldSource, QuarantineCause
+from gateway.domain.flood import HoldSource, QuarantineCause, Rate, Trip, Tripped
 from gateway.domain.signing import ReplyTokens
 from gateway.intake import agent_effects, agent_mail, customer_effects, effects, steps
 from gateway.intake.ports import Job, Ports
 from gateway.lifecycle.escalation import EscalationOutcome, EscalationResult
 from gateway.lifecycle.sla import ReplyEffect
 from gateway.lifecycle.step import GATEWAY, SCHEDULER
-from gateway.mail.contexts import AgentAnswer, AgentNotification, CommandErrors, Rejection
+from gateway.mail.contexts import (
+    AgentAnswer,
+    AgentNotification,
+    CommandErrors,
+    LoopAlert,
+    Rejection,
+)
 from gateway.mail.labels import Words, brand
 from gateway.mail.letters import Letter
 from outbound.compose import Templates
@@ -838,12 +844,17 @@ def test_a_mail_with_nothing_quoted_carries_no_history_to_agents() -> None:
 
 def test_a_held_loop_is_kept_cools_its_source_and_tells_the_admins_once() -> None:
     w = world()
-    loop = HoldLoop("10 mails in 5 min", HoldSource.SENDER, "robo@alfa.edu.br")
+    reason = "mail from robo@alfa.edu.br over sender_mails (10 per 5m)"
+    tripped = Tripped(Trip.SENDER_MAILS, Rate(10, timedelta(minutes=5)))
+    loop = HoldLoop(reason, HoldSource.SENDER, "robo@alfa.edu.br", tripped)
     for _ in range(2):  # the robot's next mail trips the same cool-down
         effects.carry_out(loop, w.job(mail_from("robo@alfa.edu.br")))
     held = w.ports.held
     assert isinstance(held, FakeHeld)
-    assert held.held == [(QuarantineCause.LOOP, "10 mails in 5 min")] * 2
+    assert held.held == [(QuarantineCause.LOOP, reason)] * 2  # the receipt keeps English
     alerts = [letter for letter in w.mail.letters if letter.kind is MailKind.ADMIN_ALERT]
     assert len(alerts) == 1 and alerts[0].to == [("", "admin@example.com")]
     assert not [letter for letter in w.mail.letters if "robo@alfa.edu.br" in str(letter.to)]
+    context = alerts[0].context
+    assert isinstance(context, LoopAlert)
+    assert (context.limit, context.count, context.window) == ("sender_mails", 10, "5 minutos")
