@@ -10,7 +10,8 @@ aiohttp's parser), a form that is not a form 400; every link is rate-limited per
 and per client address (ratelimit.py) with 429. Every answer carries a strict
 Content-Security-Policy (the page's one `<style>` is allowed by a per-response nonce),
 `Referrer-Policy: no-referrer` (the token in the path never leaks to another site),
-`X-Frame-Options: DENY`, `X-Content-Type-Options: nosniff` and `Cache-Control: no-store`.
+`X-Frame-Options: DENY`, `X-Content-Type-Options: nosniff` and `Cache-Control: no-store`,
+aiohttp's own 400 for a request its parser refused too (`_Connection`).
 The access log writes a link's kind, never its token.
 """
 
@@ -139,7 +140,7 @@ class WebEndpoint:
         return app
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
-        runner = web.AppRunner(
+        runner = _Runner(
             self.app(),
             access_log_class=_AccessLog,
             # Closes a connection idle, or still sending its request line and headers, this
@@ -188,12 +189,7 @@ class WebEndpoint:
         except Exception:
             log.exception("page %s failed", _safe_path(request.path))
             response = self._error(request, HTTPStatus.INTERNAL_SERVER_ERROR, "server")
-        headers = response.headers
-        headers.setdefault("Content-Security-Policy", _csp(nonce))
-        headers["Referrer-Policy"] = "no-referrer"
-        headers["X-Frame-Options"] = "DENY"
-        headers["X-Content-Type-Options"] = "nosniff"
-        headers["Cache-Control"] = "no-store"
+        _harden(response, nonce)
         return response
 
     def _within_rate(self, request: web.Request) -> bool:
@@ -286,3 +282,57 @@ class WebEndpoint:
 
 async def _server_header(request: web.Request, response: StreamResponse) -> None:
     response.headers["Server"] = "ticketgate"
+
+
+def _harden(response: StreamResponse, nonce: str) -> None:
+    """The headers every answer carries, a page's (its nonce) or aiohttp's own error."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", _csp(nonce))
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["X-Frame-Options"] = "DENY"
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Cache-Control"] = "no-store"
+
+
+class _Connection(web.RequestHandler):
+    """One HTTP connection, whose own error answers are hardened too: a request its parser
+    refuses gets aiohttp's 400 from `handle_error`, past every middleware and the
+    `on_response_prepare` signal (its request matched no route: aiohttp issue #6463)."""
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> StreamResponse:
+        response = super().handle_error(request, status, exc, message)
+        _harden(response, secrets.token_urlsafe(16))
+        response.headers["Server"] = "ticketgate"
+        return response
+
+
+class _Server(web.Server):
+    """aiohttp's protocol factory with the application's handler and connection settings,
+    making `_Connection`s (aiohttp's own `Server.__call__` makes its RequestHandler)."""
+
+    @classmethod
+    def like(cls, made: web.Server) -> _Server:
+        return cls(
+            made.request_handler,
+            request_factory=made.request_factory,
+            handler_cancellation=made.handler_cancellation,
+            loop=made._loop,
+            **made._kwargs,
+        )
+
+    def __call__(self) -> web.RequestHandler:
+        return _Connection(self, loop=self._loop, **self._kwargs)
+
+
+class _Runner(web.AppRunner):
+    """aiohttp's AppRunner serving through `_Server`; `_make_server` is where a runner
+    chooses its server (BaseRunner's abstract method)."""
+
+    async def _make_server(self) -> web.Server:
+        return _Server.like(await super()._make_server())

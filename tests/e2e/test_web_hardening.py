@@ -68,6 +68,20 @@ def raw(port: int, data: bytes, *, wait: float = READ_TIMEOUT + 7) -> tuple[str,
     return received.split(b"\r\n", 1)[0].decode(errors="replace"), time.monotonic() - started
 
 
+def head_of(port: int, data: bytes) -> tuple[str, dict[str, str]]:
+    """Send `data` and read the answer's status line and headers (names in lower case)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=READ_TIMEOUT + 7) as conn:
+        conn.sendall(data)
+        received = b""
+        while b"\r\n\r\n" not in received:
+            chunk = conn.recv(4096)
+            assert chunk, f"closed before the headers ended: {received!r}"
+            received += chunk
+    status, *lines = received.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    fields = (line.split(":", 1) for line in lines)
+    return status, {name.strip().lower(): value.strip() for name, value in fields}
+
+
 def healthy(port: int) -> bool:
     return get(f"http://127.0.0.1:{port}/healthz") == (200, "ok\n")
 
@@ -110,6 +124,33 @@ def test_malformed_requests_get_a_clean_4xx_or_a_timely_close_and_serve_keeps_an
     assert status == "" and took < READ_TIMEOUT + 5, (status, took)
     assert healthy(port)
     assert "Traceback" not in served.log()
+
+
+def test_aiohttps_own_answers_carry_the_security_headers_too(
+    served: ServeProcess, port: int
+) -> None:
+    """A request aiohttp's parser refuses is answered before any middleware runs; it and
+    the router's 404 and 405 carry the same headers as a page."""
+    host = "Host: 127.0.0.1\r\nConnection: close\r\n"
+    cases = {
+        "garbage request line": ("HELLO THERE\r\n\r\n", "400"),
+        "bad Content-Length": (f"POST /survey/1.2.x HTTP/1.1\r\n{host}Content-Length: abc\r\n\r\n",
+                               "400"),
+        "space in a header name": (f"GET /healthz HTTP/1.1\r\n{host}Bad Name: 1\r\n\r\n", "400"),
+        "no such path": (f"GET /wp-login.php HTTP/1.1\r\n{host}\r\n", "404"),
+        "wrong method": (f"DELETE /healthz HTTP/1.1\r\n{host}\r\n", "405"),
+    }  # fmt: skip
+    for name, (request, code) in cases.items():
+        status, headers = head_of(port, request.encode())
+        assert re.match(rf"HTTP/1\.[01] {code} ", status), (name, status)
+        csp = headers.get("content-security-policy", "")
+        assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp, (name, headers)
+        assert headers.get("x-content-type-options") == "nosniff", (name, headers)
+        assert headers.get("x-frame-options") == "DENY", (name, headers)
+        assert headers.get("referrer-policy") == "no-referrer", (name, headers)
+        assert headers.get("cache-control") == "no-store", (name, headers)
+        assert headers.get("server") == "ticketgate", (name, headers)  # not aiohttp's version
+    assert healthy(port)
 
 
 def test_security_headers_and_an_access_log_without_tokens(
