@@ -51,6 +51,9 @@ LOCALES = ("pt_BR", "en")
 RULE_TEMPLATES = {"reply_with": frozenset({"acknowledgement"}), "reject": frozenset({"rejection"})}
 PARTS = ("subject", "txt", "html")
 NEEDED_PARTS = ("subject", "txt")  # an admin's own template may leave out the HTML part
+# A file named so is a partial that templates include (`pt_BR/_footer.txt.j2`, the footer
+# of the customer's mail), never a mail of its own; an admin's file of that name replaces it.
+PARTIAL = "_"
 
 
 @dataclass(frozen=True)
@@ -95,11 +98,12 @@ class Templates:
         )
 
     def names(self, locale: str) -> set[str]:
+        """The mail templates of `locale`; a partial (`_footer`) is only ever included."""
         prefix = f"{locale}/"
         return {
             name.removeprefix(prefix).split(".")[0]
             for name in self._env.list_templates()
-            if name.startswith(prefix)
+            if name.startswith(prefix) and not name.startswith(f"{prefix}{PARTIAL}")
         }
 
     def own_names(self, locale: str) -> set[str]:
@@ -108,7 +112,11 @@ class Templates:
             return set()
         packaged = PackageLoader("outbound", "templates").list_templates()
         packaged_names = {n.removeprefix(f"{locale}/").split(".")[0] for n in packaged}
-        found = {path.name.split(".")[0] for path in (self._overrides / locale).glob("*.j2")}
+        found = {
+            path.name.split(".")[0]
+            for path in (self._overrides / locale).glob("*.j2")
+            if not path.name.startswith(PARTIAL)
+        }
         return found - packaged_names
 
     def rule_templates(self, locale: str) -> dict[str, frozenset[str]]:
