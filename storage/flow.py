@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, and_, delete, func, select
 from sqlalchemy.orm import Session
 
 from gateway.domain import ReceivedMail
@@ -178,3 +178,26 @@ class QuarantineStore:
             )
         )
         return int(found or 0)
+
+    @staticmethod
+    def settled_before(cutoff: datetime) -> ColumnElement[bool]:
+        """Held mail an admin released or dropped before `cutoff`: past retention, its row
+        goes (storage/retention.py says which of their files go too); a mail still held
+        stays, waiting for an admin."""
+        return and_(
+            QuarantineRow.state != QuarantineState.HELD.value,
+            QuarantineRow.settled_at.is_not(None),
+            QuarantineRow.settled_at < cutoff,
+        )
+
+    def count_settled_before(self, cutoff: datetime) -> int:
+        found = self.session.scalar(
+            select(func.count(QuarantineRow.id)).where(self.settled_before(cutoff))
+        )
+        return int(found or 0)
+
+    def forget_settled_before(self, cutoff: datetime) -> int:
+        """Deletes the rows `settled_before` selects; returns how many."""
+        found = self.count_settled_before(cutoff)
+        self.session.execute(delete(QuarantineRow).where(self.settled_before(cutoff)))
+        return found

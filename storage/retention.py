@@ -1,8 +1,10 @@
-"""Which stored files belong only to tickets closed before an instant (LGPD retention).
+"""Which stored files belong only to what retention lets go (LGPD): tickets closed, and
+held mail released or dropped, before an instant.
 
 Raw messages and attachments are content-addressed blobs (storage/blobs.py) that
-several tickets may share: a file goes only when every ticket that names it
-was closed before the cutoff. Takes the caller's session; never commits.
+several tickets, and held mail, may share: a file goes only when everything that names
+it is past the cutoff; a mail still held keeps its bytes, an admin may yet release it.
+Takes the caller's session; never commits.
 """
 
 from __future__ import annotations
@@ -10,20 +12,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, not_, select
 from sqlalchemy.orm import Session
 
-from storage.models import AttachmentRow, MessageRow, ReceiptRow, TicketRow
+from storage.flow import QuarantineStore
+from storage.models import AttachmentRow, MessageRow, QuarantineRow, ReceiptRow, TicketRow
 
 
 @dataclass(frozen=True)
 class StoredFile:
-    """One blob a ticket names: its raw mail or one attachment."""
+    """One blob a ticket names (its raw mail or one attachment), or a held mail's raw."""
 
     sha256: str
-    kind: str  # "raw" or "attachment"
-    ticket: int
-    name: str  # the attachment's filename, or the message's Message-ID
+    kind: str  # "raw", "attachment" or "held"
+    ticket: int | None  # None for held mail
+    name: str  # the attachment's filename, the message's Message-ID, or "#<held id>"
 
 
 class RetentionIndex:
@@ -54,11 +57,19 @@ class RetentionIndex:
         found |= {StoredFile(str(sha), "attachment", int(t), str(n)) for sha, t, n in attachments}
         return sorted(found, key=lambda f: (f.ticket, f.kind, f.name, f.sha256))
 
-    def closed_before(self, cutoff: datetime) -> list[StoredFile]:
-        """The files of tickets closed before `cutoff` that no other ticket names."""
+    def _held(self, where: ColumnElement[bool]) -> list[StoredFile]:
+        query = select(QuarantineRow.raw_sha256, QuarantineRow.id).where(where)
+        rows = self.session.execute(query.order_by(QuarantineRow.id))
+        return [StoredFile(str(sha), "held", None, f"#{held}") for sha, held in rows]
+
+    def expired_before(self, cutoff: datetime) -> list[StoredFile]:
+        """The files of tickets closed, and of held mail settled, before `cutoff` that
+        nothing kept names (a younger ticket, a mail still held or settled since)."""
         expired = select(TicketRow.id).where(
             TicketRow.status == "closed", TicketRow.status_since < cutoff
         )
         kept = select(TicketRow.id).where(TicketRow.id.not_in(expired))
-        still_named = {f.sha256 for f in self._files(kept)}
-        return [f for f in self._files(expired) if f.sha256 not in still_named]
+        settled = QuarantineStore.settled_before(cutoff)
+        still_named = {f.sha256 for f in [*self._files(kept), *self._held(not_(settled))]}
+        found = [*self._files(expired), *self._held(settled)]
+        return [f for f in found if f.sha256 not in still_named]

@@ -177,7 +177,8 @@ def release(obj: Any, held_id: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def drop(obj: Any, held_id: int, as_json: bool) -> None:
-    """Take a held mail off the list; its raw bytes and receipt are kept for audit."""
+    """Take a held mail off the list; its raw bytes are kept for audit until retention
+    ([retention] closed_ticket_days) removes them, its receipt for good."""
     db = obj.database()
     try:  # read, check and settle under one row lock: a release at the same time wins or waits
         with db.transaction() as session:

@@ -112,7 +112,7 @@ class QuarantineCause(StrEnum):
 class QuarantineState(StrEnum):
     HELD = "held"
     RELEASED = "released"  # run through the pipeline again by an admin
-    DROPPED = "dropped"  # set aside by an admin; the raw bytes are kept
+    DROPPED = "dropped"  # set aside by an admin; the raw bytes are kept until retention
 
 
 class LoopSignal(StrEnum):

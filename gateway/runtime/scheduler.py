@@ -93,8 +93,13 @@ def _purge(
         except Exception:
             log.exception("retention purge failed; will try again in an hour")
             return
-        if gone:
-            log.info("retention: deleted %d file(s) of tickets closed long ago", len(gone))
+        if gone.files or gone.held:
+            log.info(
+                "retention: deleted %d file(s) of tickets closed long ago and %d held mail(s) "
+                "released or dropped long ago",
+                len(gone.files),
+                gone.held,
+            )
 
     return purge
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from gateway.domain import TicketRef, TicketStatus
 from storage.blobs import BlobStore
@@ -88,3 +89,53 @@ def test_purge_without_a_retention_setting_says_how_to_set_one(
     assert b"closed_ticket_days" in result.stderr
     ok = gateway_config.cli("purge", "--dry-run", "--days", "0")
     assert b"would delete 0 file(s)" in ok.stdout
+
+
+def test_purge_forgets_held_mail_settled_long_enough_ago_and_keeps_what_is_still_held(
+    gateway_config: GatewayConfig, tmp_path: Path
+) -> None:
+    """Released and dropped mail leaves the quarantine with its raw bytes after the
+    retention period (a released one's bytes stay while its ticket names them); a mail
+    still held stays, waiting for an admin."""
+    gateway_config.limits = 'sender_tickets = "1 per 1h"'
+    gateway_config.write()
+    with gateway_config.path.open("a") as toml:
+        toml.write("\n[retention]\nclosed_ticket_days = 30\n")
+    raws = [mail(f"Pedido {n}", f"%PDF-1.4 pedido {n} ".encode() * 40) for n in range(4)]
+    for n, raw in enumerate(raws):
+        (tmp_path / f"{n}.eml").write_bytes(raw)
+    outcomes = [
+        json.loads(line)["outcome"]
+        for n in range(4)
+        for line in gateway_config.cli("ingest", "--json", str(tmp_path / f"{n}.eml")).stdout
+        .splitlines()
+    ]  # fmt: skip
+    assert outcomes == ["created", "quarantined", "quarantined", "quarantined"]
+    held = {h["subject"]: h["id"] for h in gateway_config.cli_json("quarantine", "list")}
+    released = gateway_config.cli_json("quarantine", "release", str(held["Pedido 1"]))
+    assert released["outcome"] == "created"
+    gateway_config.cli("quarantine", "drop", str(held["Pedido 2"]))
+    blobs = BlobStore(gateway_config.folder / "data" / "blobs")
+    assert all(blobs.exists(sha(raw)) for raw in raws)
+    soon = (datetime.now(UTC) + timedelta(days=29)).isoformat()
+    later = (datetime.now(UTC) + timedelta(days=31)).isoformat()
+
+    early = json.loads(gateway_config.cli("purge", "--dry-run", "--now", soon, "--json").stdout)
+    assert early["files"] == [] and early["held_mail"] == 0
+    dry = json.loads(gateway_config.cli("purge", "--dry-run", "--now", later, "--json").stdout)
+    assert [(f["ticket"], f["kind"], f["name"], f["sha256"]) for f in dry["files"]] == [
+        (None, "held", f"#{held['Pedido 2']}", sha(raws[2]))
+    ], "the released mail's bytes are its open ticket's message now"
+    assert dry["held_mail"] == 2 and blobs.exists(sha(raws[2]))
+
+    done = gateway_config.cli("purge", "--now", later).stdout.decode()
+    assert "held      held" in done and f"#{held['Pedido 2']}" in done
+    assert "deleted 1 file(s)" in done and "2 held mail(s)" in done
+    assert not blobs.exists(sha(raws[2]))
+    assert blobs.exists(sha(raws[1])) and blobs.exists(sha(raws[3]))
+    left = gateway_config.cli_json("quarantine", "list", "--all")
+    assert [(h["id"], h["state"]) for h in left] == [(held["Pedido 3"], "held")]
+    shown = gateway_config.cli_json("quarantine", "show", str(held["Pedido 3"]))
+    assert "Pedido 3" in shown["raw_preview"]  # still releasable, bytes and all
+    again = gateway_config.cli("purge", "--now", later).stdout
+    assert b"deleted 0 file(s)" in again and b"0 held mail(s)" in again
