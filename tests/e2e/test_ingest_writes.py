@@ -1,0 +1,85 @@
+"""What one inbound mail writes (issue 13, item 2): the rows its decision needs and no
+more, in few statements, on SQLite or PostgreSQL, whichever store the suite runs on."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+
+from gateway.config.settings import load_settings
+from gateway.domain import Envelope, Outcome
+from gateway.runtime.app import Gateway, build
+from tests.support.gateway_process import BULK_LIMITS, SECRET, GatewayConfig
+from tests.support.mailfiles import simple_mail
+
+pytestmark = pytest.mark.e2e
+
+MARIA = "Maria Souza <maria@alfa.edu.br>"
+ENVELOPE = Envelope(mail_from="maria@alfa.edu.br", rcpt_tos=("suporte@example.com",))
+
+
+def gateway_with(
+    config: GatewayConfig, limits: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Gateway]:
+    monkeypatch.setenv("TICKETGATE_SECRET", SECRET)
+    config.limits = limits
+    built = build(load_settings(config.write()))
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+@pytest.fixture
+def gateway(gateway_config: GatewayConfig, monkeypatch: pytest.MonkeyPatch) -> Iterator[Gateway]:
+    yield from gateway_with(gateway_config, "", monkeypatch)  # every limit at its default
+
+
+@pytest.fixture
+def bulk_gateway(
+    gateway_config: GatewayConfig, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Gateway]:
+    yield from gateway_with(gateway_config, BULK_LIMITS, monkeypatch)  # per-sender limits off
+
+
+def marks(gateway: Gateway) -> Counter[tuple[str, str]]:
+    with gateway.db.transaction() as session:
+        rows = session.execute(text('SELECT counter, "key" FROM flow_marks')).all()
+    return Counter((counter, key) for counter, key in rows)
+
+
+def new_ticket(gateway: Gateway) -> str:
+    """Maria opens a ticket; its ref as marks and mail name it (TG-00001)."""
+    raw = simple_mail(MARIA, "Boletos atrasados", "O sistema caiu.", message_id="<n1@alfa>")
+    receipt = gateway.intake.receive(raw, ENVELOPE, "smtp")
+    assert receipt.outcome is Outcome.CREATED and receipt.ticket
+    return str(receipt.ticket)
+
+
+def test_a_new_ticket_marks_every_counter_its_limits_read(gateway: Gateway) -> None:
+    ref = new_ticket(gateway)
+    counted = marks(gateway)
+    assert counted[("mail_from", "maria@alfa.edu.br")] == 1
+    assert counted[("ticket_opened", "maria@alfa.edu.br")] == 1
+    assert counted[("ticket_opened", "*")] == 1
+    assert counted[("auto_mail_to", "maria@alfa.edu.br")] == 1  # the acknowledgement
+    automatic = counted[("auto_mail", "*")]
+    assert automatic >= 2, "the acknowledgement and the agents' notices"
+    assert counted[("auto_mail_on_ticket", ref)] == automatic
+
+
+def test_no_mark_is_written_for_a_limit_that_is_off(bulk_gateway: Gateway) -> None:
+    ref = new_ticket(bulk_gateway)
+    counted = marks(bulk_gateway)
+    # BULK_LIMITS: sender_mails, ticket_mails, loop_signals, sender_tickets and
+    # recipient_mails off; the global ones and ticket_auto_mails on.
+    assert {counter for counter, _ in counted} == {
+        "ticket_opened",
+        "auto_mail",
+        "auto_mail_on_ticket",
+    }
+    assert counted[("ticket_opened", "*")] == 1
+    assert counted[("auto_mail_on_ticket", ref)] == counted[("auto_mail", "*")] >= 2
