@@ -27,6 +27,8 @@ from storage.fitting import fit
 from storage.models import FlowHoldRow, FlowMarkRow, QuarantineRow, table_of
 from storage.records import hold_record, quarantined_mail
 
+_NEW_MARK = insert(table_of(FlowMarkRow))
+
 
 class FlowLedger:
     """Counted marks and the holds they cause."""
@@ -53,7 +55,7 @@ class FlowLedger:
         would insert them one by one to learn each id)."""
         rows = [{"counter": c.value, "key": fit(key, 400), "at": at} for c, key in marks]
         if rows:
-            self.session.execute(insert(table_of(FlowMarkRow)), rows)
+            self.session.execute(_NEW_MARK, rows)
 
     def prune(self, before: datetime) -> int:
         """Forget marks older than every window (run by the sweeper, not by intake)."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from gateway.domain import (
@@ -41,6 +41,7 @@ from storage.models import (
     OutboxRow,
     ReceiptRow,
     TicketRow,
+    table_of,
 )
 from storage.outbox import Outbox
 from storage.receipts import ReceiptLedger
@@ -49,6 +50,8 @@ from storage.records import (
     message_record,
     ticket_record,
 )
+
+_NEW_EVENT = insert(table_of(EventRow))
 
 
 @dataclass(frozen=True)
@@ -195,10 +198,18 @@ class TicketRepository:
     def record_event(
         self, ref: TicketRef | None, event: str, actor: str, now: datetime, **data: Any
     ) -> None:
-        self.session.add(
-            EventRow(
-                ticket_id=ref.number if ref else None, at=now, actor=actor, kind=event, data=data
-            )
+        """Written at once, in Core: no one reads an event's id back, which the ORM would
+        (one INSERT … RETURNING per event on SQLite), and events keep the order they
+        were recorded in."""
+        self.session.execute(
+            _NEW_EVENT,
+            {
+                "ticket_id": ref.number if ref else None,
+                "at": now,
+                "actor": actor,
+                "kind": event,
+                "data": data,
+            },
         )
 
     def fields_set_by_agents(self, ref: TicketRef) -> dict[str, str]:
