@@ -51,11 +51,12 @@ class FlowLedger:
         return int(found or 0)
 
     def mark(self, marks: Iterable[tuple[Counter, str]], at: datetime) -> None:
-        """Write `marks` at once: one Core insert, as no one needs their ids back (the ORM
-        would insert them one by one to learn each id)."""
+        """Write `marks` at once: one Core insert on the session's connection, as no one
+        needs their ids back (the ORM would insert them one by one to learn each id) nor
+        the pending rows flushed first."""
         rows = [{"counter": c.value, "key": fit(key, 400), "at": at} for c, key in marks]
         if rows:
-            self.session.execute(_NEW_MARK, rows)
+            self.session.connection().execute(_NEW_MARK, rows)
 
     def prune(self, before: datetime) -> int:
         """Forget marks older than every window (run by the sweeper, not by intake)."""

@@ -198,10 +198,10 @@ class TicketRepository:
     def record_event(
         self, ref: TicketRef | None, event: str, actor: str, now: datetime, **data: Any
     ) -> None:
-        """Written at once, in Core: no one reads an event's id back, which the ORM would
-        (one INSERT … RETURNING per event on SQLite), and events keep the order they
-        were recorded in."""
-        self.session.execute(
+        """Written at once, in Core on the session's connection: no one reads an event's
+        id back, which the ORM would (one INSERT … RETURNING per event on SQLite), nor
+        needs the pending rows flushed first (its ticket was, when it was created)."""
+        self.session.connection().execute(
             _NEW_EVENT,
             {
                 "ticket_id": ref.number if ref else None,
