@@ -27,7 +27,7 @@ from storage.fitting import fit
 from storage.models import FlowHoldRow, FlowMarkRow, QuarantineRow, table_of
 from storage.records import hold_record, quarantined_mail
 
-_NEW_MARK = insert(table_of(FlowMarkRow))
+_NEW_MARK = insert(table_of(FlowMarkRow)).inline()  # inline: no RETURNING of the id
 
 
 class FlowLedger:

@@ -51,7 +51,7 @@ from storage.records import (
     ticket_record,
 )
 
-_NEW_EVENT = insert(table_of(EventRow))
+_NEW_EVENT = insert(table_of(EventRow)).inline()  # inline: no RETURNING of the id
 
 
 @dataclass(frozen=True)
