@@ -138,14 +138,21 @@ class LifecycleStore:
 
     # --- timers ------------------------------------------------------------------------
 
-    def sync_timers(self, ref: TicketRef, wanted: Sequence[WantedTimer], now: datetime) -> None:
-        """Make the ticket's pending timers exactly `wanted`; fired ones are never redone."""
-        rows = {
-            row.key: row
-            for row in self.session.scalars(
-                select(TimerRow).where(TimerRow.ticket_id == ref.number)
-            )
-        }
+    def sync_timers(
+        self, ref: TicketRef, wanted: Sequence[WantedTimer], now: datetime, *, fresh: bool = False
+    ) -> None:
+        """Make the ticket's pending timers exactly `wanted`; fired ones are never redone.
+        `fresh`: the ticket was created in this transaction, so it has none to read."""
+        rows: dict[str, TimerRow] = (
+            {}
+            if fresh
+            else {
+                row.key: row
+                for row in self.session.scalars(
+                    select(TimerRow).where(TimerRow.ticket_id == ref.number)
+                )
+            }
+        )
         keys = {w.key for w in wanted}
         for key, row in rows.items():
             if row.state == "pending" and key not in keys:

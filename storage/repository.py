@@ -143,6 +143,14 @@ class TicketRepository:
             # is expired after the INSERT, and every later `get` would re-read the row.
             sla_paused_seconds=0,
             sla_paused_elapsed_seconds=0,
+            # The clock as a new ticket starts it, given rather than left unset: the clock
+            # writes these right after, and a column never set counts as changed (an
+            # UPDATE of the row just inserted).
+            status_since=now,
+            first_responded_at=None,
+            next_response_due=None,
+            awaiting_since=None,
+            sla_paused_at=None,
         )
         self.session.add(row)
         self.session.flush()

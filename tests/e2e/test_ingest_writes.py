@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from gateway.config.settings import load_settings
 from gateway.domain import Envelope, Outcome
@@ -83,3 +83,36 @@ def test_no_mark_is_written_for_a_limit_that_is_off(bulk_gateway: Gateway) -> No
     }
     assert counted[("ticket_opened", "*")] == 1
     assert counted[("auto_mail_on_ticket", ref)] == counted[("auto_mail", "*")] >= 2
+
+
+def statements_of(gateway: Gateway, raw: bytes) -> list[str]:
+    """The SQL one mail runs, its receipt's outcome checked by the caller."""
+    seen: list[str] = []
+
+    def log(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(gateway.db.engine, "before_cursor_execute", log)
+    try:
+        gateway.intake.receive(raw, ENVELOPE, "smtp")
+    finally:
+        event.remove(gateway.db.engine, "before_cursor_execute", log)
+    return seen
+
+
+def test_a_new_ticket_is_inserted_with_its_clock_and_timers_not_updated_or_read_back(
+    bulk_gateway: Gateway,
+) -> None:
+    raw = simple_mail(MARIA, "Boletos atrasados", "O sistema caiu.", message_id="<n1@alfa>")
+    run = statements_of(bulk_gateway, raw)
+    assert not [s for s in run if s.startswith("UPDATE tickets")], run
+    assert not [s for s in run if s.startswith("SELECT timers")], "a new ticket has none"
+    written_blind = ("INSERT INTO events", "INSERT INTO flow_marks")  # no id read back
+    assert not [s for s in run if s.startswith(written_blind) and "RETURNING" in s]
+    with bulk_gateway.db.transaction() as session:
+        opened = session.execute(text("SELECT created_at, status_since, status FROM tickets")).one()
+        timers = session.execute(
+            text("SELECT count(*) FROM timers WHERE state = 'pending'")
+        ).scalar_one()
+    assert opened.status == "new" and opened.status_since == opened.created_at
+    assert timers >= 1, "the SLA timers of a new ticket"
