@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Select, bindparam, func, insert, literal, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from gateway.domain import (
@@ -54,6 +54,22 @@ from storage.records import (
 _NEW_EVENT = insert(table_of(EventRow)).inline()  # inline: no RETURNING of the id
 
 
+def _thread_source(rank: int, column: Any, ticket: Any) -> Select[str, int, int]:
+    return select(column, ticket, literal(rank)).where(
+        column.in_(bindparam("wanted", expanding=True)), ticket.is_not(None)
+    )
+
+
+# The ticket of each of a thread's Message-IDs, in one query: our own mail (threaded
+# messages and outbox: agent notifications) and every message we received for a ticket (an
+# agent's earlier mail, say). `IN` matches no NULL and each source excludes a NULL ticket.
+_THREAD_BY_MESSAGE_ID = union_all(
+    _thread_source(0, MessageRow.message_id, MessageRow.ticket_id),
+    _thread_source(1, OutboxRow.message_id, OutboxRow.ticket_id),
+    _thread_source(2, ReceiptRow.message_id, ReceiptRow.ticket_id),
+)
+
+
 @dataclass(frozen=True)
 class NewMessage:
     """A message to append to a ticket's thread."""
@@ -87,22 +103,13 @@ class TicketRepository:
         """The ticket a thread of Message-IDs belongs to, nearest ID first."""
         if not message_ids:
             return None
-        wanted = list(message_ids)
         by_id: dict[str, int] = {}
-        # Our own mail (threaded messages and outbox: agent notifications) and every
-        # message we received for a ticket (an agent's earlier mail, say).
-        for column, ticket in (
-            (MessageRow.message_id, MessageRow.ticket_id),
-            (OutboxRow.message_id, OutboxRow.ticket_id),
-            (ReceiptRow.message_id, ReceiptRow.ticket_id),
+        # Sorted by source: where one ID is found twice, the earlier source names the ticket.
+        for mid, ticket_id, _ in sorted(
+            self.session.execute(_THREAD_BY_MESSAGE_ID, {"wanted": list(message_ids)}).all(),
+            key=lambda row: int(row[2]),
         ):
-            rows = self.session.execute(
-                select(column, ticket).where(column.in_(wanted), ticket.is_not(None))
-            ).all()
-            for mid, ticket_id in rows:
-                # Never None: `IN` matches no NULL and the query excludes a NULL ticket.
-                if mid is not None and ticket_id is not None:
-                    by_id.setdefault(mid, ticket_id)
+            by_id.setdefault(mid, ticket_id)
         for mid in message_ids:
             if mid in by_id:
                 return TicketRef(by_id[mid])

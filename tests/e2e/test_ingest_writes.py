@@ -4,7 +4,8 @@ more, in few statements, on SQLite or PostgreSQL, whichever store the suite runs
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import event, text
@@ -12,12 +13,14 @@ from sqlalchemy import event, text
 from gateway.config.settings import load_settings
 from gateway.domain import Envelope, Outcome
 from gateway.runtime.app import Gateway, build
+from storage.repository import TicketRepository
 from tests.support.gateway_process import BULK_LIMITS, SECRET, GatewayConfig
 from tests.support.mailfiles import simple_mail
 
 pytestmark = pytest.mark.e2e
 
 MARIA = "Maria Souza <maria@alfa.edu.br>"
+T = TypeVar("T")
 ENVELOPE = Envelope(mail_from="maria@alfa.edu.br", rcpt_tos=("suporte@example.com",))
 
 
@@ -85,8 +88,8 @@ def test_no_mark_is_written_for_a_limit_that_is_off(bulk_gateway: Gateway) -> No
     assert counted[("auto_mail_on_ticket", ref)] == counted[("auto_mail", "*")] >= 2
 
 
-def statements_of(gateway: Gateway, raw: bytes) -> list[str]:
-    """The SQL one mail runs, its receipt's outcome checked by the caller."""
+def captured(gateway: Gateway, work: Callable[[], T]) -> tuple[T, list[str]]:
+    """What `work` returns, and the SQL statements it ran."""
     seen: list[str] = []
 
     def log(_conn: object, _cursor: object, statement: str, *_: object) -> None:
@@ -94,10 +97,14 @@ def statements_of(gateway: Gateway, raw: bytes) -> list[str]:
 
     event.listen(gateway.db.engine, "before_cursor_execute", log)
     try:
-        gateway.intake.receive(raw, ENVELOPE, "smtp")
+        return work(), seen
     finally:
         event.remove(gateway.db.engine, "before_cursor_execute", log)
-    return seen
+
+
+def statements_of(gateway: Gateway, raw: bytes) -> list[str]:
+    """The SQL one mail runs."""
+    return captured(gateway, lambda: gateway.intake.receive(raw, ENVELOPE, "smtp"))[1]
 
 
 def test_a_new_ticket_is_inserted_with_its_clock_and_timers_not_updated_or_read_back(
@@ -116,3 +123,31 @@ def test_a_new_ticket_is_inserted_with_its_clock_and_timers_not_updated_or_read_
         ).scalar_one()
     assert opened.status == "new" and opened.status_since == opened.created_at
     assert timers >= 1, "the SLA timers of a new ticket"
+
+
+def test_a_thread_is_found_in_one_query_by_its_nearest_known_message_id(
+    bulk_gateway: Gateway,
+) -> None:
+    first = new_ticket(bulk_gateway)
+    raw = simple_mail(MARIA, "Outro assunto", "Outro problema.", message_id="<n2@alfa>")
+    second = bulk_gateway.intake.receive(raw, ENVELOPE, "smtp").ticket
+    with bulk_gateway.db.transaction() as session:
+        notice = (
+            session.execute(  # an agent's notice is in the outbox alone
+                text("SELECT message_id FROM outbox WHERE kind = 'agent_notification' ORDER BY id")
+            )
+            .scalars()
+            .first()
+        )
+        tickets = TicketRepository(session)
+        found, queries = captured(
+            bulk_gateway,
+            lambda: [
+                tickets.ref_for_message_ids(["<nada@x>", "<n2@alfa>", "<n1@alfa>"]),
+                tickets.ref_for_message_ids(["<n1@alfa>", "<n2@alfa>"]),
+                tickets.ref_for_message_ids([str(notice)]),
+                tickets.ref_for_message_ids(["<nada@x>"]),
+            ],
+        )
+    assert [str(ref) if ref else None for ref in found] == [str(second), first, first, None]
+    assert len(queries) == 4, queries
