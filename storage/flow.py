@@ -8,10 +8,10 @@ in the transaction of the decision that caused them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.domain import ReceivedMail
@@ -63,11 +63,17 @@ class FlowLedger:
         result = self.session.execute(delete(FlowMarkRow).where(FlowMarkRow.at < before))
         return int(getattr(result, "rowcount", 0) or 0)
 
-    def active_hold(self, source: HoldSource, key: str, now: datetime) -> Hold | None:
-        row = self._hold_row(source, key)
-        if row is None or row.until <= now:
-            return None
-        return hold_record(row)
+    def active_hold(self, sources: Sequence[tuple[HoldSource, str]], now: datetime) -> Hold | None:
+        """The first of `sources` (what, key) cooling down at `now`, all asked in one query."""
+        wanted = [(source.value, fit(key, 400)) for source, key in sources]
+        rows = self.session.scalars(
+            select(FlowHoldRow).where(
+                or_(*(and_(FlowHoldRow.source == s, FlowHoldRow.key == k) for s, k in wanted))
+            )
+        )
+        cooling = {(row.source, row.key): row for row in rows if row.until > now}
+        found = next((cooling[pair] for pair in wanted if pair in cooling), None)
+        return hold_record(found) if found else None
 
     def _hold_row(self, source: HoldSource, key: str) -> FlowHoldRow | None:
         return self.session.scalar(

@@ -99,8 +99,8 @@ class StoreFacts:
     def count(self, counter: Counter, key: str, window: timedelta) -> int:
         return self._flow.count(counter, key, self._now - window, self._now)
 
-    def active_hold(self, source: HoldSource, key: str) -> Hold | None:
-        return self._flow.active_hold(source, key, self._now)
+    def active_hold(self, *sources: tuple[HoldSource, str]) -> Hold | None:
+        return self._flow.active_hold(sources, self._now)
 
     def already_received(self, dedup_key: str) -> bool:
         return self._ledger.seen(dedup_key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import pytest
@@ -12,7 +13,9 @@ from sqlalchemy import event, text
 
 from gateway.config.settings import load_settings
 from gateway.domain import Envelope, Outcome
+from gateway.domain.flood import HoldSource
 from gateway.runtime.app import Gateway, build
+from storage.flow import FlowLedger
 from storage.repository import TicketRepository
 from tests.support.gateway_process import BULK_LIMITS, SECRET, GatewayConfig
 from tests.support.mailfiles import simple_mail
@@ -151,3 +154,25 @@ def test_a_thread_is_found_in_one_query_by_its_nearest_known_message_id(
         )
     assert [str(ref) if ref else None for ref in found] == [str(second), first, first, None]
     assert len(queries) == 4, queries
+
+
+def test_the_cool_downs_of_a_sender_and_its_ticket_are_asked_in_one_query(
+    bulk_gateway: Gateway,
+) -> None:
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    sender, ticket = (HoldSource.SENDER, "maria@alfa.edu.br"), (HoldSource.TICKET, "TG-00001")
+    with bulk_gateway.db.transaction() as session:
+        ledger = FlowLedger(session)
+        ledger.start_hold(*sender, "robot", now - timedelta(hours=2), timedelta(hours=1))
+        ledger.start_hold(*ticket, "loop", now - timedelta(minutes=5), timedelta(hours=1))
+        found, queries = captured(bulk_gateway, lambda: ledger.active_hold([sender, ticket], now))
+        assert found is not None and found.source is HoldSource.TICKET, "the sender's is over"
+        assert len(queries) == 1, queries
+        ledger.start_hold(*sender, "robot again", now, timedelta(hours=1))
+        first = ledger.active_hold([sender, ticket], now)
+        assert (
+            first is not None
+            and first.source is HoldSource.SENDER
+            and first.reason == "robot again"
+        )
+        assert ledger.active_hold([sender, ticket], now + timedelta(hours=2)) is None
