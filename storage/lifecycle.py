@@ -19,7 +19,15 @@ from sqlalchemy.orm import Session
 
 from gateway.domain import MailKind, TicketRecord, TicketRef, TicketStatus
 from storage.held import ticket_row
-from storage.models import EventRow, MessageRow, OutboxRow, SurveyRow, TicketRow, TimerRow
+from storage.models import (
+    EventRow,
+    MessageRow,
+    OutboxRow,
+    SurveyRow,
+    TicketRow,
+    TimerRow,
+    table_of,
+)
 from storage.records import (
     SurveyRecord,
     TimerRecord,
@@ -27,6 +35,8 @@ from storage.records import (
     ticket_record,
     timer_record,
 )
+
+_NEW_TIMERS = insert(table_of(TimerRow)).inline()
 
 # The gateway's own mail to customers: left out of the history people wrote.
 AUTOMATIC_KINDS = tuple(
@@ -177,8 +187,9 @@ class LifecycleStore:
                 existing.state = "pending"
                 existing.due_at = want.due
         if new:
-            # One executemany for a new ticket's timers, not one INSERT (and id read) each.
-            self.session.execute(insert(TimerRow), new)
+            # One executemany for a new ticket's timers, not one INSERT (and id read) each,
+            # in Core on the session's connection: nothing pending needs flushing first.
+            self.session.connection().execute(_NEW_TIMERS, new)
 
     def due_timer_ids(self, now: datetime, limit: int) -> list[int]:
         """Pending timers due at `now`, earliest first (the `(state, due_at)` index)."""
