@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from gateway.domain import ReceivedMail
@@ -28,6 +28,11 @@ from storage.models import FlowHoldRow, FlowMarkRow, QuarantineRow, table_of
 from storage.records import hold_record, quarantined_mail
 
 _NEW_MARK = insert(table_of(FlowMarkRow)).inline()  # inline: no RETURNING of the id
+# The holds of some sources and keys (a few rows at most; the caller keeps its own pairs).
+_HOLDS_OF = select(FlowHoldRow).where(
+    FlowHoldRow.source.in_(bindparam("sources", expanding=True)),
+    FlowHoldRow.key.in_(bindparam("keys", expanding=True)),
+)
 
 
 class FlowLedger:
@@ -67,9 +72,8 @@ class FlowLedger:
         """The first of `sources` (what, key) cooling down at `now`, all asked in one query."""
         wanted = [(source.value, fit(key, 400)) for source, key in sources]
         rows = self.session.scalars(
-            select(FlowHoldRow).where(
-                or_(*(and_(FlowHoldRow.source == s, FlowHoldRow.key == k) for s, k in wanted))
-            )
+            _HOLDS_OF,
+            {"sources": [source for source, _ in wanted], "keys": [key for _, key in wanted]},
         )
         cooling = {(row.source, row.key): row for row in rows if row.until > now}
         found = next((cooling[pair] for pair in wanted if pair in cooling), None)
