@@ -184,8 +184,11 @@ class LifecycleStore:
                     }
                 )
             elif existing.state in ("pending", "cancelled"):
-                existing.state = "pending"
-                existing.due_at = want.due
+                # Set only when it changes: an unchanged row left clean costs the flush nothing.
+                if existing.state != "pending":
+                    existing.state = "pending"
+                if existing.due_at != want.due:
+                    existing.due_at = want.due
         if new:
             # One executemany for a new ticket's timers, not one INSERT (and id read) each,
             # in Core on the session's connection: nothing pending needs flushing first.
