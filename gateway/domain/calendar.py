@@ -57,14 +57,25 @@ class BusinessCalendar:
         default_factory=lambda: DEFAULT_HOURS
     )
     is_holiday: Callable[[date], bool] = field(default=lambda _day: False)
+    # Each day's windows, worked out once: a due time walks the same days again and again
+    # (a reloaded policy is a new calendar, with a new memo).
+    _memo: dict[date, tuple[tuple[datetime, datetime], ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     # --- the working windows -------------------------------------------------------
 
-    def windows(self, day: date) -> list[tuple[datetime, datetime]]:
+    def windows(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """The working intervals of a local day as UTC instants, earliest first."""
+        found = self._memo.get(day)
+        if found is None:
+            found = self._memo[day] = self._windows(day)
+        return found
+
+    def _windows(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         spans = self.hours.get(day.weekday())
         if not spans or self.is_holiday(day):
-            return []
+            return ()
         out = []
         for opens, closes in _spans(spans):
             start = datetime.combine(day, opens, tzinfo=self.zone).astimezone(UTC)
@@ -72,7 +83,7 @@ class BusinessCalendar:
             end = datetime.combine(closing_day, closes, tzinfo=self.zone).astimezone(UTC)
             if end > start:
                 out.append((start, end))
-        return out
+        return tuple(out)
 
     def window(self, day: date) -> tuple[datetime, datetime] | None:
         """The first opening and last closing of a day, or None if nobody works then."""
