@@ -52,6 +52,8 @@ from storage.records import (
 )
 
 _NEW_EVENT = insert(table_of(EventRow)).inline()  # inline: no RETURNING of the id
+_NEW_MESSAGE = insert(table_of(MessageRow))  # its id is read back: the attachments name it
+_NEW_ATTACHMENTS = insert(table_of(AttachmentRow)).inline()
 
 
 def _thread_source(rank: int, column: Any, ticket: Any) -> Select[str, int, int]:
@@ -164,29 +166,42 @@ class TicketRepository:
         return TicketRef(hold(self.session, row).id)
 
     def add_message(self, ref: TicketRef, message: NewMessage, now: datetime) -> None:
-        row = MessageRow(
-            ticket_id=ref.number,
-            message_id=fit(message.message_id, 998),
-            direction=message.direction.value,
-            visibility=message.visibility.value,
-            sender=fit(message.sender, 320),
-            recipients=list(message.recipients),
-            subject=fit(message.subject, 998),
-            body=message.body,
-            body_html=message.body_html,
-            raw_sha256=message.raw_sha256,
-            created_at=now,
+        """Written at once, in Core on the session's connection: the thread keeps the order
+        its messages were added in, and the ORM has no rows to carry to its flush (the
+        attachments name the message by the id its insert returns)."""
+        connection = self.session.connection()
+        inserted = connection.execute(
+            _NEW_MESSAGE,
+            {
+                "ticket_id": ref.number,
+                "message_id": fit(message.message_id, 998),
+                "direction": message.direction.value,
+                "visibility": message.visibility.value,
+                "sender": fit(message.sender, 320),
+                "recipients": list(message.recipients),
+                "subject": fit(message.subject, 998),
+                "body": message.body,
+                "body_html": message.body_html,
+                "raw_sha256": message.raw_sha256,
+                "created_at": now,
+            },
         )
-        row.attachments = [
-            AttachmentRow(
-                filename=fit(part.filename, 255),
-                content_type=fit(part.content_type, 255),
-                size=part.size,
-                sha256=part.sha256,
+        if message.attachments:
+            key = inserted.inserted_primary_key
+            assert key is not None  # a one-row insert's
+            connection.execute(
+                _NEW_ATTACHMENTS,
+                [
+                    {
+                        "message_row_id": key[0],
+                        "filename": fit(part.filename, 255),
+                        "content_type": fit(part.content_type, 255),
+                        "size": part.size,
+                        "sha256": part.sha256,
+                    }
+                    for part in message.attachments
+                ],
             )
-            for part in message.attachments
-        ]
-        self.session.add(row)
         ticket = self._row(ref)
         if ticket is not None:
             ticket.updated_at = now

@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from typing import TypeVar
 
 import pytest
 from sqlalchemy import event, text
 
 from gateway.config.settings import load_settings
-from gateway.domain import Envelope, Outcome
+from gateway.domain import Direction, Envelope, Outcome
 from gateway.domain.flood import HoldSource
 from gateway.runtime.app import Gateway, build
 from storage.flow import FlowLedger
@@ -176,3 +177,34 @@ def test_the_cool_downs_of_a_sender_and_its_ticket_are_asked_in_one_query(
             and first.reason == "robot again"
         )
         assert ledger.active_hold([sender, ticket], now + timedelta(hours=2)) is None
+
+
+def test_a_thread_keeps_the_order_its_messages_came_in_and_each_its_attachments(
+    bulk_gateway: Gateway,
+) -> None:
+    first = EmailMessage()
+    first["From"], first["To"], first["Subject"] = MARIA, "suporte@example.com", "Planilha"
+    first["Message-ID"] = "<a1@alfa>"
+    first.set_content("Segue a planilha.")
+    first.add_attachment(b"a;b\n1;2\n", maintype="text", subtype="csv", filename="planilha.csv")
+    opened = bulk_gateway.intake.receive(first.as_bytes(), ENVELOPE, "smtp")
+    reply = simple_mail(
+        MARIA,
+        "Re: Planilha",
+        "Mais uma.",
+        message_id="<a2@alfa>",
+        extra="In-Reply-To: <a1@alfa>\r\n",
+    )
+    threaded = bulk_gateway.intake.receive(reply, ENVELOPE, "smtp")
+    assert opened.ticket and threaded.outcome is Outcome.THREADED
+    with bulk_gateway.db.transaction() as session:
+        thread = TicketRepository(session).messages(opened.ticket)
+    assert [m.direction for m in thread] == [
+        Direction.INBOUND,
+        Direction.OUTBOUND,
+        Direction.INBOUND,
+    ]
+    assert [thread[0].message_id, thread[-1].message_id] == ["<a1@alfa>", "<a2@alfa>"]
+    assert [a.filename for a in thread[0].attachments] == ["planilha.csv"]
+    assert thread[0].attachments[0].size == len(b"a;b\n1;2\n")
+    assert not thread[1].attachments and not thread[2].attachments
