@@ -28,6 +28,13 @@ from storage.models import FlowHoldRow, FlowMarkRow, QuarantineRow, table_of
 from storage.records import hold_record, quarantined_mail
 
 _NEW_MARK = insert(table_of(FlowMarkRow)).inline()  # inline: no RETURNING of the id
+# Built once, as every mail counts: building the comparisons costs more than the query.
+_COUNT = select(func.count(FlowMarkRow.id)).where(
+    FlowMarkRow.counter == bindparam("counter"),
+    FlowMarkRow.key == bindparam("key"),
+    FlowMarkRow.at > bindparam("since"),
+    FlowMarkRow.at <= bindparam("until"),
+)
 # The holds of some sources and keys (a few rows at most; the caller keeps its own pairs).
 _HOLDS_OF = select(FlowHoldRow).where(
     FlowHoldRow.source.in_(bindparam("sources", expanding=True)),
@@ -46,12 +53,7 @@ class FlowLedger:
         sides, so a clock set in the past, as `scheduler run-once --now` does, counts
         only what came before it)."""
         found = self.session.scalar(
-            select(func.count(FlowMarkRow.id)).where(
-                FlowMarkRow.counter == counter.value,
-                FlowMarkRow.key == fit(key, 400),
-                FlowMarkRow.at > since,
-                FlowMarkRow.at <= until,
-            )
+            _COUNT, {"counter": counter.value, "key": fit(key, 400), "since": since, "until": until}
         )
         return int(found or 0)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from gateway.domain import MailKind, TicketRecord, TicketRef, TicketStatus
@@ -37,6 +37,7 @@ from storage.records import (
 )
 
 _NEW_TIMERS = insert(table_of(TimerRow)).inline()
+_TIMERS_OF = select(TimerRow).where(TimerRow.ticket_id == bindparam("ticket"))
 
 # The gateway's own mail to customers: left out of the history people wrote.
 AUTOMATIC_KINDS = tuple(
@@ -153,16 +154,10 @@ class LifecycleStore:
     ) -> None:
         """Make the ticket's pending timers exactly `wanted`; fired ones are never redone.
         `fresh`: the ticket was created in this transaction, so it has none to read."""
-        rows: dict[str, TimerRow] = (
-            {}
-            if fresh
-            else {
-                row.key: row
-                for row in self.session.scalars(
-                    select(TimerRow).where(TimerRow.ticket_id == ref.number)
-                )
-            }
-        )
+        rows: dict[str, TimerRow] = {}
+        if not fresh:
+            found = self.session.scalars(_TIMERS_OF, {"ticket": ref.number})
+            rows = {row.key: row for row in found}
         keys = {w.key for w in wanted}
         for key, row in rows.items():
             if row.state == "pending" and key not in keys:

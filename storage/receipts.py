@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from gateway.domain import Outcome, ReceiptRecord, ReceivedMail, TicketRef
@@ -14,6 +14,8 @@ from storage.models import ReceiptRow, table_of
 from storage.records import receipt_record
 
 _NEW_RECEIPT = insert(table_of(ReceiptRow)).inline()
+# Built once: every mail asks, and building the comparison costs more than the query.
+_SEEN = select(ReceiptRow.id).where(ReceiptRow.dedup_key == bindparam("dedup_key"))
 
 
 class ReceiptLedger:
@@ -23,7 +25,7 @@ class ReceiptLedger:
         self.session = session
 
     def seen(self, dedup_key: str) -> bool:
-        found = self.session.scalar(select(ReceiptRow.id).where(ReceiptRow.dedup_key == dedup_key))
+        found = self.session.scalar(_SEEN, {"dedup_key": dedup_key})
         return found is not None
 
     def outcome_of(self, dedup_key: str) -> ReceiptRecord | None:
