@@ -23,8 +23,8 @@ from tests.support.mailfiles import simple_mail
 
 pytestmark = pytest.mark.e2e
 
-MARIA = "Maria Souza <maria@alfa.edu.br>"
 T = TypeVar("T")
+MARIA = "Maria Souza <maria@alfa.edu.br>"
 ENVELOPE = Envelope(mail_from="maria@alfa.edu.br", rcpt_tos=("suporte@example.com",))
 
 
