@@ -8,10 +8,10 @@ in the transaction of the decision that caused them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, func, select
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from gateway.domain import ReceivedMail
@@ -24,8 +24,22 @@ from gateway.domain.flood import (
     QuarantineState,
 )
 from storage.fitting import fit
-from storage.models import FlowHoldRow, FlowMarkRow, QuarantineRow
+from storage.models import FlowHoldRow, FlowMarkRow, QuarantineRow, table_of
 from storage.records import hold_record, quarantined_mail
+
+_NEW_MARK = insert(table_of(FlowMarkRow)).inline()  # inline: no RETURNING of the id
+# Built once, as every mail counts: building the comparisons costs more than the query.
+_COUNT = select(func.count(FlowMarkRow.id)).where(
+    FlowMarkRow.counter == bindparam("counter"),
+    FlowMarkRow.key == bindparam("key"),
+    FlowMarkRow.at > bindparam("since"),
+    FlowMarkRow.at <= bindparam("until"),
+)
+# The holds of some sources and keys (a few rows at most; the caller keeps its own pairs).
+_HOLDS_OF = select(FlowHoldRow).where(
+    FlowHoldRow.source.in_(bindparam("sources", expanding=True)),
+    FlowHoldRow.key.in_(bindparam("keys", expanding=True)),
+)
 
 
 class FlowLedger:
@@ -39,29 +53,33 @@ class FlowLedger:
         sides, so a clock set in the past, as `scheduler run-once --now` does, counts
         only what came before it)."""
         found = self.session.scalar(
-            select(func.count(FlowMarkRow.id)).where(
-                FlowMarkRow.counter == counter.value,
-                FlowMarkRow.key == fit(key, 400),
-                FlowMarkRow.at > since,
-                FlowMarkRow.at <= until,
-            )
+            _COUNT, {"counter": counter.value, "key": fit(key, 400), "since": since, "until": until}
         )
         return int(found or 0)
 
-    def mark(self, counter: Counter, keys: Iterable[str], at: datetime) -> None:
-        for key in dict.fromkeys(keys):
-            self.session.add(FlowMarkRow(counter=counter.value, key=fit(key, 400), at=at))
+    def mark(self, marks: Iterable[tuple[Counter, str]], at: datetime) -> None:
+        """Write `marks` at once: one Core insert on the session's connection, as no one
+        needs their ids back (the ORM would insert them one by one to learn each id) nor
+        the pending rows flushed first."""
+        rows = [{"counter": c.value, "key": fit(key, 400), "at": at} for c, key in marks]
+        if rows:
+            self.session.connection().execute(_NEW_MARK, rows)
 
     def prune(self, before: datetime) -> int:
         """Forget marks older than every window (run by the sweeper, not by intake)."""
         result = self.session.execute(delete(FlowMarkRow).where(FlowMarkRow.at < before))
         return int(getattr(result, "rowcount", 0) or 0)
 
-    def active_hold(self, source: HoldSource, key: str, now: datetime) -> Hold | None:
-        row = self._hold_row(source, key)
-        if row is None or row.until <= now:
-            return None
-        return hold_record(row)
+    def active_hold(self, sources: Sequence[tuple[HoldSource, str]], now: datetime) -> Hold | None:
+        """The first of `sources` (what, key) cooling down at `now`, all asked in one query."""
+        wanted = [(source.value, fit(key, 400)) for source, key in sources]
+        rows = self.session.scalars(
+            _HOLDS_OF,
+            {"sources": [source for source, _ in wanted], "keys": [key for _, key in wanted]},
+        )
+        cooling = {(row.source, row.key): row for row in rows if row.until > now}
+        found = next((cooling[pair] for pair in wanted if pair in cooling), None)
+        return hold_record(found) if found else None
 
     def _hold_row(self, source: HoldSource, key: str) -> FlowHoldRow | None:
         return self.session.scalar(

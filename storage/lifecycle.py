@@ -14,12 +14,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from gateway.domain import MailKind, TicketRecord, TicketRef, TicketStatus
 from storage.held import ticket_row
-from storage.models import EventRow, MessageRow, OutboxRow, SurveyRow, TicketRow, TimerRow
+from storage.models import (
+    EventRow,
+    MessageRow,
+    OutboxRow,
+    SurveyRow,
+    TicketRow,
+    TimerRow,
+    table_of,
+)
 from storage.records import (
     SurveyRecord,
     TimerRecord,
@@ -27,6 +35,9 @@ from storage.records import (
     ticket_record,
     timer_record,
 )
+
+_NEW_TIMERS = insert(table_of(TimerRow)).inline()
+_TIMERS_OF = select(TimerRow).where(TimerRow.ticket_id == bindparam("ticket"))
 
 # The gateway's own mail to customers: left out of the history people wrote.
 AUTOMATIC_KINDS = tuple(
@@ -138,14 +149,15 @@ class LifecycleStore:
 
     # --- timers ------------------------------------------------------------------------
 
-    def sync_timers(self, ref: TicketRef, wanted: Sequence[WantedTimer], now: datetime) -> None:
-        """Make the ticket's pending timers exactly `wanted`; fired ones are never redone."""
-        rows = {
-            row.key: row
-            for row in self.session.scalars(
-                select(TimerRow).where(TimerRow.ticket_id == ref.number)
-            )
-        }
+    def sync_timers(
+        self, ref: TicketRef, wanted: Sequence[WantedTimer], now: datetime, *, fresh: bool = False
+    ) -> None:
+        """Make the ticket's pending timers exactly `wanted`; fired ones are never redone.
+        `fresh`: the ticket was created in this transaction, so it has none to read."""
+        rows: dict[str, TimerRow] = {}
+        if not fresh:
+            found = self.session.scalars(_TIMERS_OF, {"ticket": ref.number})
+            rows = {row.key: row for row in found}
         keys = {w.key for w in wanted}
         for key, row in rows.items():
             if row.state == "pending" and key not in keys:
@@ -167,11 +179,15 @@ class LifecycleStore:
                     }
                 )
             elif existing.state in ("pending", "cancelled"):
-                existing.state = "pending"
-                existing.due_at = want.due
+                # Set only when it changes: an unchanged row left clean costs the flush nothing.
+                if existing.state != "pending":
+                    existing.state = "pending"
+                if existing.due_at != want.due:
+                    existing.due_at = want.due
         if new:
-            # One executemany for a new ticket's timers, not one INSERT (and id read) each.
-            self.session.execute(insert(TimerRow), new)
+            # One executemany for a new ticket's timers, not one INSERT (and id read) each,
+            # in Core on the session's connection: nothing pending needs flushing first.
+            self.session.connection().execute(_NEW_TIMERS, new)
 
     def due_timer_ids(self, now: datetime, limit: int) -> list[int]:
         """Pending timers due at `now`, earliest first (the `(state, due_at)` index)."""

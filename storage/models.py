@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Table,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -55,6 +56,12 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table_of(row: type[Base]) -> Table:
+    """A mapped class's Core table, for inserts whose ids no one reads back (the ORM reads
+    each row's id, which on SQLite means one INSERT per row)."""
+    return Base.metadata.tables[row.__tablename__]
 
 
 class TicketRow(Base):

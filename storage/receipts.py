@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from gateway.domain import Outcome, ReceiptRecord, ReceivedMail, TicketRef
 from storage.fitting import fit
-from storage.models import ReceiptRow
+from storage.models import ReceiptRow, table_of
 from storage.records import receipt_record
+
+_NEW_RECEIPT = insert(table_of(ReceiptRow)).inline()
+# Built once: every mail asks, and building the comparison costs more than the query.
+_SEEN = select(ReceiptRow.id).where(ReceiptRow.dedup_key == bindparam("dedup_key"))
 
 
 class ReceiptLedger:
@@ -21,7 +25,7 @@ class ReceiptLedger:
         self.session = session
 
     def seen(self, dedup_key: str) -> bool:
-        found = self.session.scalar(select(ReceiptRow.id).where(ReceiptRow.dedup_key == dedup_key))
+        found = self.session.scalar(_SEEN, {"dedup_key": dedup_key})
         return found is not None
 
     def outcome_of(self, dedup_key: str) -> ReceiptRecord | None:
@@ -37,19 +41,22 @@ class ReceiptLedger:
         ticket: TicketRef | None,
         now: datetime,
     ) -> None:
-        self.session.add(
-            ReceiptRow(
-                dedup_key=mail.dedup_key,
-                message_id=fit(mail.message_id, 998) if mail.message_id else None,
-                raw_sha256=mail.raw_sha256,
-                size=mail.size,
-                sender=fit(mail.sender, 320),
-                channel=mail.channel,
-                outcome=outcome.value,
-                reason=reason,
-                ticket_id=ticket.number if ticket else None,
-                received_at=now,
-            )
+        """The receipt, inserted in Core (no one reads its id back), and then the decision's
+        pending rows flushed: a refused write fails this message, not the next one."""
+        self.session.connection().execute(
+            _NEW_RECEIPT,
+            {
+                "dedup_key": mail.dedup_key,
+                "message_id": fit(mail.message_id, 998) if mail.message_id else None,
+                "raw_sha256": mail.raw_sha256,
+                "size": mail.size,
+                "sender": fit(mail.sender, 320),
+                "channel": mail.channel,
+                "outcome": outcome.value,
+                "reason": reason,
+                "ticket_id": ticket.number if ticket else None,
+                "received_at": now,
+            },
         )
         self.session.flush()
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, insert, literal, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from gateway.domain import (
@@ -41,6 +41,7 @@ from storage.models import (
     OutboxRow,
     ReceiptRow,
     TicketRow,
+    table_of,
 )
 from storage.outbox import Outbox
 from storage.receipts import ReceiptLedger
@@ -48,6 +49,26 @@ from storage.records import (
     event_record,
     message_record,
     ticket_record,
+)
+
+_NEW_EVENT = insert(table_of(EventRow)).inline()  # inline: no RETURNING of the id
+_NEW_MESSAGE = insert(table_of(MessageRow))  # its id is read back: the attachments name it
+_NEW_ATTACHMENTS = insert(table_of(AttachmentRow)).inline()
+
+
+def _thread_source(rank: int, column: Any, ticket: Any) -> Select[str, int, int]:
+    return select(column, ticket, literal(rank)).where(
+        column.in_(bindparam("wanted", expanding=True)), ticket.is_not(None)
+    )
+
+
+# The ticket of each of a thread's Message-IDs, in one query: our own mail (threaded
+# messages and outbox: agent notifications) and every message we received for a ticket (an
+# agent's earlier mail, say). `IN` matches no NULL and each source excludes a NULL ticket.
+_THREAD_BY_MESSAGE_ID = union_all(
+    _thread_source(0, MessageRow.message_id, MessageRow.ticket_id),
+    _thread_source(1, OutboxRow.message_id, OutboxRow.ticket_id),
+    _thread_source(2, ReceiptRow.message_id, ReceiptRow.ticket_id),
 )
 
 
@@ -84,22 +105,13 @@ class TicketRepository:
         """The ticket a thread of Message-IDs belongs to, nearest ID first."""
         if not message_ids:
             return None
-        wanted = list(message_ids)
         by_id: dict[str, int] = {}
-        # Our own mail (threaded messages and outbox: agent notifications) and every
-        # message we received for a ticket (an agent's earlier mail, say).
-        for column, ticket in (
-            (MessageRow.message_id, MessageRow.ticket_id),
-            (OutboxRow.message_id, OutboxRow.ticket_id),
-            (ReceiptRow.message_id, ReceiptRow.ticket_id),
+        # Sorted by source: where one ID is found twice, the earlier source names the ticket.
+        for mid, ticket_id, _ in sorted(
+            self.session.execute(_THREAD_BY_MESSAGE_ID, {"wanted": list(message_ids)}).all(),
+            key=lambda row: int(row[2]),
         ):
-            rows = self.session.execute(
-                select(column, ticket).where(column.in_(wanted), ticket.is_not(None))
-            ).all()
-            for mid, ticket_id in rows:
-                # Never None: `IN` matches no NULL and the query excludes a NULL ticket.
-                if mid is not None and ticket_id is not None:
-                    by_id.setdefault(mid, ticket_id)
+            by_id.setdefault(mid, ticket_id)
         for mid in message_ids:
             if mid in by_id:
                 return TicketRef(by_id[mid])
@@ -140,35 +152,56 @@ class TicketRepository:
             # is expired after the INSERT, and every later `get` would re-read the row.
             sla_paused_seconds=0,
             sla_paused_elapsed_seconds=0,
+            # The clock as a new ticket starts it, given rather than left unset: the clock
+            # writes these right after, and a column never set counts as changed (an
+            # UPDATE of the row just inserted).
+            status_since=now,
+            first_responded_at=None,
+            next_response_due=None,
+            awaiting_since=None,
+            sla_paused_at=None,
         )
         self.session.add(row)
         self.session.flush()
         return TicketRef(hold(self.session, row).id)
 
     def add_message(self, ref: TicketRef, message: NewMessage, now: datetime) -> None:
-        row = MessageRow(
-            ticket_id=ref.number,
-            message_id=fit(message.message_id, 998),
-            direction=message.direction.value,
-            visibility=message.visibility.value,
-            sender=fit(message.sender, 320),
-            recipients=list(message.recipients),
-            subject=fit(message.subject, 998),
-            body=message.body,
-            body_html=message.body_html,
-            raw_sha256=message.raw_sha256,
-            created_at=now,
+        """Written at once, in Core on the session's connection: the thread keeps the order
+        its messages were added in, and the ORM has no rows to carry to its flush (the
+        attachments name the message by the id its insert returns)."""
+        connection = self.session.connection()
+        inserted = connection.execute(
+            _NEW_MESSAGE,
+            {
+                "ticket_id": ref.number,
+                "message_id": fit(message.message_id, 998),
+                "direction": message.direction.value,
+                "visibility": message.visibility.value,
+                "sender": fit(message.sender, 320),
+                "recipients": list(message.recipients),
+                "subject": fit(message.subject, 998),
+                "body": message.body,
+                "body_html": message.body_html,
+                "raw_sha256": message.raw_sha256,
+                "created_at": now,
+            },
         )
-        row.attachments = [
-            AttachmentRow(
-                filename=fit(part.filename, 255),
-                content_type=fit(part.content_type, 255),
-                size=part.size,
-                sha256=part.sha256,
+        if message.attachments:
+            key = inserted.inserted_primary_key
+            assert key is not None  # a one-row insert's
+            connection.execute(
+                _NEW_ATTACHMENTS,
+                [
+                    {
+                        "message_row_id": key[0],
+                        "filename": fit(part.filename, 255),
+                        "content_type": fit(part.content_type, 255),
+                        "size": part.size,
+                        "sha256": part.sha256,
+                    }
+                    for part in message.attachments
+                ],
             )
-            for part in message.attachments
-        ]
-        self.session.add(row)
         ticket = self._row(ref)
         if ticket is not None:
             ticket.updated_at = now
@@ -195,10 +228,18 @@ class TicketRepository:
     def record_event(
         self, ref: TicketRef | None, event: str, actor: str, now: datetime, **data: Any
     ) -> None:
-        self.session.add(
-            EventRow(
-                ticket_id=ref.number if ref else None, at=now, actor=actor, kind=event, data=data
-            )
+        """Written at once, in Core on the session's connection: no one reads an event's
+        id back, which the ORM would (one INSERT … RETURNING per event on SQLite), nor
+        needs the pending rows flushed first (its ticket was, when it was created)."""
+        self.session.connection().execute(
+            _NEW_EVENT,
+            {
+                "ticket_id": ref.number if ref else None,
+                "at": now,
+                "actor": actor,
+                "kind": event,
+                "data": data,
+            },
         )
 
     def fields_set_by_agents(self, ref: TicketRef) -> dict[str, str]:

@@ -57,8 +57,9 @@ class BusinessCalendar:
         default_factory=lambda: DEFAULT_HOURS
     )
     is_holiday: Callable[[date], bool] = field(default=lambda _day: False)
-    # A day's windows never change: every due time walks the same days again.
-    _windows: dict[date, tuple[tuple[datetime, datetime], ...]] = field(
+    # Each day's windows, worked out once: a due time walks the same days again and again
+    # (a reloaded policy is a new calendar, with a new memo).
+    _memo: dict[date, tuple[tuple[datetime, datetime], ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -66,12 +67,12 @@ class BusinessCalendar:
 
     def windows(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """The working intervals of a local day as UTC instants, earliest first."""
-        found = self._windows.get(day)
+        found = self._memo.get(day)
         if found is None:
-            found = self._windows[day] = self._windows_of(day)
+            found = self._memo[day] = self._windows(day)
         return found
 
-    def _windows_of(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
+    def _windows(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         spans = self.hours.get(day.weekday())
         if not spans or self.is_holiday(day):
             return ()

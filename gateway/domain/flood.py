@@ -71,6 +71,21 @@ class FloodLimits:
         rates = [r for r in vars(self).values() if isinstance(r, Rate)]
         return max((r.window for r in rates), default=timedelta(0))
 
+    def reads(self, counter: Counter, key: str) -> bool:
+        """Whether a limit that is on counts marks of `counter` for `key`: marks nothing
+        reads are not written (a limit switched on later starts with an empty window)."""
+        rate = {
+            Counter.MAIL_FROM: self.sender_mails,
+            Counter.MAIL_ON_TICKET: self.ticket_mails,
+            Counter.LOOP_SIGNAL: self.loop_signals,
+            Counter.TEXT_FROM: self.loop_signals,  # the repeated text is a loop signal
+            Counter.TICKET_OPENED: self.global_tickets if key == EVERYONE else self.sender_tickets,
+            Counter.AUTO_MAIL_TO: self.recipient_mails,
+            Counter.AUTO_MAIL_ON_TICKET: self.ticket_auto_mails,
+            Counter.AUTO_MAIL: self.global_mails,
+        }[counter]
+        return rate is not None
+
 
 class Counter(StrEnum):
     """What one flow mark counts; stored as the mark's `counter` (a contract with rows)."""

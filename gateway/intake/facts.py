@@ -32,8 +32,9 @@ class Facts(MessageIndex, Protocol):
         the decision's instant (this mail not included)."""
         ...
 
-    def active_hold(self, source: HoldSource, key: str) -> Hold | None:
-        """The cool-down `source` is in at the decision's instant, if any."""
+    def active_hold(self, *sources: tuple[HoldSource, str]) -> Hold | None:
+        """The cool-down at the decision's instant of the first of `sources` (what, key)
+        in one, if any (asked together: one question to the store)."""
         ...
 
     def already_received(self, dedup_key: str) -> bool: ...

@@ -96,9 +96,10 @@ def hold_cooling_sources(a: Assessment, facts: Facts) -> Assessment | Decision:
     """Mail from a sender, or on a ticket, that is cooling down after a loop is held."""
     if a.flow is None:
         return a
-    found = facts.active_hold(HoldSource.SENDER, a.flow.sender)
-    if found is None and a.flow.ticket is not None:
-        found = facts.active_hold(HoldSource.TICKET, a.flow.ticket)
+    sources = [(HoldSource.SENDER, a.flow.sender)]
+    if a.flow.ticket is not None:
+        sources.append((HoldSource.TICKET, a.flow.ticket))
+    found = facts.active_hold(*sources)
     if found is None:
         return a
     return Quarantine(

@@ -99,8 +99,8 @@ class StoreFacts:
     def count(self, counter: Counter, key: str, window: timedelta) -> int:
         return self._flow.count(counter, key, self._now - window, self._now)
 
-    def active_hold(self, source: HoldSource, key: str) -> Hold | None:
-        return self._flow.active_hold(source, key, self._now)
+    def active_hold(self, *sources: tuple[HoldSource, str]) -> Hold | None:
+        return self._flow.active_hold(sources, self._now)
 
     def already_received(self, dedup_key: str) -> bool:
         return self._ledger.seen(dedup_key)
@@ -222,18 +222,27 @@ class SessionHeld:
 
 
 def record_flow(
-    session: Session, assessment: Assessment, decision: Decision, now: datetime
+    session: Session,
+    assessment: Assessment,
+    decision: Decision,
+    now: datetime,
+    limits: FloodLimits,
 ) -> None:
-    """The flood counts this mail adds, written with its decision (restart-proof)."""
+    """The flood counts this mail adds, written with its decision (restart-proof); only
+    those a limit that is on will read."""
     flow = assessment.flow
     if flow is None:
         return
-    ledger = FlowLedger(session)
-    ledger.mark(Counter.MAIL_FROM, [flow.sender], now)
+    marks = [(Counter.MAIL_FROM, flow.sender)]
     if flow.ticket is not None:
-        ledger.mark(Counter.MAIL_ON_TICKET, [flow.ticket], now)
-    ledger.mark(Counter.TEXT_FROM, flow.text_keys, now)
+        marks.append((Counter.MAIL_ON_TICKET, flow.ticket))
+    marks.extend((Counter.TEXT_FROM, key) for key in flow.text_keys)
     if flow.signals:
-        ledger.mark(Counter.LOOP_SIGNAL, [flow.sender], now)
+        marks.append((Counter.LOOP_SIGNAL, flow.sender))
     if isinstance(decision, CreateTicket):
-        ledger.mark(Counter.TICKET_OPENED, [decision.requester_or(flow.sender), EVERYONE], now)
+        marks.append((Counter.TICKET_OPENED, decision.requester_or(flow.sender)))
+        marks.append((Counter.TICKET_OPENED, EVERYONE))
+    FlowLedger(session).mark(
+        [(counter, key) for counter, key in dict.fromkeys(marks) if limits.reads(counter, key)],
+        now,
+    )

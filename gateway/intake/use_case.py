@@ -349,7 +349,7 @@ class Intake:
         )
         job = Job(msg, directory, now, ports, channel=channel, dedup_key=key)
         ticket = carry_out(decision, job)
-        record_flow(session, assessment, decision, now)
+        record_flow(session, assessment, decision, now, self.policy.limits)
         if released is not None:
             ledger.settle_again(
                 key, outcome=decision.outcome, reason=decision.reason, ticket=ticket

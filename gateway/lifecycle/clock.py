@@ -42,8 +42,9 @@ def state_of(fields: TicketRecord) -> ClockState:
     )
 
 
-def save(step: Step, ref: TicketRef, state: ClockState) -> None:
-    """Write the clock, its due times, and exactly the timers this state wants pending."""
+def save(step: Step, ref: TicketRef, state: ClockState, *, fresh: bool = False) -> None:
+    """Write the clock, its due times, and exactly the timers this state wants pending
+    (`fresh`: a ticket created in this transaction, which has no timers yet)."""
     dues = lifecycle.compute_dues(state, step.policy)
     store = step.store
     store.save_clock(
@@ -67,6 +68,7 @@ def save(step: Step, ref: TicketRef, state: ClockState) -> None:
             for t in lifecycle.desired_timers(state, step.policy)
         ],
         step.now,
+        fresh=fresh,
     )
 
 
@@ -86,14 +88,15 @@ def initial_dues(
 
 
 def on_created(step: Step, ref: TicketRef, linked_from: TicketRef | None) -> None:
-    """Start the SLA clock and its timers; tie a follow-up ticket to the closed one."""
+    """Start the SLA clock and the timers of a ticket created in this transaction; tie a
+    follow-up ticket to the closed one."""
     fields = step.store.clock(ref)
     state = lifecycle.new_ticket_state(
         step.now, fields.priority, fields.category, fields.organization
     )
     state = replace(state, first_responded_at=fields.first_responded_at, due_at=fields.due_at)
     # An agent opening a ticket on a contact's behalf may agree a date and set its status.
-    save(step, ref, lifecycle.transition(state, fields.status, step.now, step.policy))
+    save(step, ref, lifecycle.transition(state, fields.status, step.now, step.policy), fresh=True)
     if linked_from is not None:
         step.store.link(ref, linked_from)
         tickets = step.tickets

@@ -164,6 +164,5 @@ class Mailer:
                 continue
             if rate.exceeded_by(flow.count(counter, key, now - rate.window, now)):
                 return f"over the limit of {rate} ({counter.value} {key})"
-        for _, counter, key in checks:
-            flow.mark(counter, [key], now)
+        flow.mark([(counter, key) for rate, counter, key in checks if rate is not None], now)
         return None

@@ -134,8 +134,8 @@ class MemoryFacts:
     def count(self, counter: Counter, key: str, window: timedelta) -> int:
         return self.counts.get((counter, key), 0)
 
-    def active_hold(self, source: HoldSource, key: str) -> Hold | None:
-        return self.holds.get((source, key))
+    def active_hold(self, *sources: tuple[HoldSource, str]) -> Hold | None:
+        return next((self.holds[s] for s in sources if s in self.holds), None)
 
 
 def mail(sender: str | None = "maria@alfa.edu.br", **changes: object) -> ParsedMessage:
