@@ -25,6 +25,9 @@ QUIET = {
     "mail-parser": logging.ERROR,
     "mailparser": logging.ERROR,
     "aiohttp.access": logging.WARNING,
+    # aiosmtpd: five lines a connection (peer, AUTH mechanisms, EOF, lost...) where the
+    # receipt line already says what came and what was done with it.
+    "mail.log": logging.WARNING,
 }
 
 
