@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from gateway.domain import ClaimedMail, OutgoingMail, TicketRef
-from storage.models import OutboxRow
+from storage.models import OutboxRow, table_of
 
 
 class Outbox:
@@ -21,20 +21,22 @@ class Outbox:
 
     def enqueue(self, mail: OutgoingMail, now: datetime, status: str = "pending") -> None:
         """Queue `mail`; `status="suppressed"` keeps it, over a flood limit, never sent."""
-        self.session.add(
-            OutboxRow(
-                kind=mail.kind.value,
-                ticket_id=mail.ticket.number if mail.ticket else None,
-                message_id=mail.message_id,
-                mail_from=mail.mail_from,
-                recipients=list(mail.recipients),
-                primary_recipient=mail.recipients[0].lower() if mail.recipients else "",
-                content=mail.content,
-                status=status,
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
+        self.session.connection().execute(
+            _QUEUE,
+            {
+                "kind": mail.kind.value,
+                "ticket_id": mail.ticket.number if mail.ticket else None,
+                "message_id": mail.message_id,
+                "mail_from": mail.mail_from,
+                "recipients": list(mail.recipients),
+                "primary_recipient": mail.recipients[0].lower() if mail.recipients else "",
+                "content": mail.content,
+                "status": status,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "last_error": "",
+            },
         )
 
     def ticket_of(self, message_id: str) -> TicketRef | None:
@@ -46,16 +48,10 @@ class Outbox:
 
     def count_sent_to(self, kind: str, recipient: str, since: datetime) -> int:
         """How many mails of `kind` were queued for `recipient` since an instant."""
-        return int(
-            self.session.scalar(
-                select(func.count(OutboxRow.id)).where(
-                    OutboxRow.kind == kind,
-                    OutboxRow.primary_recipient == recipient.lower(),
-                    OutboxRow.created_at >= since,
-                )
-            )
-            or 0
+        found = self.session.scalar(
+            _SENT_TO, {"kind": kind, "recipient": recipient.lower(), "since": since}
         )
+        return int(found or 0)
 
     def claim_due(
         self,
@@ -155,10 +151,17 @@ class Outbox:
         return {status: int(n) for status, n in rows}
 
 
-# The sender's two statements, built once against the table (plain Core: no ORM session
-# synchronisation, no statement built per call). A claim is one UPDATE … RETURNING
-# (SQLite ≥ 3.35, PostgreSQL), its subquery row-locked with SKIP LOCKED on PostgreSQL.
-_TABLE: Table = OutboxRow.__table__  # type: ignore[assignment]  # always a Table
+# The statements of every mail, built once against the table (plain Core: no ORM unit of
+# work, no statement built per call). Queued inline: no one reads the new row's id back.
+# A claim is one UPDATE … RETURNING (SQLite ≥ 3.35, PostgreSQL), its subquery row-locked
+# with SKIP LOCKED on PostgreSQL.
+_TABLE = table_of(OutboxRow)
+_QUEUE = insert(_TABLE).inline()
+_SENT_TO = select(func.count(_TABLE.c.id)).where(
+    _TABLE.c.kind == bindparam("kind"),
+    _TABLE.c.primary_recipient == bindparam("recipient"),
+    _TABLE.c.created_at >= bindparam("since"),
+)
 
 
 def _claim(skip_locked: bool) -> Any:
