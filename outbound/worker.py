@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -35,14 +35,17 @@ log = logging.getLogger(__name__)
 class OutboxStore(Protocol):
     stale_after: timedelta  # a claim this old is taken as a crashed worker's
 
-    def claim_due(self, now: datetime, limit: int, besides: int | None = None) -> list[ClaimedMail]:
-        """Due mail, claimed; never `besides`, the mail on the wire, however long its send."""
+    def claim_due(
+        self, now: datetime, limit: int, besides: Collection[int] = ()
+    ) -> list[ClaimedMail]:
+        """Due mail, claimed; never one of `besides`, the caller's own claims (on the wire
+        or in hand), however old they have grown."""
         ...
 
     def mark_sent(self, mail: ClaimedMail, now: datetime) -> None: ...
 
     def sent_then_claim(
-        self, mail: ClaimedMail, now: datetime, limit: int, besides: int | None = None
+        self, mail: ClaimedMail, now: datetime, limit: int, besides: Collection[int] = ()
     ) -> list[ClaimedMail]:
         """`mark_sent`, then `claim_due`, in one transaction (one commit, not two)."""
         ...
@@ -96,7 +99,7 @@ class OutboxWorker:
     async def flush(self, stop: asyncio.Event | None = None) -> FlushResult:
         """Send everything due now, until nothing is due or `stop` is set (checked after
         each send: the mail on the wire is finished and recorded, the mail claimed but
-        not yet sent goes back to the queue)."""
+        not yet sent go back to the queue)."""
         result = FlushResult()
 
         def stopping() -> bool:
@@ -104,47 +107,51 @@ class OutboxWorker:
 
         if stopping():
             return result
-        hand: deque[tuple[ClaimedMail, datetime]] = deque()
+        hand: deque[tuple[ClaimedMail, datetime]] = deque()  # each with its claim's time
         sent: ClaimedMail | None = None  # sent, its "sent" not committed yet
-        claimed = await asyncio.to_thread(self._book, None, self.hand, None)
+        claimed_at, claimed = await asyncio.to_thread(self._book, None, self.hand, ())
         while True:
-            now = self.clock.now()
-            hand.extend((mail, now) for mail in claimed)
+            hand.extend((mail, claimed_at) for mail in claimed)
             if not hand:
                 break
-            mail, claimed_at = hand.popleft()
-            if now - claimed_at > self.store.stale_after / 2:
-                # Held too long (slow sends before it): take the claims afresh first.
-                stale = [mail, *(held for held, _ in hand)]
+            mail, since = hand.popleft()
+            if self.clock.now() - since > self.store.stale_after / 2:
+                # Held too long (slow sends before it): hand the claims back, and take
+                # them afresh, before another sender could take them as a dead one's.
+                await asyncio.to_thread(self._settle, sent, [mail, *(m for m, _ in hand)])
                 hand.clear()
-                await asyncio.to_thread(self._settle, sent, stale)
                 sent = None
-                claimed = await asyncio.to_thread(self._book, None, self.hand, None)
+                if stopping():
+                    break
+                claimed_at, claimed = await asyncio.to_thread(self._book, None, self.hand, ())
                 continue
-            # Refill before the hand is empty, so the next claim overlaps a send too.
+            # Refill before the hand is empty, so the next claim overlaps a send too; never
+            # with a mail of our own, however old its claim has grown meanwhile.
             refill = self.hand if len(hand) < 2 and not stopping() else 0
-            booking = asyncio.ensure_future(
-                asyncio.to_thread(self._book, sent, refill, mail.outbox_id)
-            )
+            ours = (mail.outbox_id, *(m.outbox_id for m, _ in hand))
+            booking = asyncio.ensure_future(asyncio.to_thread(self._book, sent, refill, ours))
             try:
                 delivered = await self._send_one(mail, result)
             finally:
-                claimed = await booking
+                claimed_at, claimed = await booking
             sent = mail if delivered else None
             if stopping():
-                hand.extend((extra, now) for extra in claimed)
+                hand.extend((extra, claimed_at) for extra in claimed)
                 break
         await asyncio.to_thread(self._settle, sent, [held for held, _ in hand])
         return result
 
-    def _book(self, sent: ClaimedMail | None, claim: int, on_wire: int | None) -> list[ClaimedMail]:
-        """Record `sent` as sent and claim up to `claim` more due mails: one commit."""
+    def _book(
+        self, sent: ClaimedMail | None, claim: int, ours: Collection[int]
+    ) -> tuple[datetime, list[ClaimedMail]]:
+        """Record `sent` as sent and claim up to `claim` more due mails, none of `ours`:
+        one commit. Returns the claim's time with what it claimed."""
         now = self.clock.now()
         if sent is not None and claim:
-            return self.store.sent_then_claim(sent, now, claim, besides=on_wire)
+            return now, self.store.sent_then_claim(sent, now, claim, besides=ours)
         if sent is not None:
             self.store.mark_sent(sent, now)
-        return self.store.claim_due(now, claim, besides=on_wire) if claim else []
+        return now, self.store.claim_due(now, claim, besides=ours) if claim else []
 
     def _settle(self, sent: ClaimedMail | None, unsent: Sequence[ClaimedMail]) -> None:
         if sent is not None:

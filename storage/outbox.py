@@ -3,6 +3,7 @@ claimed by workers with row locks. Takes the caller's session; never commits."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,18 +61,18 @@ class Outbox:
         limit: int,
         stale_after: timedelta,
         skip_locked: bool,
-        besides: int | None = None,
+        besides: Collection[int] = (),
     ) -> list[ClaimedMail]:
         """Claim due rows, earliest first; a claim older than `stale_after` is a crashed
-        worker's, except `besides`, the caller's own mail on the wire (a slow send is not
-        a crash). One UPDATE … RETURNING claims the whole hand."""
+        worker's, except `besides`, the caller's own claims (a slow send is not a crash).
+        One UPDATE … RETURNING claims the whole hand."""
         rows = self.session.execute(
             _CLAIM_LOCKED if skip_locked else _CLAIM,
             {
                 "now": now,
                 "stale_before": now - stale_after,
                 "limit": limit,
-                "besides": besides or 0,  # row ids start at 1: 0 spares nothing
+                "besides": list(besides),
             },
         ).all()
         return [
@@ -91,14 +92,6 @@ class Outbox:
             _SENT, {"outbox_id": outbox_id, "claim_attempts": attempts, "now": now}
         )
 
-    def _claimed(self, outbox_id: int, attempts: int) -> Any:
-        """The row, only while this claim is still the latest (a stale one was taken over)."""
-        return (
-            update(OutboxRow)
-            .where(OutboxRow.id == outbox_id)
-            .where(OutboxRow.status == "sending", OutboxRow.attempts == attempts)
-        )
-
     def mark_failed(
         self, outbox_id: int, attempts: int, error: str, *, retry_at: datetime | None
     ) -> None:
@@ -108,24 +101,30 @@ class Outbox:
             values["status"] = "failed"
         else:
             values.update(status="pending", next_attempt_at=retry_at)
-        self.session.execute(self._claimed(outbox_id, attempts).values(**values))
+        self.session.execute(
+            update(_TABLE).where(_MINE).values(**values),
+            {"outbox_id": outbox_id, "claim_attempts": attempts},
+        )
 
     def release_claim(self, outbox_id: int, attempts: int) -> None:
         """Hand a claimed mail that was never sent back to the queue, as it was before the
         claim (a shutdown between the claim and the send)."""
         self.session.execute(
-            self._claimed(outbox_id, attempts).values(
-                status="pending", claimed_at=None, attempts=attempts - 1
-            )
+            update(_TABLE)
+            .where(_MINE)
+            .values(status="pending", claimed_at=None, attempts=attempts - 1),
+            {"outbox_id": outbox_id, "claim_attempts": attempts},
         )
 
     def release_claims(self) -> int:
-        """Put every `sending` row back in the queue (after a single-process crash)."""
-        rows = list(self.session.scalars(select(OutboxRow).where(OutboxRow.status == "sending")))
-        for row in rows:
-            row.status = "pending"
-            row.claimed_at = None
-        return len(rows)
+        """Put every `sending` row back in the queue (after a single-process crash); a claim
+        the crash cut short counts as no attempt, as a claim handed back does not."""
+        released = self.session.connection().execute(
+            update(_TABLE)
+            .where(_TABLE.c.status == "sending")
+            .values(status="pending", claimed_at=None, attempts=_TABLE.c.attempts - 1)
+        )
+        return int(released.rowcount)
 
     def counts(self) -> dict[str, int]:
         rows = self.session.execute(
@@ -172,7 +171,7 @@ def _claim(skip_locked: bool) -> Any:
                 (_TABLE.c.status == "pending") & (_TABLE.c.next_attempt_at <= bindparam("now")),
                 (_TABLE.c.status == "sending") & (_TABLE.c.claimed_at <= bindparam("stale_before")),
             ),
-            _TABLE.c.id != bindparam("besides"),
+            _TABLE.c.id.not_in(bindparam("besides", expanding=True)),
         )
         .order_by(_TABLE.c.next_attempt_at, _TABLE.c.id)
         .limit(bindparam("limit"))
@@ -196,12 +195,11 @@ def _claim(skip_locked: bool) -> Any:
 
 
 _CLAIM, _CLAIM_LOCKED = _claim(skip_locked=False), _claim(skip_locked=True)
-_SENT = (
-    update(_TABLE)
-    .where(
-        _TABLE.c.id == bindparam("outbox_id"),
-        _TABLE.c.status == "sending",
-        _TABLE.c.attempts == bindparam("claim_attempts"),
-    )
-    .values(status="sent", sent_at=bindparam("now"), last_error="")
+# The row, only while the caller's claim is still the latest (a stale one taken over is
+# no longer the old claimer's to settle).
+_MINE = (
+    (_TABLE.c.id == bindparam("outbox_id"))
+    & (_TABLE.c.status == "sending")
+    & (_TABLE.c.attempts == bindparam("claim_attempts"))
 )
+_SENT = update(_TABLE).where(_MINE).values(status="sent", sent_at=bindparam("now"), last_error="")

@@ -10,16 +10,16 @@ the worker runs it while the next mail is on the wire. Claims older than
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from gateway.domain import ClaimedMail
 from storage.db import Database
 from storage.repository import Outbox
 
-# Well past two sends' 20-second relay timeouts: a mail is claimed while the one before
-# it is on the wire, and the worker hands back a claim held for half of this before its
-# send (outbound/worker.py).
+# The worker hands back a claim held for half of this before its send, so a send that
+# keeps within the relay's 20-second timeout ends before its claim could look like a
+# dead sender's (outbound/worker.py).
 STALE_CLAIM = timedelta(seconds=60)
 
 
@@ -28,7 +28,9 @@ class DatabaseOutboxStore:
         self.db = db
         self.stale_after = stale_after
 
-    def claim_due(self, now: datetime, limit: int, besides: int | None = None) -> list[ClaimedMail]:
+    def claim_due(
+        self, now: datetime, limit: int, besides: Collection[int] = ()
+    ) -> list[ClaimedMail]:
         with self.db.transaction() as session:
             return self._claim(Outbox(session), now, limit, besides)
 
@@ -37,7 +39,7 @@ class DatabaseOutboxStore:
             Outbox(session).mark_sent(mail.outbox_id, mail.attempts, now)
 
     def sent_then_claim(
-        self, mail: ClaimedMail, now: datetime, limit: int, besides: int | None = None
+        self, mail: ClaimedMail, now: datetime, limit: int, besides: Collection[int] = ()
     ) -> list[ClaimedMail]:
         with self.db.transaction() as session:
             outbox = Outbox(session)
@@ -45,7 +47,7 @@ class DatabaseOutboxStore:
             return self._claim(outbox, now, limit, besides)
 
     def _claim(
-        self, outbox: Outbox, now: datetime, limit: int, besides: int | None
+        self, outbox: Outbox, now: datetime, limit: int, besides: Collection[int]
     ) -> list[ClaimedMail]:
         return outbox.claim_due(
             now,

@@ -53,15 +53,19 @@ def test_a_claim_handed_back_is_queued_as_before_and_only_by_its_owner(db_url: s
     store.db.close()
 
 
-def test_the_mail_on_the_wire_is_not_taken_as_stale_by_its_own_sender(db_url: str) -> None:
-    store = queued(db_url, "<c@x>", "<d@x>")
-    [first] = store.claim_due(NOW, 1)
-    # The first send takes 90 s: the next claim, made while it is still on the wire,
-    # takes the other mail and leaves this one to its sender.
-    [second] = store.claim_due(NOW + timedelta(seconds=90), 5, besides=first.outbox_id)
-    assert second.message_id == "<d@x>"
+def test_a_senders_own_claims_are_not_taken_as_stale_by_it(db_url: str) -> None:
+    store = queued(db_url, "<c@x>", "<e@x>", "<d@x>")
+    first, held = store.claim_due(NOW, 2)
+    # The first send takes 90 s: the next claim, made while it is still on the wire, takes
+    # the other mail and leaves this one and the one still in hand to their sender.
+    later = NOW + timedelta(seconds=90)
+    [third] = store.claim_due(later, 5, besides=(first.outbox_id, held.outbox_id))
+    assert third.message_id == "<d@x>"
     store.mark_sent(first, NOW + timedelta(seconds=91))
-    assert counts(store) == {"sent": 1, "sending": 1}
+    assert counts(store) == {"sent": 1, "sending": 2}
+    # Another sender does take the one held that long: it looks like a dead sender's.
+    [taken] = store.claim_due(later, 5)
+    assert (taken.message_id, taken.attempts) == ("<e@x>", 2)
     store.db.close()
 
 
@@ -76,4 +80,13 @@ def test_a_hand_is_claimed_in_queue_order_and_is_nobody_elses(db_url: str) -> No
     assert [m.message_id for m in rest] == ["<h3@x>", "<h4@x>"]
     assert store.claim_due(NOW + timedelta(seconds=2), 5) == []
     assert counts(store) == {"sending": 5}
+    store.db.close()
+
+
+def test_claims_a_crash_left_go_back_untried(db_url: str) -> None:
+    """A hand a crashed sender held: its mails were never tried, so no backoff grows."""
+    store = queued(db_url, "<k1@x>", "<k2@x>")
+    store.claim_due(NOW, 5)
+    assert store.release_own_claims() == 2
+    assert [m.attempts for m in store.claim_due(NOW, 5)] == [1, 1]
     store.db.close()

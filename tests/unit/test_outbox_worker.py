@@ -8,8 +8,9 @@ tests/cli (relay down, crash mid-burst).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from gateway.domain import ClaimedMail
@@ -26,52 +27,63 @@ class Row:
     status: str = "pending"
     due: datetime = START
     attempts: int = 0
+    claimed_at: datetime | None = None
     error: str = ""
 
 
 @dataclass
 class MemoryOutbox:
+    """The database store's rules in memory: due or stale rows are claimed (never one of
+    `besides`), and only the latest claim of a row may settle it."""
+
     rows: dict[int, Row] = field(default_factory=dict)
     stale_after: timedelta = timedelta(seconds=60)
-    on_wire: list[int | None] = field(default_factory=list)  # `besides` of each claim
+    claims: list[tuple[int, ...]] = field(default_factory=list)  # `besides` of each claim
 
-    def add(self, n: int) -> None:
-        self.rows[n] = Row(ClaimedMail(n, f"<m{n}@x>", "suporte@example.com", ("a@b.c",), b"x"))
+    def add(self, n: int, due: datetime = START) -> None:
+        mail = ClaimedMail(n, f"<m{n}@x>", "suporte@example.com", ("a@b.c",), b"x")
+        self.rows[n] = Row(mail, due=due)
 
-    def claim_due(self, now: datetime, limit: int, besides: int | None = None) -> list[ClaimedMail]:
-        self.on_wire.append(besides)
-        due = [r for r in self.rows.values() if r.status == "pending" and r.due <= now][:limit]
-        for row in due:
-            row.status, row.attempts = "sending", row.attempts + 1
-        return [
-            ClaimedMail(
-                r.mail.outbox_id,
-                r.mail.message_id,
-                r.mail.mail_from,
-                r.mail.recipients,
-                r.mail.content,
-                r.attempts,
-            )
-            for r in due
+    def _claimable(self, row: Row, now: datetime) -> bool:
+        if row.status == "pending":
+            return row.due <= now
+        stale = row.claimed_at is not None and row.claimed_at <= now - self.stale_after
+        return row.status == "sending" and stale
+
+    def claim_due(
+        self, now: datetime, limit: int, besides: Collection[int] = ()
+    ) -> list[ClaimedMail]:
+        self.claims.append(tuple(besides))
+        due = [r for n, r in self.rows.items() if n not in besides and self._claimable(r, now)][
+            :limit
         ]
+        for row in due:
+            row.status, row.attempts, row.claimed_at = "sending", row.attempts + 1, now
+        return [replace(r.mail, attempts=r.attempts) for r in due]
+
+    def _mine(self, mail: ClaimedMail) -> Row | None:
+        row = self.rows[mail.outbox_id]
+        return row if row.status == "sending" and row.attempts == mail.attempts else None
 
     def mark_sent(self, mail: ClaimedMail, now: datetime) -> None:
-        self.rows[mail.outbox_id].status = "sent"
+        if row := self._mine(mail):
+            row.status = "sent"
 
     def sent_then_claim(
-        self, mail: ClaimedMail, now: datetime, limit: int, besides: int | None = None
+        self, mail: ClaimedMail, now: datetime, limit: int, besides: Collection[int] = ()
     ) -> list[ClaimedMail]:
         self.mark_sent(mail, now)
         return self.claim_due(now, limit, besides)
 
     def release(self, mails: Sequence[ClaimedMail]) -> None:
         for mail in mails:
-            row = self.rows[mail.outbox_id]
-            row.status, row.attempts = "pending", row.attempts - 1
+            if row := self._mine(mail):
+                row.status, row.attempts, row.claimed_at = "pending", row.attempts - 1, None
 
     def mark_failed(self, mail: ClaimedMail, error: str, retry_at: datetime | None) -> None:
-        row = self.rows[mail.outbox_id]
-        row.error = error
+        if (row := self._mine(mail)) is None:
+            return
+        row.error, row.claimed_at = error, None
         if retry_at is None:
             row.status = "failed"
         else:
@@ -125,8 +137,10 @@ def test_after_max_attempts_the_row_is_parked_not_dropped() -> None:
     worker = OutboxWorker(
         store, relay, clock, RetryPolicy(max_attempts=3, first_delay=timedelta(0))
     )
-    result = asyncio.run(worker.flush())  # no delay: every attempt comes due at once
-    assert (result.retrying, result.failed) == (2, 1)
+    # No delay: each try comes due at once, and is made by the next flush (a wake or the
+    # interval), not again by the flush that just failed it.
+    results = [asyncio.run(worker.flush()) for _ in range(4)]
+    assert [(r.retrying, r.failed) for r in results] == [(1, 0), (1, 0), (0, 1), (0, 0)]
     assert relay.tries == {"<m1@x>": 3}
     assert store.rows[1].status == "failed" and store.rows[1].error == "relay says no"
 
@@ -163,8 +177,8 @@ def test_every_mail_is_sent_once_and_recorded_while_the_next_is_claimed() -> Non
     assert relay.sent == [f"<m{n}@x>" for n in range(5)]
     assert {r.status for r in store.rows.values()} == {"sent"}
     # The first hand (m0, m1); then, whenever under two are left in hand, a claim made
-    # while a mail is on the wire, which spares that mail.
-    assert store.on_wire == [None, 0, 2, 3, 4]
+    # while a mail is on the wire, which spares that mail and the ones still in hand.
+    assert store.claims == [(), (0, 1), (2, 3), (3, 4), (4,)]
 
 
 def test_a_hand_is_claimed_at_once_and_refilled_only_when_it_runs_low() -> None:
@@ -175,8 +189,8 @@ def test_a_hand_is_claimed_at_once_and_refilled_only_when_it_runs_low() -> None:
     assert result.sent == 40 and relay.sent == [f"<m{n}@x>" for n in range(40)]
     # 40 mails in hands of 16: the first claim, refills while the 15th and 31st are on the
     # wire, and the claims that find nothing left.
-    assert store.on_wire[:3] == [None, 14, 30]
-    assert len(store.on_wire) < 10
+    assert store.claims[:3] == [(), (14, 15), (30, 31)]
+    assert len(store.claims) < 10
 
 
 @dataclass
@@ -204,7 +218,7 @@ def test_a_claim_held_for_half_the_stale_time_is_taken_afresh_before_its_send() 
     # is sent under a fresh claim; each mail goes out once, on its first try.
     assert relay.sent == [("<m0@x>", 1), ("<m1@x>", 1), ("<m2@x>", 1), ("<m3@x>", 1)]
     assert {r.status for r in store.rows.values()} == {"sent"}
-    assert store.on_wire.count(None) == 2  # the first hand, and the fresh one
+    assert store.claims.count(()) == 2  # the first hand, and the fresh one
 
 
 def test_a_stop_mid_flush_records_the_last_sent_and_hands_the_claimed_one_back() -> None:
@@ -222,3 +236,60 @@ def test_a_stop_mid_flush_records_the_last_sent_and_hands_the_claimed_one_back()
     statuses = [(n, r.status, r.attempts) for n, r in store.rows.items()]
     # The third was claimed while the second was on the wire: back in the queue, untried.
     assert statuses == [(0, "sent", 1), (1, "sent", 1)] + [(n, "pending", 0) for n in (2, 3, 4)]
+
+
+@dataclass
+class BurstDuringASlowSend:
+    """The first send takes 50 s; the mail queued meanwhile is claimed while it is on the
+    wire (the claim waits for the burst, then the send for the claim); then 1 s a send."""
+
+    store: MemoryOutbox
+    clock: FixedClock
+    burst: int
+    sent: list[int] = field(default_factory=list)
+    queued: threading.Event = field(default_factory=threading.Event)
+
+    async def send(self, mail: ClaimedMail) -> None:
+        self.sent.append(mail.outbox_id)
+        if len(self.sent) == 1:
+            for n in range(1, self.burst + 1):
+                self.store.add(n)
+            self.queued.set()
+            await asyncio.to_thread(self.store.claimed.wait, 5)
+            self.clock.instant += timedelta(seconds=50)
+        else:
+            self.clock.instant += timedelta(seconds=1)
+
+
+@dataclass
+class GatedOutbox(MemoryOutbox):
+    """Its second claim waits until the relay has queued the burst."""
+
+    gate: threading.Event | None = None
+    claimed: threading.Event = field(default_factory=threading.Event)
+
+    def claim_due(
+        self, now: datetime, limit: int, besides: Collection[int] = ()
+    ) -> list[ClaimedMail]:
+        if self.claims and self.gate is not None and not self.claimed.is_set():
+            self.gate.wait(5)
+            try:
+                return super().claim_due(now, limit, besides)
+            finally:
+                self.claimed.set()
+        return super().claim_due(now, limit, besides)
+
+
+def test_a_claim_that_ages_in_hand_is_never_sent_twice() -> None:
+    """A hand claimed during a slow send is as old as its claim, not as the send's end; and
+    the worker never takes its own hand again as a stale claim."""
+    clock = FixedClock(START)
+    store = GatedOutbox()
+    store.add(0)
+    relay = BurstDuringASlowSend(store, clock, burst=16)
+    store.gate = relay.queued
+    result = asyncio.run(OutboxWorker(store, relay, clock, hand=16).flush())
+    assert sorted(relay.sent) == list(range(17)), relay.sent  # each exactly once
+    assert result.sent == 17
+    assert {r.status for r in store.rows.values()} == {"sent"}
+    assert all(r.attempts == 1 for r in store.rows.values())
