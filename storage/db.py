@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,10 +42,24 @@ POSTGRES_CONNECT_ARGS = {
 }
 
 
+# The outbox claims a hand of mail with UPDATE … RETURNING, which SQLite has since 3.35.
+SQLITE_AT_LEAST = (3, 35, 0)
+
+
+class UnsupportedStore(RuntimeError):
+    """The database software is too old for the gateway; the message says what to do."""
+
+
 def make_engine(url: str, **options: Any) -> Engine:
     """An engine for `url`; SQLite gets WAL, a busy timeout and immediate writes,
     PostgreSQL connections that notice a dead peer. `options` go to `create_engine`."""
     if url.startswith("sqlite"):
+        if sqlite3.sqlite_version_info < SQLITE_AT_LEAST:
+            raise UnsupportedStore(
+                f"this Python links SQLite {sqlite3.sqlite_version}; ticketgate needs "
+                f"{'.'.join(map(str, SQLITE_AT_LEAST))} or newer (Debian 12, Ubuntu 22.04 "
+                "and later have it), or use PostgreSQL ([storage] url)"
+            )
         engine = create_engine(url, connect_args={"timeout": 60}, **options)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)

@@ -44,7 +44,7 @@ from gateway.runtime.workers import WorkerRole, supervise
 from inbound.imap import check_mailbox
 from outbound.worker import OutboxWorker
 from rules.sourcefile import SourceFileError
-from storage.db import Database
+from storage.db import Database, UnsupportedStore
 from storage.repository import Outbox, TicketRepository
 
 DEMO_DIR = Path("var")
@@ -87,13 +87,18 @@ class Context:
 
     def database(self) -> Database:
         """The store alone, for commands that only read or send what is queued."""
-        return Database.open(self.settings().storage_url)
+        try:
+            return Database.open(self.settings().storage_url)
+        except UnsupportedStore as exc:
+            raise click.ClickException(str(exc)) from exc
 
     def gateway(self) -> Gateway:
         try:
             return build(self.settings())
         except SourceFileError as exc:
             raise click.ClickException(f"{exc}\nFix the file(s) above and run again.") from exc
+        except UnsupportedStore as exc:
+            raise click.ClickException(str(exc)) from exc
 
 
 def _env_log_format(configured: LogFormat = "text") -> LogFormat:
@@ -184,6 +189,8 @@ def serve(obj: Context, worker: int | None, supervisor: int | None, port: int | 
             asyncio.run(serve_forever(settings, ready))
     except SourceFileError as exc:  # directory, rules, policy, labels or templates
         raise Refused(f"{exc}\nFix the file(s) above and run again.") from exc
+    except UnsupportedStore as exc:
+        raise click.ClickException(str(exc)) from exc
     except OSError as exc:
         raise click.ClickException(
             f"cannot listen on {settings.file.smtp.host}:{settings.file.smtp.port}: {exc}. "
