@@ -297,9 +297,12 @@ class Intake:
             held = QuarantineStore(session).still_held(held_id)
         envelope = Envelope(mail_from=held.mail_from, rcpt_tos=held.rcpt_tos)
         try:
-            msg = storable_message(parse_message(self.blobs.get(held.raw_sha256), envelope))
+            parsed = parse_message(self.blobs.get(held.raw_sha256), envelope)
         except UnparseableMessage as exc:
             raise ValueError(f"mail #{held_id} still cannot be parsed: {exc}") from exc
+        # Its attachments are stored again: retention may have removed a file a ticket
+        # shared with it meanwhile.
+        msg = self._stored(parsed, held.channel).msg
         live = self._live()
         with self.db.transaction() as session:
             QuarantineStore(session).still_held(held_id)  # two admins at once: one wins

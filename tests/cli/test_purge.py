@@ -139,3 +139,22 @@ def test_purge_forgets_held_mail_settled_long_enough_ago_and_keeps_what_is_still
     assert "Pedido 3" in shown["raw_preview"]  # still releasable, bytes and all
     again = gateway_config.cli("purge", "--now", later).stdout
     assert b"deleted 0 file(s)" in again and b"0 held mail(s)" in again
+
+
+def test_a_released_mail_stores_its_attachments_again(
+    gateway_config: GatewayConfig, tmp_path: Path
+) -> None:
+    """A file a held mail shares with a ticket may go with that ticket's retention while
+    the mail waits; releasing the mail writes it back, so its new ticket lacks nothing."""
+    gateway_config.limits = 'sender_tickets = "1 per 1h"'
+    gateway_config.write()
+    logo = b"%PDF-1.4 the same file in both " * 40
+    for n in range(2):
+        (tmp_path / f"{n}.eml").write_bytes(mail(f"Pedido {n}", logo))
+        gateway_config.cli("ingest", str(tmp_path / f"{n}.eml"))
+    [held] = gateway_config.cli_json("quarantine", "list")
+    blobs = BlobStore(gateway_config.folder / "data" / "blobs")
+    assert blobs.delete(sha(logo))  # as the first ticket's purge would
+    released = gateway_config.cli_json("quarantine", "release", str(held["id"]))
+    assert released["outcome"] == "created"
+    assert blobs.get(sha(logo)) == logo
