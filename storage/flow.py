@@ -216,6 +216,7 @@ class QuarantineStore:
 
     def forget_settled_before(self, cutoff: datetime) -> int:
         """Deletes the rows `settled_before` selects; returns how many."""
-        found = self.count_settled_before(cutoff)
-        self.session.execute(delete(QuarantineRow).where(self.settled_before(cutoff)))
-        return found
+        gone = self.session.connection().execute(
+            delete(QuarantineRow).where(self.settled_before(cutoff))
+        )
+        return int(gone.rowcount)
