@@ -25,7 +25,6 @@ from gateway.domain.storable import one_line
 _LINE = 78  # RFC 5322 section 2.1.1: lines SHOULD be no longer
 _FOLD = "\r\n "  # RFC 5322 section 2.2.3: a header line continued
 _MAX_WORD = 75  # RFC 2047 section 2: the longest encoded word
-_NAME_WORD = 900  # a display name's one encoded word stays within RFC 5322's 998
 
 
 _MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]+>")  # no space, control or '<>'
@@ -86,25 +85,25 @@ def _folded(value: str, first: int) -> str:
     return _FOLD.join(lines)
 
 
-def _encoded_words(text: str, first: int, longest: int = _MAX_WORD) -> str:
-    """`text` as RFC 2047 "B" encoded words folded one per line: each at most `longest`
-    characters (75, section 2) and of whole characters (section 5); a reader drops the
+def _encoded_words(text: str, first: int) -> str:
+    """`text` as RFC 2047 "B" encoded words folded one per line: each at most 75
+    characters (section 2) and of whole characters (section 5); a reader drops the
     folding between adjacent words (section 6.2), so the text reads back exactly."""
     words: list[bytes] = []
-    chunk, room = b"", _word_bytes(first, longest)
+    chunk, room = b"", _word_bytes(first)
     for char in text:
         data = char.encode("utf-8")
         if chunk and len(chunk) + len(data) > room:
             words.append(chunk)
-            chunk, room = b"", _word_bytes(_LINE - 1, longest)
+            chunk, room = b"", _word_bytes(_LINE - 1)
         chunk += data
     words.append(chunk)
     return _FOLD.join(f"=?utf-8?b?{base64.b64encode(w).decode('ascii')}?=" for w in words)
 
 
-def _word_bytes(columns: int, longest: int) -> int:
-    """How many bytes of text one encoded word holds within `columns` (and `longest`)."""
-    encoded_chars = min(columns, longest) - len("=?utf-8?b??=")
+def _word_bytes(columns: int) -> int:
+    """How many bytes of text one encoded word holds within `columns` (and 75)."""
+    encoded_chars = min(columns, _MAX_WORD) - len("=?utf-8?b??=")
     return max(encoded_chars // 4 * 3, 6)  # never too small for one character (4 bytes)
 
 
@@ -120,9 +119,10 @@ def mailbox(name: str, address: str) -> str:
     if not name:
         return address
     if not _is_ascii(name):
-        # One word, however long: Python's address parser (among others) reads the fold
-        # between two encoded words of a display name as a space, against section 6.2.
-        words = _encoded_words(name, _NAME_WORD, _NAME_WORD)
+        # Words of at most 75 characters (RFC 2047 section 2). A reader joins them without
+        # the fold (section 6.2); Python's address parser is one that reads it as a space,
+        # which only a name of over 45 bytes of UTF-8 meets.
+        words = _encoded_words(name, _LINE - len("From: "))
         fits = len("From: ") + len(words) + len(f" <{address}>") <= _LINE
         return f"{words}{' ' if fits else _FOLD}<{address}>"
     if any(c in _SPECIALS for c in name):

@@ -67,23 +67,29 @@ def test_attachments_keep_their_names() -> None:
 
 
 _TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=300)
+_LONG_NAMES = st.text(st.sampled_from("ãçéõ úÀ-'\"😀aZ"), min_size=40, max_size=700)
 
 
 @settings(max_examples=300, deadline=None)
-@given(subject=_TEXT, name=_TEXT)
-def test_any_subject_and_name_read_back_exactly(subject: str, name: str) -> None:
-    """A subject as RFC 2047 words of whole characters, at most 75 long, folded so no
-    line passes 78 columns (a word of ASCII longer than a line excepted); a display name
-    as one word, which every reader takes as one name."""
-    subject_line = encoded(subject, "Subject")
-    raw = f"From: {mailbox(name, 'suporte@example.com')}\r\nSubject: {subject_line}\r\n\r\n"
+@given(subject=_TEXT, name=_TEXT | _LONG_NAMES)
+def test_any_subject_and_name_read_back(subject: str, name: str) -> None:
+    """RFC 2047 words of whole characters, at most 75 long; a subject folded so no line
+    passes 78 columns (a word of ASCII longer than a line excepted). Both read back
+    exactly, but that Python's address parser reads the fold inside a name of over 45
+    bytes as a space (RFC 2047 section 6.2 says a reader drops it)."""
+    subject_line, from_line = encoded(subject, "Subject"), mailbox(name, "s@example.com")
+    raw = f"From: {from_line}\r\nSubject: {subject_line}\r\n\r\n"
     msg = message_from_bytes(raw.encode(), policy=policy.default)
     assert str(msg["Subject"]) == one_line(subject)
-    assert msg["From"].addresses[0].display_name == one_line(name)  # type: ignore[index]
-    assert msg["From"].addresses[0].addr_spec == "suporte@example.com"  # type: ignore[index]
+    [address] = msg["From"].addresses  # type: ignore[index]
+    assert address.addr_spec == "s@example.com"
+    if len(one_line(name).encode()) <= 45:
+        assert address.display_name == one_line(name)
+    else:
+        assert address.display_name.replace(" ", "") == one_line(name).replace(" ", "")
     for line in f"Subject: {subject_line}".split("\r\n"):
-        assert len(line) <= 78 or (len(line.split()) == 1 and line.isascii()), line
-        assert all(len(word) <= 75 for word in re.findall(r"=\?utf-8\?b\?[^?]*\?=", line))
+        assert len(line) <= 78 or (len(line.split()) == 2 and line.isascii()), line
+    assert all(len(word) <= 75 for word in re.findall(r"=\?utf-8\?b\?[^?]*\?=", raw))
 
 
 def test_a_long_ascii_subject_is_folded_at_spaces() -> None:
