@@ -5,9 +5,11 @@ entries a hand at a time (row locks on PostgreSQL, so several processes never
 share one), hands each to the transport, and records the result only if the
 claim is still its own. One mail is on the wire at a time; while it is, the
 previous mail's "sent" is committed (and, when the hand runs low, more are
-claimed), so the commit and the relay's round trip overlap. A claim held for
-half the store's `stale_after` is handed back and taken afresh before its mail
-is sent, so no other worker can take it as a crashed one's while we send it. A
+claimed, never one of its own), so the commit and the relay's round trip
+overlap. A claim held for half the store's `stale_after` (counted from the claim
+itself) is handed back and taken afresh before its mail is sent, so no other
+worker can take it as a crashed one's while a send within the relay's timeout
+lasts. A
 claim left behind by a crash is taken again after `stale_after`, so nothing
 queued is lost; the resent mail keeps its Message-ID, which lets receivers
 drop the rare duplicate of a send that crashed between the relay's 250 and our
