@@ -128,6 +128,7 @@ class QuarantineStore:
         reason: str,
         ticket_id: int | None,
         now: datetime,
+        attachments: Sequence[str] = (),
     ) -> int:
         row = QuarantineRow(
             dedup_key=fit(mail.dedup_key, 1000),
@@ -139,6 +140,7 @@ class QuarantineStore:
             mail_from=fit(mail.mail_from, 320) if mail.mail_from else None,
             rcpt_tos=list(mail.rcpt_tos),
             channel=mail.channel,
+            attachments=list(attachments),
             cause=cause.value,
             reason=reason,
             ticket_id=ticket_id,

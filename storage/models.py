@@ -282,6 +282,8 @@ class QuarantineRow(Base):
     mail_from: Mapped[str | None] = mapped_column(CleanString(320))
     rcpt_tos: Mapped[list[str]] = mapped_column(CleanJSON, default=list)
     channel: Mapped[str] = mapped_column(CleanString(16), default="")
+    # The sha256 of each attachment file it stored on arrival: retention deletes them too.
+    attachments: Mapped[list[str]] = mapped_column(CleanJSON, default=list, server_default="[]")
     cause: Mapped[str] = mapped_column(CleanString(16))
     reason: Mapped[str] = mapped_column(CleanText, default="")
     ticket_id: Mapped[int | None] = mapped_column(Integer)

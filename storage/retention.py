@@ -24,7 +24,7 @@ class StoredFile:
     """One blob a ticket names (its raw mail or one attachment), or a held mail's raw."""
 
     sha256: str
-    kind: str  # "raw", "attachment" or "held"
+    kind: str  # "raw", "attachment" or "held" (a held mail's raw)
     ticket: int | None  # None for held mail
     name: str  # the attachment's filename, the message's Message-ID, or "#<held id>"
 
@@ -58,9 +58,14 @@ class RetentionIndex:
         return sorted(found, key=lambda f: (f.ticket, f.kind, f.name, f.sha256))
 
     def _held(self, where: ColumnElement[bool]) -> list[StoredFile]:
-        query = select(QuarantineRow.raw_sha256, QuarantineRow.id).where(where)
-        rows = self.session.execute(query.order_by(QuarantineRow.id))
-        return [StoredFile(str(sha), "held", None, f"#{held}") for sha, held in rows]
+        """A held mail's raw bytes, and the attachment files it stored on arrival."""
+        query = select(QuarantineRow.raw_sha256, QuarantineRow.attachments, QuarantineRow.id)
+        rows = self.session.execute(query.where(where).order_by(QuarantineRow.id))
+        return [
+            StoredFile(str(sha), kind, None, f"#{held}")
+            for raw, attachments, held in rows
+            for sha, kind in [(raw, "held"), *((a, "attachment") for a in attachments or ())]
+        ]
 
     def expired_before(self, cutoff: datetime) -> list[StoredFile]:
         """The files of tickets closed, and of held mail settled, before `cutoff` that

@@ -213,6 +213,7 @@ class SessionHeld:
             reason=reason,
             ticket_id=ticket.number if ticket else None,
             now=job.now,
+            attachments=[part.sha256 for part in job.msg.attachments],
         )
 
     def cool_down(self, source: HoldSource, key: str, reason: str, now: datetime) -> bool:

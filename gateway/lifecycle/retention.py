@@ -1,5 +1,5 @@
 """Retention (LGPD): raw mail and attachments of tickets closed long ago are deleted, and
-held mail an admin released or dropped long ago with its raw bytes.
+held mail an admin released or dropped long ago with its raw bytes and attachment files.
 
 `[retention] closed_ticket_days = N` keeps a closed ticket's files for N days
 after it closed, and a held mail for N days after an admin settled it; then its

@@ -101,7 +101,8 @@ def test_purge_forgets_held_mail_settled_long_enough_ago_and_keeps_what_is_still
     gateway_config.write()
     with gateway_config.path.open("a") as toml:
         toml.write("\n[retention]\nclosed_ticket_days = 30\n")
-    raws = [mail(f"Pedido {n}", f"%PDF-1.4 pedido {n} ".encode() * 40) for n in range(4)]
+    pdfs = [f"%PDF-1.4 pedido {n} ".encode() * 40 for n in range(4)]
+    raws = [mail(f"Pedido {n}", pdf) for n, pdf in enumerate(pdfs)]
     for n, raw in enumerate(raws):
         (tmp_path / f"{n}.eml").write_bytes(raw)
     outcomes = [
@@ -124,15 +125,16 @@ def test_purge_forgets_held_mail_settled_long_enough_ago_and_keeps_what_is_still
     assert early["files"] == [] and early["held_mail"] == 0
     dry = json.loads(gateway_config.cli("purge", "--dry-run", "--now", later, "--json").stdout)
     assert [(f["ticket"], f["kind"], f["name"], f["sha256"]) for f in dry["files"]] == [
-        (None, "held", f"#{held['Pedido 2']}", sha(raws[2]))
+        (None, "held", f"#{held['Pedido 2']}", sha(raws[2])),
+        (None, "attachment", f"#{held['Pedido 2']}", sha(pdfs[2])),
     ], "the released mail's bytes are its open ticket's message now"
     assert dry["held_mail"] == 2 and blobs.exists(sha(raws[2]))
 
     done = gateway_config.cli("purge", "--now", later).stdout.decode()
     assert "held      held" in done and f"#{held['Pedido 2']}" in done
-    assert "deleted 1 file(s)" in done and "2 held mail(s)" in done
-    assert not blobs.exists(sha(raws[2]))
-    assert blobs.exists(sha(raws[1])) and blobs.exists(sha(raws[3]))
+    assert "deleted 2 file(s)" in done and "2 held mail(s)" in done
+    assert not blobs.exists(sha(raws[2])) and not blobs.exists(sha(pdfs[2]))
+    assert all(blobs.exists(sha(raws[n])) and blobs.exists(sha(pdfs[n])) for n in (0, 1, 3))
     left = gateway_config.cli_json("quarantine", "list", "--all")
     assert [(h["id"], h["state"]) for h in left] == [(held["Pedido 3"], "held")]
     shown = gateway_config.cli_json("quarantine", "show", str(held["Pedido 3"]))
