@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,8 +45,9 @@ class AttachmentPart:
     def size(self) -> int:
         return len(self.content)
 
-    @property
+    @functools.cached_property
     def sha256(self) -> str:
+        """Hashed once: the attachment row, a held mail's list and the CLI all ask."""
         return hashlib.sha256(self.content).hexdigest()
 
 

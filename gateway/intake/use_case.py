@@ -195,14 +195,17 @@ class Intake:
             committed = iter(self.commit_batch([p for p in prepared if isinstance(p, Arrival)]))
             results.extend(next(committed) if isinstance(p, Arrival) else p for p in prepared)
 
+        def commit_small() -> None:
+            commit(list(self._preparers.map(prepare, small)))
+            small.clear()
+
         for raw in raws:
             if len(raw) > BIG_MESSAGE:
-                commit(list(self._preparers.map(prepare, small)))
-                small.clear()
+                commit_small()
                 commit([prepare(raw)])
             else:
                 small.append(raw)
-        commit(list(self._preparers.map(prepare, small)))
+        commit_small()
         return results
 
     def _settle_alone(self, arrival: Arrival) -> Receipt | Exception:
